@@ -1,0 +1,46 @@
+"""The short italic notices that end an answer which did not finish normally.
+
+CONTRACT.md: the text so far, a blank line, then one short notice in italics. They are
+Markdown; each surface renders them with the rest of the text.
+"""
+
+from __future__ import annotations
+
+from core.models import EndReason, ErrorKind
+
+_MODEL_FAILED = "_(the model failed: {detail} — ask again)_"
+
+
+def notice_for(end: EndReason, *, detail: str = "", by: str = "") -> str | None:
+    """Return the notice for an end, or None for a normal `stop`."""
+    match end:
+        case EndReason.STOP:
+            return None
+        case EndReason.LENGTH:
+            return "_(cut short: the answer reached the length limit)_"
+        case EndReason.CONTENT_FILTER:
+            return "_(stopped by the model's content filter)_"
+        case EndReason.TIMEOUT:
+            return _MODEL_FAILED.format(detail="timeout")
+        case EndReason.ERROR:
+            return _MODEL_FAILED.format(detail=detail or "error")
+        case EndReason.STOPPED:
+            return f"_(stopped by {by})_" if by else "_(stopped)_"
+        case EndReason.INTERRUPTED:
+            return "_(interrupted by a restart — ask again)_"
+        case EndReason.REFUSED:
+            return f"_({detail or 'refused'})_"
+    return None
+
+
+def end_for_error(kind: ErrorKind) -> EndReason:
+    """Map a stream failure to how the answer ends."""
+    return EndReason.TIMEOUT if kind is ErrorKind.TIMEOUT else EndReason.ERROR
+
+
+def with_notice(text: str, notice: str | None) -> str:
+    """The final visible text: the answer, then a blank line and the notice."""
+    if not notice:
+        return text
+    body = text.rstrip()
+    return f"{body}\n\n{notice}" if body else notice

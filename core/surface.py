@@ -1,0 +1,75 @@
+"""What the relay needs from a chat platform, and nothing more.
+
+Adapters in `bots/` satisfy these Protocols without inheriting from core classes (the
+errbot lesson: a backend that *is* the bot cannot be reasoned about). Posting returns a
+typed reference to the message, so editing never has to smuggle ids around.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol, TypeVar, runtime_checkable
+
+if TYPE_CHECKING:
+    from core.pacing import Budget
+
+Ref = TypeVar("Ref")
+
+
+class RateLimited(Exception):
+    """The platform answered 429: the call was not applied; retry after `retry_after` s."""
+
+    def __init__(self, retry_after: float, message: str = "rate limited") -> None:
+        super().__init__(f"{message} (retry after {retry_after:.3g}s)")
+        self.retry_after = retry_after
+
+
+class SurfaceError(Exception):
+    """The platform refused a call for a reason waiting will not fix.
+
+    `code` is the platform's own error name (`msg_too_long`, `not_in_channel`, `10062`...)
+    so logs and metrics can say which.
+    """
+
+    def __init__(self, code: str, message: str = "") -> None:
+        super().__init__(f"{code}: {message}" if message else code)
+        self.code = code
+
+
+@runtime_checkable
+class Surface(Protocol[Ref]):
+    """One conversation place on a platform (a Slack thread, a Discord interaction...).
+
+    `page_limit` is the most a message may hold, in the units of `measure` (the length
+    of the text once the surface renders it). Text handed to `post_page` and `edit` is
+    the model's Markdown; rendering, escaping and mention safety are the surface's job.
+    """
+
+    page_limit: int
+
+    def measure(self, text: str) -> int:
+        """Length of `text` once rendered for this platform."""
+        ...
+
+    async def post_placeholder(self) -> Ref:
+        """Show that an answer is coming (e.g. `…`) and return its message."""
+        ...
+
+    async def post_page(self, text: str, *, final: bool) -> Ref:
+        """Post a continuation message holding `text`."""
+        ...
+
+    async def edit(self, ref: Ref, text: str, *, final: bool) -> None:
+        """Replace the message's text; `final` drops indicators and buttons for good."""
+        ...
+
+    def post_budget(self) -> Budget | None:
+        """The shared budget new messages draw on, or None when posting is free."""
+        ...
+
+    def edit_budget(self, ref: Ref) -> Budget | None:
+        """The shared budget an edit of `ref` draws on."""
+        ...
+
+    def must_leave(self, ref: Ref) -> bool:
+        """True when `ref` can no longer be edited for long (e.g. an expiring token)."""
+        ...
