@@ -1,0 +1,1 @@
+"""The Slack adapter: rendering, posting and streaming answers into Slack messages."""

@@ -1,0 +1,361 @@
+"""Render the model's Markdown as Slack mrkdwn, and escape text for Slack.
+
+Slack reads `<...>` as control sequences (`<!channel>`, `<@U123>`, `<#C1>`, `<url|label>`),
+so every piece of model text goes through `escape`, and the only `<` this module ever
+emits opens a link it built itself from a Markdown `[label](http...)`. Quotes survive the
+escaping: Slack sends quotes as `&gt;` itself and shows a leading `&gt;` as a block quote.
+
+`to_mrkdwn` runs on every interim edit of a growing answer, so it works line by line in
+linear time (code spans and brackets are paired in one pass each, emphasis uses the
+CommonMark delimiter algorithm with its lower bounds) and accepts a text cut anywhere: an
+unmatched `**`, `[` or backtick stays literal text; an open code fence is code to the end.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+import unicodedata
+
+__all__ = ["FALLBACK_LIMIT", "escape", "escaped_length", "to_mrkdwn", "to_plain_fallback"]
+
+FALLBACK_LIMIT = 3000  # a notification `text` next to blocks; a section holds 3,000 too
+RULE = "———"  # Slack has no horizontal rule; as long as the `---` it replaces
+LABEL_BAR = "¦"  # `|` would end a link's URL part early, so labels get a look-alike
+
+_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
+_URL_UNSAFE = str.maketrans({"|": "%7C", "<": "%3C", ">": "%3E", " ": "%20", "\t": "%09"})
+_ASCII_PUNCT = frozenset(string.punctuation)
+
+_FENCE = re.compile(r"([ \t]*)(`{3,}|~{3,})(.*)")
+_HEADING = re.compile(r" {0,3}(#{1,6})(?:[ \t]+(.*))?")
+_HEADING_TAIL = re.compile(r"(?:^|[ \t])#+[ \t]*$")
+_RULE_LINE = re.compile(r" {0,3}(?:(?:\*[ \t]*){3,}|(?:-[ \t]*){3,}|(?:_[ \t]*){3,})")
+_QUOTES = re.compile(r"(?: {0,3}>[ ]?)+")
+_BULLET = re.compile(r"([ \t]*)[-*+]([ \t].*)")
+_ORDERED = re.compile(r"([ \t]*\d{1,9}[.)])([ \t].*)")
+
+_INLINE_HINT = re.compile(r"[\\`*_~\[]|https?://|mailto:", re.IGNORECASE)
+_INLINE = re.compile(
+    r"(?P<esc>\\[!-/:-@\[-`{-~])|(?P<ticks>`+)|(?P<delim>\*+|_+|~+)|(?P<open>!?\[)"
+    r"|(?P<url>(?:https?://|mailto:)[^\s<>]+)",
+    re.IGNORECASE,
+)
+_TICKS_OR_ESCAPE = re.compile(r"\\.|`+")
+_BRACKETS_OR_SKIP = re.compile(r"\\.|`+|[\[\]]")
+_LINK_TAIL = re.compile(  # what follows `]`: `(dest "optional title")`, dest possibly <...>
+    r"\(\s*(?:<(?P<angle>(?:[^<>\\]|\\.)*+)>|(?P<dest>(?:[^\s()\\]|\\.|\((?:[^\s()\\]|\\.)*+\))*+))"
+    r"""(?:\s+(?:"(?:[^"\\]|\\.)*+"|'(?:[^'\\]|\\.)*+'|\((?:[^()\\]|\\.)*+\)))?\s*\)"""
+)
+_LINK_SCHEME = re.compile(r"(?:https?://|mailto:)\S", re.IGNORECASE)
+_BACKSLASH_ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
+_URL_TRAILER = "?!.,:;*_~'\""
+
+
+def escape(text: str) -> str:
+    """Escape `&`, `<` and `>` as Slack asks; entities the model wrote stay visible as typed."""
+    return text.translate(_ESCAPES)
+
+
+def escaped_length(text: str) -> int:
+    """`len(escape(text))` without building the escaped copy: the pager's measure."""
+    return len(text) + 4 * text.count("&") + 3 * (text.count("<") + text.count(">"))
+
+
+def to_plain_fallback(markdown: str, *, limit: int = FALLBACK_LIMIT) -> str:
+    """The notification `text` for an answer shown in blocks: escaped, cut to `limit`."""
+    text = escape(markdown)
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    amp = cut.find("&", len(cut) - 4)  # an entity is at most 5 chars: never leave half of one
+    if amp != -1 and ";" not in cut[amp:]:
+        cut = cut[:amp]
+    return cut + "…"
+
+
+def to_mrkdwn(markdown: str) -> str:
+    """Convert the model's Markdown (complete or cut anywhere) to escaped Slack mrkdwn."""
+    lines = markdown.split("\n")
+    out: list[str] = []
+    i = 0
+    while i < len(lines):
+        fence = _FENCE.fullmatch(lines[i])
+        if fence and not (fence[2][0] == "`" and "`" in fence[3]):
+            i = _code_block(lines, i, fence, out)
+        else:
+            out.append(_block_line(lines[i]))
+            i += 1
+    return "\n".join(out)
+
+
+def _code_block(lines: list[str], start: int, fence: re.Match[str], out: list[str]) -> int:
+    """Emit one fenced block verbatim (escaped, no language tag); return the next line."""
+    indent, marker = fence[1], fence[2]
+    end = start + 1
+    while end < len(lines):
+        bare = lines[end].strip(" \t")
+        if len(bare) >= len(marker) and bare == marker[0] * len(bare):
+            break
+        end += 1
+    body = lines[start + 1 : end]
+    if end == len(lines):  # still being written: the last line may be a newline or half a fence
+        if body and not body[-1].strip(" \t" + marker[0]):
+            body.pop()
+        if not body:
+            return end
+        closing_indent = indent
+    else:
+        closing_indent = lines[end][: len(lines[end]) - len(lines[end].lstrip(" \t"))]
+    out.append(indent + "```")
+    out.extend(escape(line) for line in body)
+    out.append(closing_indent + "```")
+    return end + 1
+
+
+def _block_line(line: str) -> str:
+    quotes = _QUOTES.match(line)
+    if quotes is None:
+        return _unquoted_line(line)
+    # Spaced out so that `>>>` can never become Slack's quote-the-rest-of-the-message.
+    prefix = " ".join(["&gt;"] * quotes[0].count(">"))
+    rest = _unquoted_line(line[quotes.end() :])
+    return f"{prefix} {rest}" if rest else prefix
+
+
+def _unquoted_line(line: str) -> str:
+    if heading := _HEADING.fullmatch(line):
+        title = _HEADING_TAIL.sub("", heading[2] or "").strip()
+        return f"*{_inline(title, bold=1)}*" if title else ""
+    if _RULE_LINE.fullmatch(line):
+        return RULE
+    if bullet := _BULLET.fullmatch(line):
+        return f"{bullet[1]}•{_inline(bullet[2])}"
+    if ordered := _ORDERED.fullmatch(line):
+        return ordered[1] + _inline(ordered[2])
+    return _inline(line)
+
+
+class _Delim:
+    """A run of `*`, `_` or `~~` that may open or close emphasis (CommonMark 6.2).
+
+    The CommonMark algorithm consumes a run from its inner side, so marks it closes go
+    before the chars left over, and marks it opens go after them, outermost first.
+    """
+
+    __slots__ = ("ch", "count", "orig", "can_open", "can_close", "word_before", "word_after",
+                 "closes", "opens")
+
+    def __init__(self, run: str, before: str, after: str) -> None:
+        self.ch, self.count, self.orig = run[0], len(run), len(run)
+        ws_before, ws_after = before.isspace(), after.isspace()
+        p_before, p_after = _is_punct(before), _is_punct(after)
+        left = not ws_after and (not p_after or ws_before or p_before)
+        right = not ws_before and (not p_before or ws_after or p_after)
+        if self.ch == "_":
+            self.can_open, self.can_close = left and (not right or p_before), right and (not left or p_after)
+        else:
+            self.can_open, self.can_close = left, right
+        self.word_before, self.word_after = before.isalnum(), after.isalnum()
+        self.closes: list[tuple[str, int]] = []
+        self.opens: list[tuple[str, int]] = []
+
+    def __repr__(self) -> str:
+        return f"<_Delim {self.ch * self.orig!r} left={self.count} open={self.can_open} close={self.can_close}>"
+
+
+def _is_punct(char: str) -> bool:
+    if char < "\x80":
+        return char in _ASCII_PUNCT
+    return unicodedata.category(char)[0] in "PS"
+
+
+def _inline(line: str, *, plain: bool = False, bold: int = 0) -> str:
+    """Convert one line's inline Markdown; `plain` drops all marks (for link labels)."""
+    if not _INLINE_HINT.search(line):
+        return escape(line)
+    spans = _code_spans(line)
+    brackets: dict[int, int] | None = None
+    parts: list[str | _Delim] = []  # escaped output, or delimiter runs resolved below
+    delims: list[_Delim] = []
+    pos = 0
+    while (m := _INLINE.search(line, pos)) is not None:
+        start, pos, kind = m.start(), m.end(), m.lastgroup
+        if start > m.pos:
+            parts.append(escape(line[m.pos : start]))
+        text = m[0]
+        if kind == "esc":
+            parts.append(escape(text[1]))
+        elif kind == "ticks":
+            end = spans.get(start)
+            if end is None:
+                parts.append(text)
+            else:
+                parts.append(_code(line[pos : end - len(text)], plain))
+                pos = end
+        elif kind == "delim":
+            if text[0] == "~" and len(text) != 2:  # a lone `~` means "about", not strike
+                parts.append(text)
+            else:
+                delim = _Delim(text, line[start - 1] if start else " ", line[pos] if pos < len(line) else " ")
+                parts.append(delim)
+                delims.append(delim)
+        elif kind == "url":
+            url = _trim_url(text)
+            parts.append(escape(url))
+            pos = start + len(url)
+        else:  # `[` or `![`: a link only with an http(s)/mailto target, else plain text
+            if brackets is None:
+                brackets = _pair_brackets(line, spans)
+            close = brackets.get(pos - 1)
+            tail = _LINK_TAIL.match(line, close + 1) if close is not None and not plain else None
+            target = _BACKSLASH_ESCAPE.sub(r"\1", tail["angle"] or tail["dest"] or "") if tail else ""
+            if _LINK_SCHEME.match(target):
+                label = _inline(line[pos:close], plain=True).replace("|", LABEL_BAR).strip()
+                url = escape(target.translate(_URL_UNSAFE))
+                parts.append(f"<{url}|{label}>" if label else f"<{url}>")
+                pos = tail.end()
+            else:
+                parts.append(escape(text))
+    parts.append(escape(line[pos:]))
+    _match_emphasis(delims)
+    return _render(parts, plain=plain, bold=bold)
+
+
+def _code(content: str, plain: bool) -> str:
+    if len(content) > 1 and content[0] == content[-1] == " " and content.strip(" "):
+        content = content[1:-1]  # CommonMark: one space each side is padding, not code
+    return escape(content) if plain else f"`{escape(content)}`"
+
+
+def _trim_url(url: str) -> str:
+    """Drop trailing punctuation from a bare URL, as GFM's autolinks do."""
+    unmatched = url.count(")") - url.count("(")
+    end = len(url)
+    while url[end - 1] in _URL_TRAILER or (url[end - 1] == ")" and unmatched > 0):
+        unmatched -= url[end - 1] == ")"
+        end -= 1
+    return url[:end]
+
+
+def _code_spans(line: str) -> dict[int, int]:
+    """Start -> end of each code span: a backtick run closed by the next run as long."""
+    runs = [(m.start(), m.end()) for m in _TICKS_OR_ESCAPE.finditer(line) if m[0][0] == "`"]
+    next_same: list[int | None] = [None] * len(runs)
+    last_seen: dict[int, int] = {}
+    for i in range(len(runs) - 1, -1, -1):
+        width = runs[i][1] - runs[i][0]
+        next_same[i] = last_seen.get(width)
+        last_seen[width] = i
+    spans: dict[int, int] = {}
+    i = 0
+    while i < len(runs):
+        j = next_same[i]
+        if j is None:
+            i += 1
+        else:
+            spans[runs[i][0]] = runs[j][1]
+            i = j + 1
+    return spans
+
+
+def _pair_brackets(line: str, spans: dict[int, int]) -> dict[int, int]:
+    """Position of each `[` -> its balanced `]`, ignoring escaped ones and code spans."""
+    pairs: dict[int, int] = {}
+    stack: list[int] = []
+    skip_to = 0
+    for m in _BRACKETS_OR_SKIP.finditer(line):
+        start = m.start()
+        if start < skip_to:
+            continue
+        if m[0] == "[":
+            stack.append(start)
+        elif m[0] == "]":
+            if stack:
+                pairs[stack.pop()] = start
+        elif m[0][0] == "`":
+            skip_to = spans.get(start, 0)
+    return pairs
+
+
+def _match_emphasis(delims: list[_Delim]) -> None:
+    """CommonMark's "process emphasis", with its openers_bottom so it stays linear.
+
+    A pair glued to a word on the outside (`2*3*4`, `**foo**bar`) keeps the model's own
+    characters: Slack only formats marks at word boundaries, so `_3_` would show as is.
+    """
+    count = len(delims)
+    prev = list(range(-1, count - 1))
+    nxt = [*range(1, count), -1]
+
+    def unlink(i: int) -> None:
+        if prev[i] != -1:
+            nxt[prev[i]] = nxt[i]
+        if nxt[i] != -1:
+            prev[nxt[i]] = prev[i]
+
+    bottoms: dict[tuple[str, bool, int], int] = {}
+    c = 0 if count else -1
+    while c != -1:
+        closer = delims[c]
+        if not closer.can_close:
+            c = nxt[c]
+            continue
+        key = (closer.ch, closer.can_open, closer.orig % 3)
+        o, bottom = prev[c], bottoms.get(key, -1)
+        while o > bottom:
+            opener = delims[o]
+            if opener.ch == closer.ch and opener.can_open and not (
+                closer.ch != "~"
+                and (opener.can_close or closer.can_open)
+                and (opener.orig + closer.orig) % 3 == 0
+                and (opener.orig % 3 or closer.orig % 3)
+            ):
+                break
+            o = prev[o]
+        if o <= bottom:
+            bottoms[key] = prev[c]
+            if not closer.can_open:
+                unlink(c)
+            c = nxt[c]
+            continue
+        used = 2 if opener.count >= 2 and closer.count >= 2 else 1
+        mark = "~" if closer.ch == "~" else "*" if used == 2 else "_"
+        if opener.word_before or closer.word_after:
+            opener.opens.insert(0, (closer.ch * used, 0))
+            closer.closes.append((closer.ch * used, 0))
+        else:
+            opener.opens.insert(0, (mark, 1))
+            closer.closes.append((mark, -1))
+        opener.count -= used
+        closer.count -= used
+        nxt[o], prev[c] = c, o  # whatever lay between them can no longer match
+        if not opener.count:
+            unlink(o)
+        if not closer.count:
+            unlink(c)
+            c = nxt[c]
+
+
+def _render(parts: list[str | _Delim], *, plain: bool, bold: int) -> str:
+    """Join the parts; a mark nested in one of its own kind is dropped (Slack can't nest)."""
+    depth = {"*": bold, "_": 0, "~": 0}
+    out: list[str] = []
+
+    def emit(marks: list[tuple[str, int]]) -> None:
+        for mark, step in marks:
+            if not step:
+                out.append(mark)
+                continue
+            depth[mark] += step
+            if not plain and depth[mark] == (1 if step > 0 else 0):
+                out.append(mark)
+
+    for part in parts:
+        if isinstance(part, str):
+            out.append(part)
+        else:
+            emit(part.closes)
+            out.append(part.ch * part.count)
+            emit(part.opens)
+    return "".join(out)

@@ -1,0 +1,228 @@
+"""Shared rate budgets: who may call the platform next, and when.
+
+A platform allows far fewer edits than a model produces tokens, and the allowance is
+shared (Slack's `chat.update` per workspace, Discord's buckets per channel or interaction
+token). `TokenBucket` is the pure arithmetic of one such allowance; `Budget` wraps it for
+the many concurrent answers drawing on it: it grants permits stalest-first, keeps a little
+headroom for final edits, and slows down when the platform pushes back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+
+class TokenBucket:
+    """A token bucket with pauses and additive-increase/multiplicative-decrease.
+
+    Time is passed in (`now`), never read, so the arithmetic is testable without a loop.
+    A 429 empties the bucket, pauses it for Retry-After and halves the rate; every
+    successful call after that wins back a twentieth of the configured rate.
+    """
+
+    __slots__ = ("base_rate", "burst", "rate", "tokens", "updated_at", "paused_until", "min_rate")
+
+    def __init__(self, *, rate: float, burst: float, now: float) -> None:
+        if rate <= 0 or burst < 1:
+            raise ValueError("a bucket needs rate > 0 and burst >= 1")
+        self.base_rate = rate
+        self.rate = rate
+        self.min_rate = rate / 8
+        self.burst = float(burst)
+        self.tokens = float(burst)
+        self.updated_at = now
+        self.paused_until = now
+
+    def __repr__(self) -> str:
+        return (
+            f"<TokenBucket tokens={self.tokens:.2f}/{self.burst:g} "
+            f"rate={self.rate:.3g}/s paused_until={self.paused_until:.3f}>"
+        )
+
+    def refill(self, now: float) -> None:
+        """Add the tokens earned since the last refill (none while paused)."""
+        start = max(self.updated_at, self.paused_until)
+        if now > start:
+            self.tokens = min(self.burst, self.tokens + (now - start) * self.rate)
+        self.updated_at = max(self.updated_at, now)
+
+    def ready_at(self, now: float, *, need: float = 1.0) -> float:
+        """The earliest time at which `need` tokens will be available."""
+        self.refill(now)
+        start = max(now, self.paused_until)
+        if self.tokens >= need and start <= now:
+            return now
+        missing = max(0.0, need - self.tokens)
+        return start + missing / self.rate
+
+    def try_take(self, now: float, *, need: float = 1.0) -> bool:
+        """Take one token if `need` are available now."""
+        if self.ready_at(now, need=need) > now:
+            return False
+        self.tokens -= 1.0
+        return True
+
+    def rate_limited(self, now: float, retry_after: float) -> None:
+        """The platform said 429: empty, pause, and halve the rate."""
+        self.refill(now)
+        self.tokens = min(self.tokens, 0.0)
+        self.paused_until = max(self.paused_until, now + max(0.0, retry_after))
+        self.updated_at = max(self.updated_at, now)
+        self.rate = max(self.min_rate, self.rate / 2)
+
+    def succeeded(self) -> None:
+        """A call went through: win back some of the rate lost to earlier 429s."""
+        if self.rate < self.base_rate:
+            self.rate = min(self.base_rate, self.rate + self.base_rate / 20)
+
+    def observe(self, now: float, *, remaining: int, reset_after: float, limit: int | None) -> None:
+        """Align with the platform's own count (Discord's `X-RateLimit-*` headers).
+
+        The server's figure wins when it is lower than ours: other processes, or calls we
+        did not route through this bucket, may have spent tokens.
+        """
+        self.refill(now)
+        if limit and limit > 0 and reset_after > 0:
+            # The server's window: `limit` calls per window, of which reset_after is left.
+            self.burst = float(limit)
+        self.tokens = min(self.tokens, float(remaining))
+        if remaining <= 0:
+            self.paused_until = max(self.paused_until, now + reset_after)
+
+
+@dataclass(eq=False, slots=True)
+class _Waiter:
+    future: asyncio.Future[None]
+    stale_since: Callable[[], float]
+    is_final: Callable[[], bool]
+    order: int
+
+    def key(self) -> tuple[int, float, int]:
+        return (0 if self.is_final() else 1, self.stale_since(), self.order)
+
+
+@dataclass(slots=True)
+class BudgetStats:
+    """Counters a budget keeps for metrics and benchmarks."""
+
+    granted: int = 0
+    rate_limited: int = 0
+    waiting_peak: int = 0
+    waits: list[float] = field(default_factory=list)
+
+
+class Budget:
+    """A platform allowance shared fairly by every answer that draws on it.
+
+    Unlike a lock or a plain limiter, it chooses *who* goes next: a final edit before any
+    interim one, then the message whose oldest unshown token is oldest (which minimises the
+    worst staleness and is fair by construction). Interim edits leave `reserve` tokens in
+    the bucket so an answer that has ended is never kept half-shown by others' chatter.
+    Waiters are woken by a single timer, never by a polling task.
+    """
+
+    __slots__ = ("name", "bucket", "reserve", "_clock", "_waiters", "_timer", "_order", "stats")
+
+    def __init__(
+        self,
+        *,
+        rate: float,
+        burst: float,
+        reserve: float = 1.0,
+        name: str = "",
+        clock: Callable[[], float] | None = None,
+    ) -> None:
+        self.name = name
+        self._clock = clock
+        self.bucket = TokenBucket(rate=rate, burst=burst, now=self._now())
+        self.reserve = min(reserve, max(0.0, burst - 1))
+        self._waiters: list[_Waiter] = []
+        self._timer: asyncio.TimerHandle | asyncio.Handle | None = None
+        self._order = 0
+        self.stats = BudgetStats()
+
+    @classmethod
+    def per_minute(cls, count: float, *, burst: float, name: str = "", **kwargs: object) -> Budget:
+        """A budget stated the way platforms document them (N calls a minute)."""
+        return cls(rate=count / 60.0, burst=burst, name=name, **kwargs)  # type: ignore[arg-type]
+
+    def __repr__(self) -> str:
+        return f"<Budget {self.name!r} {self.bucket!r} waiting={len(self._waiters)}>"
+
+    def _now(self) -> float:
+        if self._clock is not None:
+            return self._clock()
+        return asyncio.get_running_loop().time()
+
+    async def acquire(
+        self,
+        *,
+        stale_since: Callable[[], float] | float,
+        final: Callable[[], bool] | bool = False,
+    ) -> None:
+        """Wait for a permit. `stale_since` and `final` may change while waiting."""
+        since = stale_since if callable(stale_since) else (lambda: stale_since)  # type: ignore[misc]
+        is_final = final if callable(final) else (lambda: final)  # type: ignore[misc]
+        loop = asyncio.get_running_loop()
+        self._order += 1
+        waiter = _Waiter(loop.create_future(), since, is_final, self._order)
+        self._waiters.append(waiter)
+        self.stats.waiting_peak = max(self.stats.waiting_peak, len(self._waiters))
+        started = self._now()
+        if self._timer is None:
+            # Decide on the next loop iteration, so that every answer asking in this
+            # tick competes for the permit, not just the first to ask.
+            self._timer = loop.call_soon(self._dispatch)  # type: ignore[assignment]
+        try:
+            await waiter.future
+        except asyncio.CancelledError:
+            if waiter.future.done() and not waiter.future.cancelled():
+                # Granted just as we were cancelled: give the token back to the others.
+                self.bucket.tokens += 1.0
+            if waiter in self._waiters:
+                self._waiters.remove(waiter)
+            self._dispatch()
+            raise
+        self.stats.granted += 1
+        self.stats.waits.append(self._now() - started)
+        if len(self.stats.waits) > 4096:
+            del self.stats.waits[:2048]
+
+    def rate_limited(self, retry_after: float) -> None:
+        """The platform answered 429 for a call drawn from this budget."""
+        self.stats.rate_limited += 1
+        self.bucket.rate_limited(self._now(), retry_after)
+        self._dispatch()
+
+    def succeeded(self) -> None:
+        """A call drawn from this budget went through."""
+        self.bucket.succeeded()
+
+    def observe(self, *, remaining: int, reset_after: float, limit: int | None = None) -> None:
+        """Feed the platform's own rate-limit headers into the bucket."""
+        self.bucket.observe(self._now(), remaining=remaining, reset_after=reset_after, limit=limit)
+        self._dispatch()
+
+    def _dispatch(self) -> None:
+        """Grant permits to the best waiters while tokens last; else arm one timer."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        now = self._now()
+        while self._waiters:
+            self._waiters = [w for w in self._waiters if not w.future.done()]
+            if not self._waiters:
+                break
+            best = min(self._waiters, key=_Waiter.key)
+            need = 1.0 if best.is_final() else 1.0 + self.reserve
+            if not self.bucket.try_take(now, need=need):
+                wake = self.bucket.ready_at(now, need=need)
+                loop = asyncio.get_running_loop()
+                self._timer = loop.call_at(
+                    loop.time() + max(0.0, wake - now) + 1e-4, self._dispatch
+                )
+                return
+            self._waiters.remove(best)
+            best.future.set_result(None)

@@ -1,0 +1,174 @@
+"""One settings object, read once at start from the environment and `.env`.
+
+Names and defaults are fixed by CONTRACT.md. A bad value stops the start with a message
+naming the variable and what it accepts, rather than failing later mid-answer.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+
+from dotenv import dotenv_values
+
+T = TypeVar("T")
+
+DEFAULT_SYSTEM_PROMPT = (
+    "You are trickle, a helpful assistant in a team chat. Answer clearly and concisely; "
+    "use Markdown when it helps."
+)
+
+
+class SettingsError(ValueError):
+    """A setting has a value trickle cannot use; the message names it."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Every knob trickle has. Build with `Settings.load()`; tests pass a mapping."""
+
+    openai_api_key: str | None = None
+    openai_base_url: str | None = None
+    model: str = "gpt-4o-mini"
+    system_prompt: str = DEFAULT_SYSTEM_PROMPT
+    max_tokens: int | None = None
+    temperature: float | None = None
+    edit_interval: float = 0.5
+    idle_timeout: float = 60.0
+    http_host: str = "127.0.0.1"
+    http_port: int = 3000
+    log_format: str = "text"
+    log_level: str = "INFO"
+    admins: frozenset[str] = field(default_factory=frozenset)
+    user_concurrency: int = 1
+    redis_url: str | None = None
+    history_tokens: int = 3000
+    slack_bot_token: str | None = None
+    slack_app_token: str | None = None
+    slack_signing_secret: str | None = None
+    slack_api_url: str = "https://slack.com/api/"
+    slack_stream: str = "edit"
+    discord_bot_token: str | None = None
+    discord_guild_id: int | None = None
+    discord_api_url: str = "https://discord.com/api/v10"
+    discord_gateway_url: str | None = None
+
+    @property
+    def uses_local_model(self) -> bool:
+        """With neither a key nor a base URL, the embedded model answers."""
+        return not self.openai_api_key and not self.openai_base_url
+
+    def redacted(self) -> dict[str, object]:
+        """The settings with every secret masked, safe to log."""
+        secret = ("key", "token", "secret")
+        return {
+            name: ("***" if value and any(s in name for s in secret) else value)
+            for name, value in ((f, getattr(self, f)) for f in self.__dataclass_fields__)
+        }
+
+    @classmethod
+    def load(
+        cls, environ: Mapping[str, str] | None = None, *, env_file: str | Path | None = ".env"
+    ) -> Settings:
+        """Read settings from `.env` (if present) overlaid by the environment."""
+        values: dict[str, str] = {}
+        if env_file is not None and Path(env_file).is_file():
+            values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+        values.update(os.environ if environ is None else environ)
+        return cls.from_mapping(values)
+
+    @classmethod
+    def from_mapping(cls, env: Mapping[str, str]) -> Settings:
+        """Parse and validate; raises SettingsError naming the first bad variable."""
+        r = _Reader(env)
+        return cls(
+            openai_api_key=r.text("OPENAI_API_KEY"),
+            openai_base_url=r.url("OPENAI_BASE_URL"),
+            model=r.text("TRICKLE_MODEL") or "gpt-4o-mini",
+            system_prompt=r.text("TRICKLE_SYSTEM_PROMPT") or DEFAULT_SYSTEM_PROMPT,
+            max_tokens=r.number("TRICKLE_MAX_TOKENS", int, low=1, high=1_000_000),
+            temperature=r.number("TRICKLE_TEMPERATURE", float, low=0.0, high=2.0),
+            edit_interval=r.number("TRICKLE_EDIT_INTERVAL", float, low=0.05, high=60.0) or 0.5,
+            idle_timeout=r.number("TRICKLE_IDLE_TIMEOUT", float, low=0.1, high=3600.0) or 60.0,
+            http_host=r.text("TRICKLE_HTTP_HOST") or "127.0.0.1",
+            http_port=_default(r.number("TRICKLE_HTTP_PORT", int, low=0, high=65535), 3000),
+            log_format=r.choice("TRICKLE_LOG_FORMAT", ("text", "json")) or "text",
+            log_level=r.choice("TRICKLE_LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR"), upper=True)
+            or "INFO",
+            admins=frozenset(
+                part.strip() for part in (r.text("TRICKLE_ADMINS") or "").split(",") if part.strip()
+            ),
+            user_concurrency=_default(r.number("TRICKLE_USER_CONCURRENCY", int, low=1, high=100), 1),
+            redis_url=r.url("TRICKLE_REDIS_URL", schemes=("redis", "rediss", "unix")),
+            history_tokens=_default(
+                r.number("TRICKLE_HISTORY_TOKENS", int, low=100, high=1_000_000), 3000
+            ),
+            slack_bot_token=r.text("SLACK_BOT_TOKEN"),
+            slack_app_token=r.text("SLACK_APP_TOKEN"),
+            slack_signing_secret=r.text("SLACK_SIGNING_SECRET"),
+            slack_api_url=_with_slash(r.url("SLACK_API_URL") or "https://slack.com/api/"),
+            slack_stream=r.choice("TRICKLE_SLACK_STREAM", ("edit", "native")) or "edit",
+            discord_bot_token=r.text("DISCORD_BOT_TOKEN"),
+            discord_guild_id=r.number("DISCORD_GUILD_ID", int, low=1, high=2**64),
+            discord_api_url=(r.url("DISCORD_API_URL") or "https://discord.com/api/v10").rstrip("/"),
+            discord_gateway_url=r.url("DISCORD_GATEWAY_URL", schemes=("ws", "wss")),
+        )
+
+
+def _default(value: T | None, default: T) -> T:
+    return default if value is None else value
+
+
+def _with_slash(url: str) -> str:
+    return url if url.endswith("/") else url + "/"
+
+
+class _Reader:
+    """Reads one variable at a time and explains what was wrong with it."""
+
+    __slots__ = ("env",)
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self.env = env
+
+    def text(self, name: str) -> str | None:
+        value = self.env.get(name)
+        return value.strip() or None if value is not None else None
+
+    def number(
+        self, name: str, kind: Callable[[str], T], *, low: float, high: float
+    ) -> T | None:
+        raw = self.text(name)
+        if raw is None:
+            return None
+        what = "a whole number" if kind is int else "a number"
+        try:
+            value = kind(raw)
+        except ValueError:
+            raise SettingsError(f"{name}={raw!r} is not {what} (accepted: {low:g} to {high:g})")
+        if isinstance(value, float) and not math.isfinite(value) or not low <= value <= high:  # type: ignore[operator]
+            raise SettingsError(f"{name}={raw!r} is out of range (accepted: {what} from {low:g} to {high:g})")
+        return value
+
+    def choice(self, name: str, options: tuple[str, ...], *, upper: bool = False) -> str | None:
+        raw = self.text(name)
+        if raw is None:
+            return None
+        value = raw.upper() if upper else raw.lower()
+        if value not in options:
+            raise SettingsError(f"{name}={raw!r} is not accepted (accepted: {', '.join(options)})")
+        return value
+
+    def url(self, name: str, *, schemes: tuple[str, ...] = ("http", "https")) -> str | None:
+        raw = self.text(name)
+        if raw is None:
+            return None
+        scheme, sep, rest = raw.partition("://")
+        if not sep or scheme.lower() not in schemes or not rest:
+            accepted = " or ".join(f"{s}://..." for s in schemes)
+            raise SettingsError(f"{name}={raw!r} is not a URL (accepted: {accepted})")
+        return raw

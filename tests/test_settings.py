@@ -1,0 +1,57 @@
+"""Settings: CONTRACT.md's names and defaults, and errors that name the variable."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.settings import Settings, SettingsError
+
+
+def test_defaults_follow_the_contract():
+    s = Settings.from_mapping({})
+    assert (s.model, s.edit_interval, s.idle_timeout) == ("gpt-4o-mini", 0.5, 60.0)
+    assert (s.http_host, s.http_port, s.log_format, s.user_concurrency) == ("127.0.0.1", 3000, "text", 1)
+    assert s.slack_api_url == "https://slack.com/api/"
+    assert s.discord_api_url == "https://discord.com/api/v10"
+    assert s.uses_local_model
+
+
+def test_a_base_url_alone_selects_the_endpoint():
+    assert not Settings.from_mapping({"OPENAI_BASE_URL": "http://127.0.0.1:1/v1"}).uses_local_model
+
+
+@pytest.mark.parametrize(
+    "name, value",
+    [
+        ("TRICKLE_EDIT_INTERVAL", "fast"),
+        ("TRICKLE_EDIT_INTERVAL", "0"),
+        ("TRICKLE_IDLE_TIMEOUT", "-1"),
+        ("TRICKLE_HTTP_PORT", "70000"),
+        ("TRICKLE_LOG_FORMAT", "xml"),
+        ("TRICKLE_USER_CONCURRENCY", "0"),
+        ("OPENAI_BASE_URL", "localhost:8000"),
+        ("TRICKLE_SLACK_STREAM", "fast"),
+        ("TRICKLE_TEMPERATURE", "nan"),
+    ],
+)
+def test_bad_values_name_the_variable(name: str, value: str):
+    with pytest.raises(SettingsError, match=name):
+        Settings.from_mapping({name: value})
+
+
+def test_env_file_is_read_and_the_environment_wins(tmp_path):
+    env_file = tmp_path / ".env"
+    env_file.write_text("TRICKLE_MODEL=from-file\nTRICKLE_EDIT_INTERVAL=0.25\n")
+    s = Settings.load({"TRICKLE_MODEL": "from-env"}, env_file=env_file)
+    assert (s.model, s.edit_interval) == ("from-env", 0.25)
+
+
+def test_admins_are_a_set_of_ids():
+    assert Settings.from_mapping({"TRICKLE_ADMINS": "U1, U2,,"}).admins == {"U1", "U2"}
+
+
+def test_redacted_hides_secrets():
+    s = Settings.from_mapping({"OPENAI_API_KEY": "sk-secret", "SLACK_BOT_TOKEN": "xoxb-1"})
+    shown = s.redacted()
+    assert shown["openai_api_key"] == "***" and shown["slack_bot_token"] == "***"
+    assert "sk-secret" not in repr(shown)
