@@ -1,0 +1,263 @@
+"""The completion source for OpenAI and every OpenAI-compatible server.
+
+It owns two policies the SDK gets wrong for a chat bot: the 429 retry (the SDK retries
+silently inside `create()`, so nobody can tell the user "waiting for the model", and it
+ignores a Retry-After over 120 s) and the timeout (the SDK's 600 s read timeout leaves a
+stalled answer hanging for ten minutes). Build the client with `build_openai_client`,
+which sets `max_retries=0` so the retry here is the only one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import aclosing
+from typing import Any
+
+import openai
+from openai import AsyncOpenAI
+
+from core.models import ChatMessage, ErrorKind, Finish, StreamError, StreamEvent, TextDelta, Usage
+from core.sources.idle import with_idle_timeout
+
+_log = logging.getLogger(__name__)
+
+PLACEHOLDER_API_KEY = "sk-no-key-needed"
+_MESSAGE_LIMIT = 120
+_FIRST_BACKOFF = 1.0
+_MIN_WAIT = 0.1
+_UNFINISHED = "the stream ended before the model finished"
+
+
+def build_openai_client(
+    *, api_key: str | None, base_url: str | None, idle_timeout: float = 60.0
+) -> AsyncOpenAI:
+    """The client `OpenAISource` expects: no SDK retries, no 10-minute read timeout.
+
+    Local servers (llama.cpp, Ollama, vLLM) need no key, but the SDK refuses to start
+    without one, hence the placeholder when a base URL is given alone. The read timeout is
+    a backstop a little above the source's idle timeout, which does the real work.
+    """
+    if api_key is None and base_url is not None:
+        api_key = PLACEHOLDER_API_KEY
+    timeout = openai.Timeout(connect=10.0, read=idle_timeout + 5.0, write=30.0, pool=30.0)
+    return AsyncOpenAI(api_key=api_key, base_url=base_url, max_retries=0, timeout=timeout)
+
+
+class _RateLimited(Exception):
+    """`create()` answered 429 before any token: the caller may wait and try again."""
+
+    def __init__(self, retry_after: float | None) -> None:
+        super().__init__(f"rate limited (retry after {retry_after})")
+        self.retry_after = retry_after
+
+
+class OpenAISource:
+    """Streams chat completions from an `AsyncOpenAI` client as `StreamEvent`s.
+
+    The client is passed in (built by the entry point with `max_retries=0`), so tests and
+    benchmarks can aim the real SDK at a fake server. `on_waiting(seconds)` is called
+    before each 429 wait so the surface can say the model is busy rather than stuck.
+    """
+
+    __slots__ = (
+        "_client", "_model", "_max_tokens", "_temperature", "_idle_timeout", "_rate_limit_deadline",
+        "_on_waiting",
+    )
+
+    def __init__(
+        self,
+        client: AsyncOpenAI,
+        *,
+        model: str,
+        max_tokens: int | None = None,
+        temperature: float | None = None,
+        idle_timeout: float = 60.0,
+        rate_limit_deadline: float = 30.0,
+        on_waiting: Callable[[float], None] | None = None,
+    ) -> None:
+        self._client = client
+        self._model = model
+        self._max_tokens = max_tokens
+        self._temperature = temperature
+        self._idle_timeout = idle_timeout
+        self._rate_limit_deadline = rate_limit_deadline
+        self._on_waiting = on_waiting
+
+    def __repr__(self) -> str:
+        base_url = str(self._client.base_url)
+        idle = f"{self._idle_timeout:g}s"
+        return f"<OpenAISource model={self._model!r} base_url={base_url!r} idle={idle}>"
+
+    def stream(
+        self, messages: Sequence[ChatMessage], *, model: str | None = None
+    ) -> AsyncIterator[StreamEvent]:
+        """Stream the answer; failures arrive as a final `StreamError`, never raised."""
+        return self._with_rate_limit_retry(self._request(messages, model or self._model))
+
+    async def aclose(self) -> None:
+        """Close the client's connection pool."""
+        await self._client.close()
+
+    def _request(self, messages: Sequence[ChatMessage], model: str) -> dict[str, Any]:
+        request: dict[str, Any] = {
+            "model": model,
+            "messages": [_wire_message(m) for m in messages],
+            "stream": True,
+            "stream_options": {"include_usage": True},
+        }
+        if self._max_tokens is not None:
+            request["max_tokens"] = self._max_tokens
+        if self._temperature is not None:
+            request["temperature"] = self._temperature
+        return request
+
+    async def _with_rate_limit_retry(self, request: dict[str, Any]) -> AsyncIterator[StreamEvent]:
+        """Run attempts until one is not rate limited or the deadline says give up.
+
+        The idle timeout wraps each attempt rather than the whole: a 429 wait is governed
+        by `rate_limit_deadline` and must not be reported as a timeout.
+        """
+        loop = asyncio.get_running_loop()
+        give_up_at = loop.time() + self._rate_limit_deadline
+        backoff = _FIRST_BACKOFF
+        while True:
+            try:
+                attempt = with_idle_timeout(self._attempt(request), self._idle_timeout)
+                async with aclosing(attempt) as events:
+                    async for event in events:
+                        yield event
+                return
+            except _RateLimited as limited:
+                remaining = give_up_at - loop.time()
+                wait = rate_limit_wait(limited.retry_after, remaining=remaining, backoff=backoff)
+                if wait is None:
+                    yield StreamError(ErrorKind.RATE_LIMITED, "rate limited by the model")
+                    return
+                if limited.retry_after is None:
+                    backoff *= 2
+                self._tell_waiting(wait)
+                await asyncio.sleep(wait)
+
+    def _tell_waiting(self, seconds: float) -> None:
+        if self._on_waiting is None:
+            return
+        try:
+            self._on_waiting(seconds)
+        except Exception:  # noqa: BLE001 - a UI hook must not break the answer
+            _log.exception("on_waiting callback failed")
+
+    async def _attempt(self, request: dict[str, Any]) -> AsyncIterator[StreamEvent]:
+        """One request: events as they come, a `StreamError` for any failure.
+
+        Raises `_RateLimited` only for a 429 before any token, the one failure worth
+        retrying here (a mid-stream failure would repeat text the user already saw).
+        """
+        try:
+            stream = await self._client.chat.completions.create(**request)
+        except openai.RateLimitError as err:
+            raise _RateLimited(_retry_after(err)) from err
+        except Exception as err:  # noqa: BLE001 - every failure becomes an event
+            yield _stream_error(err)
+            return
+        finished = False
+        try:
+            async for chunk in stream:
+                for choice in chunk.choices:
+                    if choice.index != 0:
+                        continue
+                    if choice.delta is not None and choice.delta.content:
+                        yield TextDelta(choice.delta.content)
+                    if choice.finish_reason is not None and not finished:
+                        finished = True
+                        yield Finish(choice.finish_reason)
+                if chunk.usage is not None:
+                    yield Usage(chunk.usage.prompt_tokens, chunk.usage.completion_tokens)
+            if not finished:
+                # The SDK ends quietly when the body ends, [DONE] or not: a proxy closing
+                # the connection cleanly mid-answer looks like a short, finished answer.
+                yield StreamError(ErrorKind.CONNECTION, _UNFINISHED)
+        except Exception as err:  # noqa: BLE001 - every failure becomes an event
+            if finished:
+                # Lost while waiting for the optional usage chunk: the answer is whole.
+                _log.debug("error after finish_reason ignored: %r", err)
+                return
+            yield _stream_error(err)
+        finally:
+            await _close_quietly(stream)
+
+
+def rate_limit_wait(retry_after: float | None, *, remaining: float, backoff: float) -> float | None:
+    """How long to wait after a 429 before trying again, or None to give up now.
+
+    A Retry-After past the deadline means giving up at once: the server has said that
+    waiting less is pointless. Without one, the backoff is clamped so the last try lands
+    on the deadline. The floor stops a `Retry-After: 0` from hammering the server.
+    """
+    if retry_after is not None:
+        wait = max(retry_after, _MIN_WAIT)
+        return wait if wait <= remaining else None
+    if remaining < _MIN_WAIT:
+        return None
+    return min(backoff, remaining)
+
+
+async def _close_quietly(stream: openai.AsyncStream[Any]) -> None:
+    """Release the connection; a failure to close must not turn into a raised error."""
+    try:
+        await stream.close()
+    except Exception:  # noqa: BLE001 - the answer's outcome is already decided
+        _log.debug("closing the OpenAI stream failed", exc_info=True)
+
+
+def _wire_message(message: ChatMessage) -> dict[str, str]:
+    wire = {"role": message.role, "content": message.content}
+    if message.name is not None:
+        wire["name"] = message.name
+    return wire
+
+
+def _retry_after(err: openai.APIStatusError) -> float | None:
+    """Seconds from `retry-after-ms` or `retry-after` (seconds); None when absent or a date."""
+    headers = err.response.headers
+    for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
+        value = headers.get(name)
+        if value is None:
+            continue
+        try:
+            seconds = float(value) * scale
+        except ValueError:
+            continue  # an HTTP date: fall back to backoff rather than trust two clocks
+        if seconds >= 0:
+            return seconds
+    return None
+
+
+def _stream_error(err: Exception) -> StreamError:
+    """Map an SDK exception to a coarse kind and a message short enough for a notice."""
+    if isinstance(err, openai.APITimeoutError):  # before APIConnectionError: it subclasses it
+        return StreamError(ErrorKind.TIMEOUT, "the model took too long to answer")
+    if isinstance(err, openai.APIConnectionError):
+        return StreamError(ErrorKind.CONNECTION, "connection to the model lost")
+    if isinstance(err, openai.RateLimitError):
+        return StreamError(ErrorKind.RATE_LIMITED, "rate limited by the model")
+    if isinstance(err, openai.APIStatusError):
+        return StreamError(ErrorKind.API, _shorten(f"{err.status_code}: {_api_message(err)}"))
+    if isinstance(err, openai.APIError):
+        return StreamError(ErrorKind.API, _shorten(_api_message(err)))
+    _log.exception("unexpected error from the OpenAI stream")
+    return StreamError(ErrorKind.API, _shorten(f"unexpected {type(err).__name__}"))
+
+
+def _api_message(err: openai.APIError) -> str:
+    """The server's own message when the body has one; the SDK's wraps it in a dict repr."""
+    body = err.body
+    if isinstance(body, dict) and isinstance(body.get("message"), str):
+        return body["message"]
+    return err.message
+
+
+def _shorten(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= _MESSAGE_LIMIT else text[: _MESSAGE_LIMIT - 1] + "…"

@@ -1,0 +1,20 @@
+"""Shared fixtures. Each one starts what a test needs on loopback and tears it down."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from tests.fakes.openai_server import FakeOpenAI
+
+
+@pytest.fixture
+async def fake_openai() -> AsyncIterator[FakeOpenAI]:
+    """A started fake OpenAI server (`.base_url` ends in `/v1`); stopped after the test."""
+    server = FakeOpenAI()
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.stop()

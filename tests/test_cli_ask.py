@@ -1,0 +1,106 @@
+"""`trickle ask` end to end: the real command, the real SDK, the fake model server."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+
+from tests.fakes.openai_server import FakeOpenAI, Script, script_from_text
+
+POEM = "Blossoms wake the sleepy hills,\nbees hum soft on daffodils.\n\nSpring is here & <all> is new."
+QUANTUM = (
+    "Quantum computers use **qubits**, which can be 0 and 1 at once (superposition).\n\n"
+    "- They explore many possibilities together\n- Entanglement links qubits\n\n"
+    "```python\nprint('hello, qubit')\n```"
+)
+
+
+async def run_ask(base_url: str | None, *args: str, stdin: str | None = None, extra_env=None):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "TRICKLE_"))}
+    if base_url:
+        env["OPENAI_BASE_URL"] = base_url
+    env.update(extra_env or {})
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bots.cli", "ask", *args,
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE, env=env, cwd=os.path.dirname(os.path.dirname(__file__)),
+    )
+    out, err = await asyncio.wait_for(proc.communicate(stdin.encode() if stdin else None), 60)
+    return proc.returncode, out.decode(), err.decode()
+
+
+async def test_poem_prompt_streams_the_exact_text(fake_openai: FakeOpenAI):
+    fake_openai.script_queue.append(script_from_text(POEM, delay=0.01))
+    code, out, err = await run_ask(fake_openai.base_url, "Write a short poem about spring.")
+    assert code == 0, err
+    assert out == POEM + "\n"
+    assert fake_openai.requests[0]["messages"][-1] == {
+        "role": "user",
+        "content": "Write a short poem about spring.",
+    }
+    assert fake_openai.requests[0]["stream"] is True
+
+
+async def test_quantum_prompt_streams_markdown_byte_for_byte(fake_openai: FakeOpenAI):
+    fake_openai.script_queue.append(script_from_text(QUANTUM, chunk_size=3))
+    code, out, _ = await run_ask(fake_openai.base_url, "Explain quantum computing in simple terms.")
+    assert code == 0
+    assert out == QUANTUM + "\n"
+
+
+async def test_empty_prompt_prints_usage_and_calls_no_model(fake_openai: FakeOpenAI):
+    code, out, err = await run_ask(fake_openai.base_url, "")
+    assert code == 2
+    assert out == ""
+    assert "usage" in err
+    assert fake_openai.requests == []
+
+
+async def test_blank_stdin_prompt_is_a_usage_error(fake_openai: FakeOpenAI):
+    code, _, err = await run_ask(fake_openai.base_url, "-", stdin="  \n\t\n")
+    assert code == 2 and "usage" in err
+    assert fake_openai.requests == []
+
+
+async def test_prompt_from_stdin(fake_openai: FakeOpenAI):
+    fake_openai.script_queue.append(script_from_text("Yes."))
+    code, out, _ = await run_ask(fake_openai.base_url, "-", stdin="Is it spring?\n")
+    assert (code, out) == (0, "Yes.\n")
+    assert fake_openai.requests[0]["messages"][-1]["content"] == "Is it spring?\n"
+
+
+async def test_model_error_mid_stream_keeps_the_text_and_exits_1(fake_openai: FakeOpenAI):
+    fake_openai.script_queue.append(
+        script_from_text("one two three four five", fail="error_event", fail_after=3)
+    )
+    code, out, err = await run_ask(fake_openai.base_url, "count")
+    assert code == 1
+    assert out.rstrip("\n") == "one two three"
+    assert len(err.strip().splitlines()) == 1
+    assert "model failed" in err
+
+
+async def test_no_stream_prints_the_whole_answer(fake_openai: FakeOpenAI):
+    fake_openai.script_queue.append(script_from_text(POEM))
+    code, out, _ = await run_ask(fake_openai.base_url, "--no-stream", "poem")
+    assert (code, out) == (0, POEM + "\n")
+
+
+async def test_model_flag_is_sent(fake_openai: FakeOpenAI):
+    fake_openai.script_queue.append(Script(tokens=["ok"]))
+    await run_ask(fake_openai.base_url, "--model", "tiny-1", "hi")
+    assert fake_openai.requests[0]["model"] == "tiny-1"
+
+
+async def test_bad_setting_names_the_variable():
+    code, _, err = await run_ask(None, "hi", extra_env={"TRICKLE_IDLE_TIMEOUT": "soon"})
+    assert code == 2
+    assert "TRICKLE_IDLE_TIMEOUT" in err
+
+
+async def test_unreachable_endpoint_is_one_clear_line_and_exit_1():
+    code, out, err = await run_ask("http://127.0.0.1:9/v1", "hi")
+    assert code == 1
+    assert out == ""
+    assert len(err.strip().splitlines()) == 1
