@@ -1,12 +1,152 @@
-"""Long-running commands: start the platforms the settings configure."""
+"""Long-running commands: build what the adapters share, run them, shut down cleanly.
+
+Each adapter module exposes `async def setup(ctx) -> Coroutine | None`: it adds its HTTP
+routes to `ctx.web_app` (Slack events) and returns the coroutine that runs it until
+`ctx.stopping` is set. One HTTP server then serves those routes plus `/healthz` and
+`/metrics`. On SIGTERM: stop taking work, let answers finish, finalise the rest.
+"""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import logging
+import signal
+from collections.abc import Coroutine
+from dataclasses import dataclass, field
+from typing import Any
 
+from aiohttp import web
+
+from bots.metrics import Metrics
+from core.assistant import Assistant
 from core.settings import Settings, SettingsError
+from core.sources.factory import build_source
+from core.state import MemoryState, StateStore
+
+log = logging.getLogger("trickle.service")
+
+DRAIN_SECONDS = 20.0
 
 
-async def run_service(command: str, settings: Settings, args: argparse.Namespace) -> int:
-    """Run `trickle slack|discord|playground|serve` until interrupted."""
-    raise SettingsError(f"`trickle {command}` is not available in this build yet")
+@dataclass(slots=True)
+class ServiceContext:
+    """What every adapter gets: settings, the assistant, shared state, the HTTP app."""
+
+    settings: Settings
+    assistant: Assistant
+    state: StateStore
+    metrics: Metrics
+    stopping: asyncio.Event
+    web_app: web.Application
+    args: argparse.Namespace | None = None
+    platforms: list[str] = field(default_factory=list)
+
+
+async def run_service(command: str, settings: Settings, args: argparse.Namespace | None = None) -> int:
+    """Run `trickle slack|discord|playground|serve` until SIGTERM/SIGINT."""
+    platforms = _platforms(command, settings)
+    metrics = Metrics()
+    source = build_source(settings)
+    state = await _build_state(settings)
+    assistant = Assistant(source=source, settings=settings)
+    ctx = ServiceContext(
+        settings=settings,
+        assistant=assistant,
+        state=state,
+        metrics=metrics,
+        stopping=asyncio.Event(),
+        web_app=web.Application(),
+        args=args,
+        platforms=platforms,
+    )
+    _install_signal_handlers(ctx.stopping)
+    runners: list[Coroutine[Any, Any, None]] = []
+    http: web.AppRunner | None = None
+    try:
+        for platform in platforms:
+            runner = await _adapter(platform).setup(ctx)
+            if runner is not None:
+                runners.append(runner)
+        ctx.web_app.router.add_get("/healthz", lambda _: _healthz(ctx))
+        ctx.web_app.router.add_get("/metrics", lambda _: _metrics(ctx))
+        if command != "playground":
+            http = web.AppRunner(ctx.web_app, access_log=None)
+            await http.setup()
+            await web.TCPSite(http, settings.http_host, settings.http_port).start()
+            log.info("health and metrics on http://%s:%s/", settings.http_host, settings.http_port)
+        tasks = [asyncio.create_task(r) for r in runners]
+        stop_wait = asyncio.create_task(ctx.stopping.wait())
+        done, _ = await asyncio.wait([*tasks, stop_wait], return_when=asyncio.FIRST_COMPLETED)
+        ctx.stopping.set()
+        for task in done:
+            if task is not stop_wait and task.exception() is not None:
+                raise task.exception()  # type: ignore[misc]
+        log.info("stopping: finishing %d answers", assistant.active)
+        await assistant.drain(DRAIN_SECONDS)
+        await asyncio.wait(tasks, timeout=10)
+        for task in tasks:
+            task.cancel()
+    finally:
+        if http is not None:
+            await http.cleanup()
+        await source.aclose()
+        await state.aclose()
+    return 0
+
+
+def _platforms(command: str, settings: Settings) -> list[str]:
+    if command != "serve":
+        return [command]
+    found = []
+    if settings.slack_bot_token:
+        found.append("slack")
+    if settings.discord_bot_token:
+        found.append("discord")
+    if not found:
+        raise SettingsError(
+            "trickle serve found no platform: set SLACK_BOT_TOKEN (with SLACK_APP_TOKEN or "
+            "SLACK_SIGNING_SECRET) and/or DISCORD_BOT_TOKEN"
+        )
+    return found
+
+
+def _adapter(platform: str) -> Any:
+    if platform == "slack":
+        from bots.slack import service
+    elif platform == "discord":
+        from bots.discord import service  # type: ignore[no-redef]
+    else:
+        from bots.playground import service  # type: ignore[no-redef]
+    return service
+
+
+async def _build_state(settings: Settings) -> StateStore:
+    if settings.redis_url:
+        try:
+            from core.redis_state import RedisState
+        except ImportError as exc:  # pragma: no cover - present once replicas land
+            raise SettingsError(f"TRICKLE_REDIS_URL is set but Redis state is unavailable: {exc}")
+        return await RedisState.connect(settings.redis_url)
+    return MemoryState()
+
+
+def _install_signal_handlers(stopping: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        try:
+            loop.add_signal_handler(sig, stopping.set)
+        except (NotImplementedError, RuntimeError):  # pragma: no cover - not on this OS
+            pass
+
+
+async def _healthz(ctx: ServiceContext) -> web.Response:
+    status = 503 if ctx.stopping.is_set() else 200
+    return web.json_response(
+        {"ok": status == 200, "platforms": ctx.platforms, "active_answers": ctx.assistant.active},
+        status=status,
+    )
+
+
+async def _metrics(ctx: ServiceContext) -> web.Response:
+    return web.Response(body=ctx.metrics.render(), content_type="text/plain", charset="utf-8")

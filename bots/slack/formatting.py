@@ -17,14 +17,21 @@ import re
 import string
 import unicodedata
 
-__all__ = ["FALLBACK_LIMIT", "escape", "escaped_length", "to_mrkdwn", "to_plain_fallback"]
+__all__ = [
+    "FALLBACK_LIMIT",
+    "LABEL_BAR",
+    "RULE",
+    "escape",
+    "escaped_length",
+    "to_mrkdwn",
+    "to_plain_fallback",
+]
 
 FALLBACK_LIMIT = 3000  # a notification `text` next to blocks; a section holds 3,000 too
 RULE = "———"  # Slack has no horizontal rule; as long as the `---` it replaces
 LABEL_BAR = "¦"  # `|` would end a link's URL part early, so labels get a look-alike
 
-_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
-_URL_UNSAFE = str.maketrans({"|": "%7C", "<": "%3C", ">": "%3E", " ": "%20", "\t": "%09"})
+_URL_UNSAFE = str.maketrans({"<": "%3C", ">": "%3E"})
 _ASCII_PUNCT = frozenset(string.punctuation)
 
 _FENCE = re.compile(r"([ \t]*)(`{3,}|~{3,})(.*)")
@@ -35,26 +42,24 @@ _QUOTES = re.compile(r"(?: {0,3}>[ ]?)+")
 _BULLET = re.compile(r"([ \t]*)[-*+]([ \t].*)")
 _ORDERED = re.compile(r"([ \t]*\d{1,9}[.)])([ \t].*)")
 
-_INLINE_HINT = re.compile(r"[\\`*_~\[]|https?://|mailto:", re.IGNORECASE)
-_INLINE = re.compile(
-    r"(?P<esc>\\[!-/:-@\[-`{-~])|(?P<ticks>`+)|(?P<delim>\*+|_+|~+)|(?P<open>!?\[)"
-    r"|(?P<url>(?:https?://|mailto:)[^\s<>]+)",
-    re.IGNORECASE,
+_INLINE = re.compile(  # the look-ahead lets the engine skip plain text at C speed
+    r"(?=[\\`*_~\[!hHmM])(?:(?P<esc>\\[!-/:-@\[-`{-~])|(?P<ticks>`+)|(?P<delim>\*+|_+|~+)"
+    r"|(?P<open>!?\[)|(?P<url>(?i:https?://|mailto:)[^\s<>]*[^\s<>?!.,:;*_~'\"()]))"
 )
 _TICKS_OR_ESCAPE = re.compile(r"\\.|`+")
 _BRACKETS_OR_SKIP = re.compile(r"\\.|`+|[\[\]]")
 _LINK_TAIL = re.compile(  # what follows `]`: `(dest "optional title")`, dest possibly <...>
-    r"\(\s*(?:<(?P<angle>(?:[^<>\\]|\\.)*+)>|(?P<dest>(?:[^\s()\\]|\\.|\((?:[^\s()\\]|\\.)*+\))*+))"
+    r"\(\s*(?:<(?P<angle>(?:[^<>\\]|\\.)*+)>"
+    r"|(?P<dest>(?:[^\s()\\]|\\.|\((?:[^\s()\\]|\\.)*+\))*+))"
     r"""(?:\s+(?:"(?:[^"\\]|\\.)*+"|'(?:[^'\\]|\\.)*+'|\((?:[^()\\]|\\.)*+\)))?\s*\)"""
 )
-_LINK_SCHEME = re.compile(r"(?:https?://|mailto:)\S", re.IGNORECASE)
+_LINK_TARGET = re.compile(r"(?i:https?://|mailto:)[^\s|]+")  # `|` would end Slack's URL
 _BACKSLASH_ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
-_URL_TRAILER = "?!.,:;*_~'\""
 
 
 def escape(text: str) -> str:
     """Escape `&`, `<` and `>` as Slack asks; entities the model wrote stay visible as typed."""
-    return text.translate(_ESCAPES)
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def escaped_length(text: str) -> int:
@@ -94,19 +99,19 @@ def _code_block(lines: list[str], start: int, fence: re.Match[str], out: list[st
     indent, marker = fence[1], fence[2]
     end = start + 1
     while end < len(lines):
-        bare = lines[end].strip(" \t")
+        bare = lines[end].strip()
         if len(bare) >= len(marker) and bare == marker[0] * len(bare):
             break
         end += 1
     body = lines[start + 1 : end]
     if end == len(lines):  # still being written: the last line may be a newline or half a fence
-        if body and not body[-1].strip(" \t" + marker[0]):
+        if body and not body[-1].strip().strip(marker[0]):
             body.pop()
         if not body:
             return end
-        closing_indent = indent
+        closing_indent = ""
     else:
-        closing_indent = lines[end][: len(lines[end]) - len(lines[end].lstrip(" \t"))]
+        closing_indent = lines[end][: len(lines[end]) - len(lines[end].lstrip())]
     out.append(indent + "```")
     out.extend(escape(line) for line in body)
     out.append(closing_indent + "```")
@@ -114,24 +119,27 @@ def _code_block(lines: list[str], start: int, fence: re.Match[str], out: list[st
 
 
 def _block_line(line: str) -> str:
-    quotes = _QUOTES.match(line)
+    first = line.lstrip(" \t")[:1]  # dispatch on it: most lines are plain text
+    quotes = _QUOTES.match(line) if first == ">" else None
     if quotes is None:
-        return _unquoted_line(line)
-    # Spaced out so that `>>>` can never become Slack's quote-the-rest-of-the-message.
-    prefix = " ".join(["&gt;"] * quotes[0].count(">"))
-    rest = _unquoted_line(line[quotes.end() :])
-    return f"{prefix} {rest}" if rest else prefix
+        return _unquoted_line(line, first)
+    # Flush left, or Slack would not see a quote. Slack quotes do not nest, and its `>>>`
+    # would quote the rest of the message, so a nested quote becomes one plain quote.
+    prefix = quotes[0].lstrip(" ")
+    prefix = escape(prefix) if prefix.count(">") == 1 else "&gt; "
+    rest = line[quotes.end() :]
+    return prefix + _unquoted_line(rest, rest.lstrip(" \t")[:1])
 
 
-def _unquoted_line(line: str) -> str:
-    if heading := _HEADING.fullmatch(line):
+def _unquoted_line(line: str, first: str) -> str:
+    if first == "#" and (heading := _HEADING.fullmatch(line)):
         title = _HEADING_TAIL.sub("", heading[2] or "").strip()
         return f"*{_inline(title, bold=1)}*" if title else ""
-    if _RULE_LINE.fullmatch(line):
+    if first in ("-", "*", "_") and _RULE_LINE.fullmatch(line):
         return RULE
-    if bullet := _BULLET.fullmatch(line):
+    if first in ("-", "*", "+") and (bullet := _BULLET.fullmatch(line)):
         return f"{bullet[1]}•{_inline(bullet[2])}"
-    if ordered := _ORDERED.fullmatch(line):
+    if first.isdigit() and (ordered := _ORDERED.fullmatch(line)):
         return ordered[1] + _inline(ordered[2])
     return _inline(line)
 
@@ -152,8 +160,9 @@ class _Delim:
         p_before, p_after = _is_punct(before), _is_punct(after)
         left = not ws_after and (not p_after or ws_before or p_before)
         right = not ws_before and (not p_before or ws_after or p_after)
-        if self.ch == "_":
-            self.can_open, self.can_close = left and (not right or p_before), right and (not left or p_after)
+        if self.ch == "_":  # `_` must not open or close inside a word
+            self.can_open = left and (not right or p_before)
+            self.can_close = right and (not left or p_after)
         else:
             self.can_open, self.can_close = left, right
         self.word_before, self.word_after = before.isalnum(), after.isalnum()
@@ -161,7 +170,8 @@ class _Delim:
         self.opens: list[tuple[str, int]] = []
 
     def __repr__(self) -> str:
-        return f"<_Delim {self.ch * self.orig!r} left={self.count} open={self.can_open} close={self.can_close}>"
+        run = self.ch * self.orig
+        return f"<_Delim {run!r} unused={self.count} open={self.can_open} close={self.can_close}>"
 
 
 def _is_punct(char: str) -> bool:
@@ -172,20 +182,21 @@ def _is_punct(char: str) -> bool:
 
 def _inline(line: str, *, plain: bool = False, bold: int = 0) -> str:
     """Convert one line's inline Markdown; `plain` drops all marks (for link labels)."""
-    if not _INLINE_HINT.search(line):
+    m = _INLINE.search(line)
+    if m is None:
         return escape(line)
-    spans = _code_spans(line)
+    spans = _code_spans(line) if "`" in line else {}
     brackets: dict[int, int] | None = None
     parts: list[str | _Delim] = []  # escaped output, or delimiter runs resolved below
     delims: list[_Delim] = []
     pos = 0
-    while (m := _INLINE.search(line, pos)) is not None:
+    while m is not None:
         start, pos, kind = m.start(), m.end(), m.lastgroup
         if start > m.pos:
             parts.append(escape(line[m.pos : start]))
         text = m[0]
-        if kind == "esc":
-            parts.append(escape(text[1]))
+        if kind == "esc":  # kept as typed: Slack has no escapes, a bare `*` would format
+            parts.append(escape(text))
         elif kind == "ticks":
             end = spans.get(start)
             if end is None:
@@ -196,46 +207,50 @@ def _inline(line: str, *, plain: bool = False, bold: int = 0) -> str:
         elif kind == "delim":
             if text[0] == "~" and len(text) != 2:  # a lone `~` means "about", not strike
                 parts.append(text)
-            else:
-                delim = _Delim(text, line[start - 1] if start else " ", line[pos] if pos < len(line) else " ")
+            else:  # the line's ends count as whitespace
+                before, after = line[start - 1 : start] or " ", line[pos : pos + 1] or " "
+                delim = _Delim(text, before, after)
                 parts.append(delim)
                 delims.append(delim)
-        elif kind == "url":
-            url = _trim_url(text)
-            parts.append(escape(url))
-            pos = start + len(url)
-        else:  # `[` or `![`: a link only with an http(s)/mailto target, else plain text
+        elif kind == "url":  # a token only so that `_` and `*` in it are not emphasis
+            parts.append(escape(text))
+        else:  # `[` or `![`
             if brackets is None:
-                brackets = _pair_brackets(line, spans)
-            close = brackets.get(pos - 1)
-            tail = _LINK_TAIL.match(line, close + 1) if close is not None and not plain else None
-            target = _BACKSLASH_ESCAPE.sub(r"\1", tail["angle"] or tail["dest"] or "") if tail else ""
-            if _LINK_SCHEME.match(target):
-                label = _inline(line[pos:close], plain=True).replace("|", LABEL_BAR).strip()
-                url = escape(target.translate(_URL_UNSAFE))
-                parts.append(f"<{url}|{label}>" if label else f"<{url}>")
-                pos = tail.end()
-            else:
+                brackets = {} if plain else _pair_brackets(line, spans)  # no links in labels
+            link = _link(line, pos, brackets.get(pos - 1))
+            if link is None:
                 parts.append(escape(text))
+            else:
+                parts.append(link[0])
+                pos = link[1]
+        m = _INLINE.search(line, pos)
     parts.append(escape(line[pos:]))
+    if not delims:
+        return "".join(parts)  # type: ignore[arg-type]  # without delims, parts are all str
     _match_emphasis(delims)
     return _render(parts, plain=plain, bold=bold)
+
+
+def _link(line: str, start: int, close: int | None) -> tuple[str, int] | None:
+    """The Slack link for `[label](target)` (label from `start`) and where it ends, if any.
+
+    Only http(s) and mailto targets become links; anything else stays text as written.
+    """
+    tail = _LINK_TAIL.match(line, close + 1) if close is not None else None
+    if tail is None:
+        return None
+    target = _BACKSLASH_ESCAPE.sub(r"\1", tail["angle"] or tail["dest"] or "")
+    if not _LINK_TARGET.fullmatch(target):
+        return None
+    label = _inline(line[start:close], plain=True).replace("|", LABEL_BAR).strip()
+    url = escape(target.translate(_URL_UNSAFE))
+    return (f"<{url}|{label}>" if label else f"<{url}>"), tail.end()
 
 
 def _code(content: str, plain: bool) -> str:
     if len(content) > 1 and content[0] == content[-1] == " " and content.strip(" "):
         content = content[1:-1]  # CommonMark: one space each side is padding, not code
     return escape(content) if plain else f"`{escape(content)}`"
-
-
-def _trim_url(url: str) -> str:
-    """Drop trailing punctuation from a bare URL, as GFM's autolinks do."""
-    unmatched = url.count(")") - url.count("(")
-    end = len(url)
-    while url[end - 1] in _URL_TRAILER or (url[end - 1] == ")" and unmatched > 0):
-        unmatched -= url[end - 1] == ")"
-        end -= 1
-    return url[:end]
 
 
 def _code_spans(line: str) -> dict[int, int]:
@@ -303,22 +318,15 @@ def _match_emphasis(delims: list[_Delim]) -> None:
             continue
         key = (closer.ch, closer.can_open, closer.orig % 3)
         o, bottom = prev[c], bottoms.get(key, -1)
-        while o > bottom:
-            opener = delims[o]
-            if opener.ch == closer.ch and opener.can_open and not (
-                closer.ch != "~"
-                and (opener.can_close or closer.can_open)
-                and (opener.orig + closer.orig) % 3 == 0
-                and (opener.orig % 3 or closer.orig % 3)
-            ):
-                break
+        while o > bottom and not _can_pair(delims[o], closer):
             o = prev[o]
-        if o <= bottom:
+        if o <= bottom:  # nothing below can ever close with a closer of this kind
             bottoms[key] = prev[c]
             if not closer.can_open:
                 unlink(c)
             c = nxt[c]
             continue
+        opener = delims[o]
         used = 2 if opener.count >= 2 and closer.count >= 2 else 1
         mark = "~" if closer.ch == "~" else "*" if used == 2 else "_"
         if opener.word_before or closer.word_after:
@@ -335,6 +343,18 @@ def _match_emphasis(delims: list[_Delim]) -> None:
         if not closer.count:
             unlink(c)
             c = nxt[c]
+
+
+def _can_pair(opener: _Delim, closer: _Delim) -> bool:
+    if opener.ch != closer.ch or not opener.can_open:
+        return False
+    if closer.ch == "~":
+        return True
+    # CommonMark's rule of 3: a run that could both open and close only pairs with
+    # lengths not summing to a multiple of 3, so `*a**b*` is one emphasis, not two.
+    either_way = opener.can_close or closer.can_open
+    sum_of_3 = (opener.orig + closer.orig) % 3 == 0
+    return not (either_way and sum_of_3 and (opener.orig % 3 or closer.orig % 3))
 
 
 def _render(parts: list[str | _Delim], *, plain: bool, bold: int) -> str:

@@ -1,0 +1,176 @@
+"""Core benchmarks: relay overhead and many concurrent streams.
+
+    python -m benchmarks.core            # full run (about two minutes)
+    python -m benchmarks.core --quick    # smaller, for a smoke test
+
+(a) Overhead: tokens/s through the full relay (OpenAI source -> Answer -> fake surface)
+    against a bare `async for chunk in stream` over the same fake server, interleaved
+    runs in one process, medians and their ratio.
+(b) Concurrency: N streams at 50 tokens/s through the relay; event-loop lag p99 (a
+    10 ms ticker's overshoot), memory per active stream (tracemalloc), edits per stream.
+    `sdk` rows go through the real AsyncOpenAI client and the fake HTTP server; `scripted`
+    rows use an in-process source to isolate the relay's own cost.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import statistics
+import time
+import tracemalloc
+from collections.abc import Awaitable, Callable
+
+from core.models import ChatMessage
+from core.pacing import Budget
+from core.relay import Answer, RelayConfig
+from core.sources.openai_source import OpenAISource, build_openai_client
+from tests.fakes.model import ScriptedSource
+from tests.fakes.openai_server import FakeOpenAI, Script
+from tests.fakes.surface import FakeSurface
+
+QUESTION = [ChatMessage("user", "benchmark")]
+
+
+def _tokens(count: int) -> list[str]:
+    return [f"tok{i % 97} " for i in range(count)]
+
+
+async def _bare(client, tokens: int) -> float:
+    start = time.perf_counter()
+    seen = 0
+    stream = await client.chat.completions.create(
+        model="bench", messages=[{"role": "user", "content": "x"}], stream=True
+    )
+    async for chunk in stream:
+        if chunk.choices and chunk.choices[0].delta.content:
+            seen += 1
+    assert seen == tokens, seen
+    return tokens / (time.perf_counter() - start)
+
+
+async def _through_relay(client, tokens: int) -> float:
+    source = OpenAISource(client, model="bench")
+    surface = FakeSurface(page_limit=4000, latency=0.02)
+    start = time.perf_counter()
+    outcome = await Answer(surface, source.stream(QUESTION), config=RelayConfig(interval=0.5)).run()
+    elapsed = time.perf_counter() - start
+    assert outcome.end.value == "stop", outcome
+    return tokens / elapsed
+
+
+async def overhead(rounds: int, tokens: int) -> None:
+    server = FakeOpenAI(default=Script(tokens=_tokens(tokens)))
+    base = await server.start()
+    client = build_openai_client(api_key=None, base_url=base)
+    bare, relay = [], []
+    try:
+        for _ in range(rounds):
+            bare.append(await _bare(client, tokens))
+            relay.append(await _through_relay(client, tokens))
+    finally:
+        await client.close()
+        await server.stop()
+    b, r = statistics.median(bare), statistics.median(relay)
+    print(f"\n(a) relay overhead, {tokens} tokens x {rounds} interleaved rounds")
+    print(f"{'path':<22}{'median tokens/s':>18}")
+    print(f"{'bare SDK loop':<22}{b:>18,.0f}")
+    print(f"{'full relay':<22}{r:>18,.0f}")
+    print(f"{'ratio relay/bare':<22}{r / b:>18.2f}   (target >= 0.80)")
+
+
+async def _lag_probe(stop: asyncio.Event, lags: list[float]) -> None:
+    loop = asyncio.get_running_loop()
+    while not stop.is_set():
+        before = loop.time()
+        await asyncio.sleep(0.01)
+        lags.append(max(0.0, loop.time() - before - 0.01))
+
+
+def _percentile(values: list[float], q: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+async def concurrency(streams: int, tokens: int, mode: str, server: FakeOpenAI | None) -> dict:
+    rate = 50.0
+    budget = Budget(rate=1000.0, burst=1000)  # a generous platform: measure our own cost
+    client = build_openai_client(api_key=None, base_url=server.base_url) if server else None
+    if server:
+        server.default = Script(tokens=_tokens(tokens), delay=1 / rate)
+
+    def make_source():
+        if client is not None:
+            return OpenAISource(client, model="bench").stream(QUESTION)
+        return ScriptedSource(_tokens(tokens), delay=1 / rate).stream()
+
+    surfaces = [FakeSurface(page_limit=4000, edit_budget=budget) for _ in range(streams)]
+    gc.collect()
+    tracemalloc.start()
+    base_mem = tracemalloc.get_traced_memory()[0]
+    stop = asyncio.Event()
+    lags: list[float] = []
+    probe = asyncio.create_task(_lag_probe(stop, lags))
+    peak_active = 0
+
+    async def sample_memory() -> None:
+        nonlocal peak_active
+        await asyncio.sleep(tokens / rate / 2)
+        peak_active = tracemalloc.get_traced_memory()[0] - base_mem
+
+    sampler = asyncio.create_task(sample_memory())
+    config = RelayConfig(interval=0.5)
+    outcomes = await asyncio.gather(*(Answer(s, make_source(), config=config).run() for s in surfaces))
+    stop.set()
+    await probe
+    await sampler
+    tracemalloc.stop()
+    if client is not None:
+        await client.close()
+    exact = sum(1 for o, s in zip(outcomes, surfaces) if o.end.value == "stop" and s.messages[0].text == o.text)
+    return {
+        "streams": streams,
+        "mode": mode,
+        "lag_p99_ms": _percentile(lags, 0.99) * 1000,
+        "kib_per_stream": peak_active / streams / 1024,
+        "edits_per_stream": statistics.mean(s.edits for s in surfaces),
+        "exact": f"{exact}/{streams}",
+    }
+
+
+async def main(quick: bool) -> None:
+    await overhead(rounds=3 if quick else 7, tokens=2000 if quick else 6000)
+    server = FakeOpenAI()
+    await server.start()
+    rows = []
+    try:
+        plans: list[tuple[int, str]] = [(10, "sdk"), (100, "sdk"), (10, "scripted"), (100, "scripted")]
+        plans.append((1000, "scripted"))
+        tokens = 100 if quick else 400
+        for streams, mode in plans:
+            rows.append(await concurrency(streams, tokens, mode, server if mode == "sdk" else None))
+    finally:
+        await server.stop()
+    print(f"\n(b) concurrent streams at 50 tokens/s, {tokens} tokens each")
+    header = f"{'streams':>8} {'source':>9} {'loop lag p99':>13} {'memory/stream':>14} {'edits/stream':>13} {'exact':>10}"
+    print(header)
+    for row in rows:
+        print(
+            f"{row['streams']:>8} {row['mode']:>9} {row['lag_p99_ms']:>10.1f} ms "
+            f"{row['kib_per_stream']:>10.1f} KiB {row['edits_per_stream']:>13.1f} {row['exact']:>10}"
+        )
+    print("target: loop lag p99 < 20 ms at 100 streams")
+
+
+def run(argv: list[str] | None = None, runner: Callable[[Awaitable[None]], None] = asyncio.run) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a smaller run for smoke tests")
+    args = parser.parse_args(argv)
+    runner(main(args.quick))
+
+
+if __name__ == "__main__":
+    run()

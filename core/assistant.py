@@ -1,0 +1,163 @@
+"""What every platform adapter shares: a question in, a streamed answer out.
+
+Adapters turn platform events into a `Question` and a surface; the assistant builds the
+conversation the model sees, runs the relay, remembers which answers are in flight (for
+Stop, and for finishing them all on shutdown) and enforces per-person concurrency.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import logging
+import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from core.history import TRIMMED_NOTICE, trim_history, trim_question
+from core.models import ChatMessage, EndReason, Outcome
+from core.observer import NullObserver, RelayObserver
+from core.relay import Answer, RelayConfig
+from core.settings import Settings
+from core.sources.base import CompletionSource
+from core.surface import Ref, Surface
+
+log = logging.getLogger("trickle.assistant")
+
+USAGE_HINT = "Ask me something after the mention, e.g. “@trickle what is a monad?”"
+
+
+def new_answer_id() -> str:
+    """A short unique id naming one answer in logs, buttons and state."""
+    return uuid.uuid4().hex[:12]
+
+
+def is_blank(text: str) -> bool:
+    """A question with nothing to answer (only spaces, or nothing at all)."""
+    return not text.strip()
+
+
+@dataclass(frozen=True, slots=True)
+class Asker:
+    """The person who asked, as the platform names them."""
+
+    id: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Question:
+    """One request for an answer, platform-neutral."""
+
+    text: str
+    asker: Asker
+    history: Sequence[ChatMessage] = ()
+    model: str | None = None
+    place: str = ""
+
+
+class StopResult(enum.Enum):
+    STOPPED = "stopped"
+    NOT_ALLOWED = "not_allowed"
+    NOT_FOUND = "not_found"
+
+
+@dataclass(slots=True)
+class _Running:
+    answer: Answer[object]
+    asker: Asker
+    task: asyncio.Task[object] | None = None
+
+
+@dataclass(slots=True)
+class Assistant:
+    """Runs answers for one process; see the module docstring."""
+
+    source: CompletionSource
+    settings: Settings
+    relay_config: RelayConfig | None = None
+    _running: dict[str, _Running] = field(default_factory=dict)
+    _per_user: defaultdict[str, int] = field(default_factory=lambda: defaultdict(int))
+    _closing: bool = False
+
+    def __post_init__(self) -> None:
+        if self.relay_config is None:
+            self.relay_config = RelayConfig(interval=self.settings.edit_interval)
+
+    @property
+    def active(self) -> int:
+        """Answers streaming right now."""
+        return len(self._running)
+
+    def messages_for(self, question: Question) -> tuple[list[ChatMessage], bool]:
+        """The conversation the model sees, and whether anything had to be cut."""
+        budget = self.settings.history_tokens
+        text, cut_question = trim_question(question.text, budget)
+        history, cut_history = trim_history(question.history, max(0, budget - len(text) // 4))
+        system = [ChatMessage("system", self.settings.system_prompt)] if self.settings.system_prompt else []
+        return [*system, *history, ChatMessage("user", text)], cut_question or cut_history
+
+    def busy(self, asker: Asker) -> bool:
+        """True when `asker` already has as many answers streaming as allowed."""
+        return self._per_user[asker.id] >= self.settings.user_concurrency
+
+    async def answer(
+        self,
+        surface: Surface[Ref],
+        question: Question,
+        *,
+        answer_id: str | None = None,
+        observer: RelayObserver | None = None,
+    ) -> Outcome:
+        """Stream the answer to `question` into `surface` and return how it ended."""
+        answer_id = answer_id or new_answer_id()
+        messages, trimmed = self.messages_for(question)
+        if trimmed:
+            log.info("conversation trimmed to fit the context", extra={"answer_id": answer_id})
+        events = self.source.stream(messages, model=question.model)
+        answer: Answer[Ref] = Answer(
+            surface,
+            events,
+            config=self.relay_config,
+            observer=observer or NullObserver(),
+            answer_id=answer_id,
+        )
+        if self._closing:
+            answer.abort(EndReason.INTERRUPTED)
+        running = _Running(answer, question.asker, asyncio.current_task())  # type: ignore[arg-type]
+        self._running[answer_id] = running
+        self._per_user[question.asker.id] += 1
+        try:
+            return await answer.run()
+        finally:
+            self._running.pop(answer_id, None)
+            self._per_user[question.asker.id] -= 1
+            if self._per_user[question.asker.id] <= 0:
+                del self._per_user[question.asker.id]
+
+    def stop(self, answer_id: str, *, by: Asker) -> StopResult:
+        """Stop an answer if `by` asked it or is an admin."""
+        running = self._running.get(answer_id)
+        if running is None:
+            return StopResult.NOT_FOUND
+        if by.id != running.asker.id and by.id not in self.settings.admins:
+            return StopResult.NOT_ALLOWED
+        running.answer.stop(by=by.name)
+        return StopResult.STOPPED
+
+    def asker_of(self, answer_id: str) -> Asker | None:
+        running = self._running.get(answer_id)
+        return running.asker if running else None
+
+    async def drain(self, deadline: float) -> None:
+        """Stop taking work; let answers finish for `deadline` s, then interrupt the rest."""
+        self._closing = True
+        tasks = [r.task for r in self._running.values() if r.task is not None]
+        if not tasks:
+            return
+        done, pending = await asyncio.wait(tasks, timeout=deadline)
+        for running in list(self._running.values()):
+            running.answer.abort(EndReason.INTERRUPTED)
+        if pending:
+            await asyncio.wait(pending, timeout=30)

@@ -1,0 +1,375 @@
+"""The relay: one answer, from placeholder to final edit.
+
+Two tasks per answer. The reader drains the model stream into a buffer and never waits
+on the platform. The writer turns "the buffer changed" into paced edits: leading edge
+first, then at most one edit per interval per message, always carrying the newest text
+(never a queue of stale edits), each edit drawn from the shared budget of its scope.
+Whatever happens, a `finally` writes the final text so no placeholder is left behind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+import uuid
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Generic
+
+from core.models import (
+    EndReason,
+    ErrorKind,
+    Finish,
+    Outcome,
+    StreamError,
+    StreamEvent,
+    TextDelta,
+    Usage,
+)
+from core.notices import end_for_error, notice_for, with_notice
+from core.observer import NullObserver, RelayObserver
+from core.pacing import Budget
+from core.paging import Pager
+from core.surface import RateLimited, Ref, Surface, SurfaceError
+
+log = logging.getLogger("trickle.relay")
+
+_FINISH_ENDS = {"length": EndReason.LENGTH, "content_filter": EndReason.CONTENT_FILTER}
+
+
+@dataclass(frozen=True, slots=True)
+class RelayConfig:
+    """How an answer is paced; `interval` is TRICKLE_EDIT_INTERVAL."""
+
+    interval: float = 0.5
+    call_timeout: float = 30.0
+    finish_timeout: float = 60.0
+    final_attempts: int = 6
+
+
+@dataclass(slots=True)
+class _Shown:
+    text: str
+    final: bool
+
+
+class Answer(Generic[Ref]):
+    """One answer streaming into one or more messages of a surface.
+
+    Adapters keep the handle to offer Stop (`stop`) or to end it early (`abort`, e.g. a
+    private Discord answer whose token is about to expire). `run` returns the outcome.
+    """
+
+    def __init__(
+        self,
+        surface: Surface[Ref],
+        events: AsyncIterator[StreamEvent],
+        *,
+        config: RelayConfig | None = None,
+        observer: RelayObserver | None = None,
+        answer_id: str | None = None,
+    ) -> None:
+        self.surface = surface
+        self.config = config or RelayConfig()
+        self.observer: RelayObserver = observer or NullObserver()
+        self.answer_id = answer_id or uuid.uuid4().hex[:12]
+        self.log = logging.LoggerAdapter(log, {"answer_id": self.answer_id})
+        self._events = events
+        self._pager = Pager(limit=surface.page_limit, measure=surface.measure)
+        self._chunks: list[str] = []
+        self._length = 0
+        self._unshown: collections.deque[tuple[int, float]] = collections.deque()
+        self._dirty = asyncio.Event()
+        self._stream_done = False
+        self._finish_reason: str | None = None
+        self._error: StreamError | None = None
+        self._usage: Usage | None = None
+        self._override: tuple[EndReason, str] | None = None
+        self._final_text: str | None = None
+        self._refs: list[Ref] = []
+        self._shown: list[_Shown] = []
+        self._last_edit_at = float("-inf")
+        self._edits = 0
+        self._reader: asyncio.Task[None] | None = None
+        self._finished = False
+
+    def __repr__(self) -> str:
+        return (
+            f"<Answer {self.answer_id} chars={self._length} pages={len(self._refs)} "
+            f"edits={self._edits} done={self._stream_done}>"
+        )
+
+    # -- control ---------------------------------------------------------------------
+    def stop(self, by: str = "") -> None:
+        """Stop generating (the Stop button): the stream is closed, the text kept."""
+        self.abort(EndReason.STOPPED, by)
+
+    def abort(self, end: EndReason, detail: str = "") -> None:
+        """End the answer now with `end`'s notice, keeping the text so far."""
+        if self._override is None and not self._finished:
+            self._override = (end, detail)
+        if self._reader is not None and not self._reader.done():
+            self._reader.cancel()
+
+    @property
+    def text(self) -> str:
+        """The model's text so far."""
+        if len(self._chunks) > 1:
+            self._chunks[:] = ["".join(self._chunks)]
+        return self._chunks[0] if self._chunks else ""
+
+    # -- the two tasks -----------------------------------------------------------------
+    async def run(self) -> Outcome:
+        """Post the placeholder and stream the answer into it; never raises on faults."""
+        loop = asyncio.get_running_loop()
+        self._started_at = loop.time()
+        self._reader = asyncio.create_task(self._read(), name=f"trickle-read-{self.answer_id}")
+        try:
+            await self._post_placeholder()
+            await self._write_while_streaming()
+        except asyncio.CancelledError:
+            self.abort(EndReason.INTERRUPTED)
+            raise
+        except Exception as exc:  # the surface failed in a way retries did not fix
+            self.log.error("surface failed: %s", exc)
+            self.abort(EndReason.ERROR, f"{type(exc).__name__}")
+        finally:
+            if self._finish_reason is None or self._override is not None:
+                await self._stop_reader()  # the text must stop growing before the final
+            await self._finish()
+            await self._stop_reader()
+        return self._outcome()
+
+    async def _read(self) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            async for event in self._events:
+                if isinstance(event, TextDelta):
+                    if not event.text:
+                        continue
+                    if not self._chunks:
+                        self.observer.first_token(loop.time() - self._started_at)
+                    self._chunks.append(event.text)
+                    self._length += len(event.text)
+                    self._unshown.append((self._length, loop.time()))
+                    self.observer.tokens(1)
+                    self._dirty.set()
+                elif isinstance(event, Finish):
+                    # The answer is whole: write the final text now rather than after
+                    # the usage chunk and the end of the HTTP body, which may never come.
+                    self._finish_reason = event.reason
+                    self._stream_done = True
+                    self._dirty.set()
+                elif isinstance(event, Usage):
+                    self._usage = event
+                elif isinstance(event, StreamError):
+                    if self._finish_reason is None:  # after Finish the answer is whole
+                        self._error = event
+                    break
+        except Exception as exc:  # a source should yield errors, but never trust it
+            self._error = StreamError(kind=ErrorKind.API, message=type(exc).__name__)
+        finally:
+            self._stream_done = True
+            self._dirty.set()
+            closer = getattr(self._events, "aclose", None)
+            if closer is not None:
+                try:
+                    await closer()
+                except Exception:  # closing a broken stream may fail too
+                    pass
+
+    async def _stop_reader(self) -> None:
+        reader = self._reader
+        if reader is None:
+            return
+        if not reader.done() and self._finish_reason is not None and self._override is None:
+            # Finished: give the usage chunk a moment, then close the stream.
+            await asyncio.wait([reader], timeout=0.25)
+        elif not reader.done() and self._override is None:
+            self._override = (EndReason.INTERRUPTED, "")
+        if not reader.done():
+            reader.cancel()
+        try:
+            await reader
+        except asyncio.CancelledError:
+            pass
+        closer = getattr(self._events, "aclose", None)
+        if closer is not None:  # the reader may have been cancelled before it started
+            try:
+                await closer()
+            except Exception:
+                pass
+
+    async def _post_placeholder(self) -> None:
+        budget = self.surface.post_budget()
+        ref = await self._retry(
+            lambda: self.surface.post_placeholder(), budget, final=lambda: False
+        )
+        self._refs.append(ref)
+        self._shown.append(_Shown("", False))
+        self.observer.placeholder(asyncio.get_running_loop().time() - self._started_at)
+
+    async def _write_while_streaming(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            await self._dirty.wait()
+            if self._stream_done:
+                return
+            floor = self._last_edit_at + self.config.interval - loop.time()
+            if floor > 0:
+                await asyncio.sleep(floor)
+                if self._stream_done:
+                    return
+            self._dirty.clear()
+            await self._sync(final=False)
+
+    # -- writing -------------------------------------------------------------------------
+    def _stale_since(self) -> float:
+        return self._unshown[0][1] if self._unshown else asyncio.get_running_loop().time()
+
+    def _current_text(self) -> str:
+        return self._final_text if self._final_text is not None else self.text
+
+    async def _sync(self, *, final: bool) -> None:
+        """Bring every page up to date once, in order; later pages may appear meanwhile."""
+        index = 0
+        while True:
+            pages = self._pager.layout(self._current_text(), final=final)
+            if index >= len(pages):
+                return
+            page = pages[index]
+            known = index < len(self._shown)
+            if known and self._shown[index] == _Shown(page.text, page.complete):
+                index += 1
+                continue
+            if (
+                not final
+                and known
+                and not page.complete
+                and self.surface.must_leave(self._refs[index])
+            ):
+                self._pager.seal()
+                continue
+            await self._write_page(index, final)
+            index += 1
+
+    async def _write_page(self, index: int, final: bool) -> None:
+        posting = index >= len(self._refs)
+        budget = self.surface.post_budget() if posting else self.surface.edit_budget(self._refs[index])
+        snapshot: list[object] = []
+
+        def is_final() -> bool:
+            return final or self._stream_done
+
+        async def call() -> Ref | None:
+            # Snapshot only now, after the budget granted the call: latest text wins.
+            page = self._pager.layout(self._current_text(), final=final)[index]
+            snapshot[:] = [page, self._length]
+            if posting:
+                return await self.surface.post_page(page.text, final=page.complete)
+            await self.surface.edit(self._refs[index], page.text, final=page.complete)
+            return None
+
+        ref = await self._retry(call, budget, final=is_final)
+        page, length = snapshot
+        if posting:
+            self._refs.append(ref)  # type: ignore[arg-type]
+            self._shown.append(_Shown(page.text, page.complete))  # type: ignore[attr-defined]
+        else:
+            self._shown[index] = _Shown(page.text, page.complete)  # type: ignore[attr-defined]
+        self._edits += 1
+        self._last_edit_at = asyncio.get_running_loop().time()
+        while self._unshown and self._unshown[0][0] <= length:  # type: ignore[operator]
+            self._unshown.popleft()
+        self.observer.edit()
+
+    async def _retry(
+        self,
+        call: Callable[[], object],
+        budget: Budget | None,
+        *,
+        final: Callable[[], bool],
+    ) -> Ref:
+        """Run one platform call under its budget, waiting out 429s without limit."""
+        failures = 0
+        while True:
+            if budget is not None:
+                await budget.acquire(stale_since=self._stale_since, final=final)
+            try:
+                async with asyncio.timeout(self.config.call_timeout):
+                    result = await call()  # type: ignore[misc]
+            except RateLimited as limited:
+                self.observer.rate_limited()
+                self.log.warning("rate limited, retry after %.3gs", limited.retry_after)
+                if budget is not None:
+                    budget.rate_limited(limited.retry_after)
+                else:
+                    await asyncio.sleep(limited.retry_after)
+                continue
+            except (SurfaceError, TimeoutError, OSError) as exc:
+                failures += 1
+                self.observer.surface_error(getattr(exc, "code", type(exc).__name__))
+                if isinstance(exc, SurfaceError) or failures >= self.config.final_attempts:
+                    raise
+                self.log.warning("platform call failed (%s), retrying", exc)
+                await asyncio.sleep(min(8.0, 0.25 * 2**failures))
+                continue
+            if budget is not None:
+                budget.succeeded()
+            return result  # type: ignore[return-value]
+
+    async def _finish(self) -> None:
+        """Write the final text (with its notice) into every page; runs exactly once."""
+        if self._finished:
+            return
+        self._finished = True
+        end, notice = self._end()
+        self._final_text = with_notice(self.text, notice)
+        if not self._refs:
+            self.log.error("no message could be posted; the answer is lost (%s)", end.value)
+            return
+        try:
+            # The final edit skips the per-message floor: it is the one edit people wait
+            # for, and the shared budget still paces it (finals first).
+            async with asyncio.timeout(self.config.finish_timeout):
+                await self._sync(final=True)
+        except (SurfaceError, TimeoutError, OSError) as exc:
+            self.log.error("final edit failed: %s", exc)
+        self.observer.ended(end.value)
+
+    def _end(self) -> tuple[EndReason, str | None]:
+        if self._override is not None:
+            end, detail = self._override
+            if end is EndReason.STOPPED:
+                return end, notice_for(end, by=detail)
+            return end, notice_for(end, detail=detail)
+        if self._error is not None:
+            end = end_for_error(self._error.kind)
+            return end, notice_for(end, detail=self._error.message)
+        end = _FINISH_ENDS.get(self._finish_reason or "stop", EndReason.STOP)
+        if end is EndReason.STOP and not self.text.strip():
+            return EndReason.ERROR, notice_for(EndReason.ERROR, detail="it returned no text")
+        return end, notice_for(end)
+
+    def _outcome(self) -> Outcome:
+        end, notice = self._end()
+        return Outcome(
+            text=self.text,
+            end=end,
+            notice=notice,
+            usage=self._usage,
+            edits=self._edits,
+            pages=len(self._refs),
+        )
+
+
+async def relay(
+    surface: Surface[Ref],
+    events: AsyncIterator[StreamEvent],
+    *,
+    config: RelayConfig | None = None,
+    observer: RelayObserver | None = None,
+) -> Outcome:
+    """Stream `events` into `surface` and return how the answer ended."""
+    return await Answer(surface, events, config=config, observer=observer).run()

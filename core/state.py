@@ -1,0 +1,77 @@
+"""State that must outlive one answer: de-duplication and who is answering what.
+
+`StateStore` is the protocol; `MemoryState` serves one process. A Redis implementation
+for replicas satisfies the same protocol (see core/redis_state.py when present).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Protocol
+
+
+class StateStore(Protocol):
+    """What the assistant needs to remember across events."""
+
+    async def claim(self, key: str, ttl: float) -> bool:
+        """True the first time `key` is claimed within `ttl` seconds (SET NX)."""
+        ...
+
+    async def get(self, key: str) -> str | None:
+        """A cached value, or None."""
+        ...
+
+    async def put(self, key: str, value: str, ttl: float) -> None:
+        """Cache `value` under `key` for `ttl` seconds."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release connections."""
+        ...
+
+
+class MemoryState:
+    """In-process state with expiry; bounded so a busy bot cannot grow it forever."""
+
+    __slots__ = ("_entries", "_clock", "_max_entries")
+
+    def __init__(self, *, clock: Callable[[], float] = time.monotonic, max_entries: int = 100_000) -> None:
+        self._entries: OrderedDict[str, tuple[float, str]] = OrderedDict()
+        self._clock = clock
+        self._max_entries = max_entries
+
+    def __repr__(self) -> str:
+        return f"<MemoryState entries={len(self._entries)}>"
+
+    def _live(self, key: str) -> str | None:
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        expires, value = entry
+        if expires <= self._clock():
+            del self._entries[key]
+            return None
+        return value
+
+    def _set(self, key: str, value: str, ttl: float) -> None:
+        self._entries[key] = (self._clock() + ttl, value)
+        self._entries.move_to_end(key)
+        while len(self._entries) > self._max_entries:
+            self._entries.popitem(last=False)
+
+    async def claim(self, key: str, ttl: float) -> bool:
+        if self._live(key) is not None:
+            return False
+        self._set(key, "1", ttl)
+        return True
+
+    async def get(self, key: str) -> str | None:
+        return self._live(key)
+
+    async def put(self, key: str, value: str, ttl: float) -> None:
+        self._set(key, value, ttl)
+
+    async def aclose(self) -> None:
+        pass

@@ -1,0 +1,200 @@
+"""The relay's promises, on a fake surface and a fake clock."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from core.models import EndReason, ErrorKind
+from core.pacing import Budget
+from core.relay import Answer, RelayConfig, relay
+from tests.fakes.model import ScriptedSource, words
+from tests.fakes.surface import INDICATOR, PLACEHOLDER, FakeSurface
+
+POEM = (
+    "Spring wakes the meadow, soft and green,\n"
+    "with blossoms bright where frost has been.\n\n"
+    "The robin sings, the brook runs free, & <everyone> hears the melody."
+)
+
+pytestmark = pytest.mark.looptime
+
+
+def interim_texts(surface: FakeSurface, index: int = 0) -> list[str]:
+    return [text for _, text, final in surface.messages[index].versions if not final][1:]
+
+
+async def test_normal_end_leaves_exactly_the_model_text():
+    surface = FakeSurface()
+    outcome = await relay(surface, ScriptedSource(words(POEM), delay=0.05).stream())
+    assert outcome.end is EndReason.STOP
+    assert surface.final_texts() == [POEM]
+    assert surface.unfinished() == []
+
+
+async def test_every_interim_edit_shows_a_prefix_of_the_final_text():
+    surface = FakeSurface()
+    await relay(surface, ScriptedSource(words(POEM * 3), delay=0.02).stream())
+    final = surface.messages[0].text
+    shown = interim_texts(surface)
+    assert len(shown) >= 2
+    for text in shown:
+        assert text.endswith(INDICATOR)
+        assert final.startswith(text[: -len(INDICATOR)])
+
+
+async def test_first_token_is_shown_at_once_then_at_most_once_per_interval():
+    surface = FakeSurface()
+    source = ScriptedSource(words(POEM * 4), delay=0.01)
+    await relay(surface, source.stream(), config=RelayConfig(interval=0.5))
+    versions = surface.messages[0].versions
+    first_token_at = source.emitted[0][0]
+    first_edit_at = versions[1][0]
+    assert first_edit_at - first_token_at < 0.01
+    edit_times = [t for t, _, final in versions[1:] if not final]
+    gaps = [b - a for a, b in zip(edit_times, edit_times[1:])]
+    assert min(gaps) >= 0.5 - 1e-6
+
+
+async def test_edits_are_coalesced_never_queued():
+    surface = FakeSurface(latency=0.3)
+    source = ScriptedSource(words(POEM * 4), delay=0.005)
+    await relay(surface, source.stream(), config=RelayConfig(interval=0.1))
+    tokens = len(source.tokens)
+    assert surface.edits < tokens / 5
+    assert surface.overlapping_edits == 0
+    assert surface.final_texts() == [POEM * 4]
+
+
+async def test_reading_the_model_never_waits_on_a_slow_edit():
+    surface = FakeSurface(latency=5.0)
+    source = ScriptedSource(words(POEM), delay=0.01)
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    await relay(surface, source.stream())
+    last_token_at = source.emitted[-1][0]
+    assert last_token_at - start < 0.01 * len(source.tokens) + 0.05
+
+
+async def test_length_end_keeps_the_text_and_adds_a_notice():
+    surface = FakeSurface()
+    outcome = await relay(surface, ScriptedSource(words(POEM), finish_reason="length").stream())
+    assert outcome.end is EndReason.LENGTH
+    assert surface.final_texts()[0].startswith(POEM + "\n\n_(")
+
+
+async def test_content_filter_end_adds_its_notice():
+    surface = FakeSurface()
+    outcome = await relay(surface, ScriptedSource(["Hi"], finish_reason="content_filter").stream())
+    assert outcome.end is EndReason.CONTENT_FILTER
+    assert "content filter" in surface.final_texts()[0]
+
+
+async def test_model_error_mid_stream_keeps_the_partial_text():
+    surface = FakeSurface()
+    source = ScriptedSource(words(POEM), delay=0.01, fail=ErrorKind.CONNECTION, fail_after=5)
+    outcome = await relay(surface, source.stream())
+    partial = "".join(words(POEM)[:5])
+    assert outcome.end is EndReason.ERROR
+    assert surface.final_texts()[0].startswith(partial.rstrip() + "\n\n_(the model failed")
+    assert surface.unfinished() == []
+
+
+async def test_timeout_gets_the_timeout_notice():
+    surface = FakeSurface()
+    source = ScriptedSource(["Hello", " there"], fail=ErrorKind.TIMEOUT)
+    outcome = await relay(surface, source.stream())
+    assert outcome.end is EndReason.TIMEOUT
+    assert surface.final_texts() == ["Hello there\n\n_(the model failed: timeout — ask again)_"]
+
+
+async def test_stop_closes_the_stream_and_marks_the_message():
+    surface = FakeSurface()
+    source = ScriptedSource(words(POEM), delay=0.05, hang_after=6)
+    answer = Answer(surface, source.stream())
+    task = asyncio.create_task(answer.run())
+    await asyncio.sleep(1.0)
+    answer.stop(by="Ada")
+    outcome = await task
+    assert outcome.end is EndReason.STOPPED
+    assert source.closed
+    assert surface.final_texts()[0].endswith("\n\n_(stopped by Ada)_")
+    assert surface.final_texts()[0].startswith("".join(words(POEM)[:6]).rstrip())
+
+
+async def test_cancelling_the_answer_still_finishes_the_placeholder():
+    surface = FakeSurface()
+    source = ScriptedSource(words(POEM), delay=0.05, hang_after=3)
+    task = asyncio.create_task(relay(surface, source.stream()))
+    await asyncio.sleep(1.0)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert source.closed
+    assert surface.unfinished() == []
+    assert "interrupted" in surface.final_texts()[0]
+
+
+async def test_empty_answer_is_not_left_as_a_placeholder():
+    surface = FakeSurface()
+    outcome = await relay(surface, ScriptedSource([]).stream())
+    assert outcome.end is EndReason.ERROR
+    assert surface.final_texts()[0] != PLACEHOLDER
+    assert surface.unfinished() == []
+
+
+async def test_rate_limited_edits_are_retried_with_the_latest_text():
+    budget = Budget(rate=5.0, burst=5)
+    surface = FakeSurface(edit_budget=budget, rate_limit_edits=3, retry_after=1.0)
+    source = ScriptedSource(words(POEM * 2), delay=0.02)
+    outcome = await relay(surface, source.stream())
+    assert outcome.end is EndReason.STOP
+    assert surface.final_texts() == [POEM * 2]
+    assert budget.stats.rate_limited == 3
+
+
+async def test_placeholder_failure_closes_the_stream_and_reports_an_error():
+    surface = FakeSurface(fail_placeholder="not_in_channel", latency=0.05)
+    source = ScriptedSource(words(POEM), delay=0.01)
+    outcome = await relay(surface, source.stream())
+    assert outcome.end is EndReason.ERROR
+    assert source.closed
+    assert surface.messages == []
+
+
+async def test_long_answers_continue_on_further_pages():
+    text = "\n\n".join(f"Paragraph {n}: " + "word " * 40 for n in range(30))
+    surface = FakeSurface(page_limit=500)
+    outcome = await relay(surface, ScriptedSource(words(text), delay=0.002).stream())
+    assert outcome.pages == len(surface.messages) > 1
+    assert all(len(t) <= 500 for t in surface.final_texts())
+    assert "".join(surface.final_texts()).replace(" ", "").replace("\n", "") == text.replace(
+        " ", ""
+    ).replace("\n", "")
+    assert surface.errors == []
+    assert surface.unfinished() == []
+
+
+async def test_a_page_that_must_be_left_continues_on_a_new_message():
+    surface = FakeSurface(leave_after=2.0)
+    text = "".join(words(POEM * 3))
+    outcome = await relay(surface, ScriptedSource(words(text), delay=0.1).stream())
+    assert outcome.end is EndReason.STOP
+    assert len(surface.messages) >= 2
+    assert "".join(surface.final_texts()) == text
+    assert surface.errors == []
+
+
+async def test_concurrent_answers_share_one_budget_within_its_rate():
+    budget = Budget.per_minute(50, burst=10)
+    loop = asyncio.get_running_loop()
+    surfaces = [FakeSurface(edit_budget=budget) for _ in range(10)]
+    sources = [ScriptedSource(words(POEM * 3), delay=0.05) for _ in range(10)]
+    start = loop.time()
+    await asyncio.gather(*(relay(s, src.stream()) for s, src in zip(surfaces, sources)))
+    elapsed = loop.time() - start
+    edits = sum(s.edits for s in surfaces)
+    assert edits <= 10 + elapsed * 50 / 60 + 1
+    assert all(s.final_texts() == [POEM * 3] for s in surfaces)
+    assert all(s.edits >= 2 for s in surfaces)
