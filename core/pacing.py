@@ -12,6 +12,19 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
+
+
+class RemoteBucket(Protocol):
+    """A bucket kept outside this process (Redis), shared by every replica."""
+
+    async def take(self, need: float) -> float:
+        """0.0 when a token was taken, else the seconds to wait before asking again."""
+        ...
+
+    async def pause(self, retry_after: float) -> None:
+        """Empty and pause the shared bucket after a 429."""
+        ...
 
 
 class TokenBucket:
@@ -123,7 +136,10 @@ class Budget:
     Waiters are woken by a single timer, never by a polling task.
     """
 
-    __slots__ = ("name", "bucket", "reserve", "_clock", "_waiters", "_timer", "_order", "stats")
+    __slots__ = (
+        "name", "bucket", "reserve", "remote", "_clock", "_waiters", "_timer", "_order", "stats",
+        "_background",
+    )
 
     def __init__(
         self,
@@ -133,8 +149,11 @@ class Budget:
         reserve: float = 1.0,
         name: str = "",
         clock: Callable[[], float] | None = None,
+        remote: RemoteBucket | None = None,
     ) -> None:
         self.name = name
+        self.remote = remote
+        self._background: set[asyncio.Task[None]] = set()
         self._clock = clock
         self.bucket = TokenBucket(rate=rate, burst=burst, now=self._now())
         self.reserve = min(reserve, max(0.0, burst - 1))
@@ -185,6 +204,12 @@ class Budget:
                 self._waiters.remove(waiter)
             self._dispatch()
             raise
+        if self.remote is not None:
+            # Replicas: the local grant kept this process fair; Redis keeps all of them
+            # together inside the platform's budget.
+            need = 1.0 if is_final() else 1.0 + self.reserve
+            while (wait := await self.remote.take(need)) > 0:
+                await asyncio.sleep(wait)
         self.stats.granted += 1
         self.stats.waits.append(self._now() - started)
         if len(self.stats.waits) > 4096:
@@ -194,6 +219,10 @@ class Budget:
         """The platform answered 429 for a call drawn from this budget."""
         self.stats.rate_limited += 1
         self.bucket.rate_limited(self._now(), retry_after)
+        if self.remote is not None:
+            task = asyncio.get_running_loop().create_task(self.remote.pause(retry_after))
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
         self._dispatch()
 
     def succeeded(self) -> None:

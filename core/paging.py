@@ -9,13 +9,17 @@ page, so the pages joined (minus the fences the pager adds) give back the answer
 
 Assumed of `measure`: a string never measures less than its prefixes, and concatenation
 adds up (true of `len` and of Slack's escaped length); the limit guarantee relies on it.
+
+Known limits, all far from real answers: a fence line or a single cluster longer than the
+holdback window is cut like text (limit and join still hold; fences on those pages may not
+balance), and a fence whose marker or opener line would crowd the page is not repaired.
 """
 
 from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 import regex
@@ -68,7 +72,9 @@ class Pager:
     """Lays out a growing answer as pages; complete pages are frozen and never revisited.
 
     Each call examines only the text after the last frozen page, and a bounded stretch of
-    it, so a long answer costs the same per call as a short one.
+    it, so a long answer costs the same per call as a short one. `holdback` defaults to
+    max(limit // 8, 16) and is clamped to [8, limit - limit // 2]: at least room for a
+    fence closer, at most half a page held back.
     """
 
     __slots__ = ("_limit", "_measure", "_holdback", "_done", "_open", "_text", "_cut", "_repairs")
@@ -172,28 +178,28 @@ class Pager:
             if end >= upto:
                 return
 
-    def _within(self, text: str, cur: _Open, budget: int) -> int:
-        """How many known boundaries end the page's text within `budget` (binary search)."""
-        bounds, head = cur.bounds, cur.opener
-        fits = lambda at: self._measure(head + text[cur.start : at]) <= budget  # noqa: E731
-        if not bounds or fits(bounds[-1]):
-            return len(bounds)
-        lo, hi = 0, len(bounds) - 1  # the count is in [lo, hi]; bounds[hi] does not fit
+    def _within(self, text: str, cur: _Open, budget: int, spots: Sequence[int]) -> int:
+        """How many of `spots` (ascending) end the page's text within `budget`."""
+        fits = lambda at: self._measure(cur.opener + text[cur.start : at]) <= budget  # noqa: E731
+        if not spots or fits(spots[-1]):
+            return len(spots)
+        lo, hi = 0, len(spots) - 1  # the count is in [lo, hi]; spots[hi] does not fit
         while lo < hi:
             mid = (lo + hi) // 2
-            lo, hi = (mid + 1, hi) if fits(bounds[mid]) else (lo, mid)
+            lo, hi = (mid + 1, hi) if fits(spots[mid]) else (lo, mid)
         return lo
 
     def _hold(self, text: str, cur: _Open, final: bool) -> int:
         """The furthest the page may show while unfinished: the holdback boundary."""
-        for j in range(self._within(text, cur, self._limit - self._holdback) - 1, -1, -1):
+        count = self._within(text, cur, self._limit - self._holdback, cur.bounds)
+        for j in range(count - 1, -1, -1):
             if _splittable(text, cur.bounds[j], cur.line_start, final):
                 return cur.bounds[j]
         return cur.start
 
     def _fit_end(self, text: str, cur: _Open, lo: int, final: bool) -> int:
         """The last place at or after `lo` where the page, closer included, fits."""
-        for j in range(self._within(text, cur, self._limit) - 1, -1, -1):
+        for j in range(self._within(text, cur, self._limit, cur.bounds) - 1, -1, -1):
             if (at := cur.bounds[j]) <= lo:
                 break
             if _splittable(text, at, cur.line_start, final):
@@ -220,18 +226,16 @@ class Pager:
     def _force(self, text: str, cur: _Open, hi: int, final: bool) -> int:
         """Nowhere fits that a page may end (a fence line or a cluster longer than a page):
         end it at the last cluster, else code point, that fits, and always move on."""
-        budget, head = self._limit - self._holdback, cur.opener
-        count = self._within(text, cur, budget)
+        budget = self._limit - self._holdback
+        count = self._within(text, cur, budget, cur.bounds)
         while count and _in_pair(text, cur.bounds[count - 1]):
             count -= 1
         if count:
             return cur.bounds[count - 1]
-        lo, hi = cur.start + 1, hi if final else min(hi, len(text) - 1)
-        while lo < hi:
-            mid = (lo + hi + 1) // 2
-            fits = self._measure(head + text[cur.start : mid]) <= budget
-            lo, hi = (mid, hi) if fits else (lo, mid - 1)
-        return lo - 1 if lo - 1 > cur.start and _in_pair(text, lo) else lo
+        points = range(cur.start + 1, hi + 1 if final else min(hi + 1, len(text)))
+        count = self._within(text, cur, budget, points)
+        at = points[count - 1] if count else cur.start + 1
+        return at - 1 if at - 1 > cur.start and _in_pair(text, at) else at
 
     def _close(self, text: str, cur: _Open, at: int, final: bool) -> tuple[str, str, _Fence | None]:
         """The page up to `at`, the closer it needs there, and the code block open there."""

@@ -6,10 +6,13 @@ for replicas satisfies the same protocol (see core/redis_state.py when present).
 
 from __future__ import annotations
 
+import fnmatch
 import time
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Protocol
+
+from core.pacing import RemoteBucket
 
 
 class StateStore(Protocol):
@@ -25,6 +28,18 @@ class StateStore(Protocol):
 
     async def put(self, key: str, value: str, ttl: float) -> None:
         """Cache `value` under `key` for `ttl` seconds."""
+        ...
+
+    async def delete(self, key: str) -> None:
+        """Forget `key`."""
+        ...
+
+    async def scan(self, pattern: str) -> dict[str, str]:
+        """Every live key matching the glob `pattern`, with its value."""
+        ...
+
+    def bucket(self, name: str, *, rate: float, burst: float) -> RemoteBucket | None:
+        """A budget shared across processes, or None when this process is alone."""
         ...
 
     async def aclose(self) -> None:
@@ -72,6 +87,21 @@ class MemoryState:
 
     async def put(self, key: str, value: str, ttl: float) -> None:
         self._set(key, value, ttl)
+
+    async def delete(self, key: str) -> None:
+        self._entries.pop(key, None)
+
+    async def scan(self, pattern: str) -> dict[str, str]:
+        found = {}
+        for key in list(self._entries):
+            if fnmatch.fnmatchcase(key, pattern):
+                value = self._live(key)
+                if value is not None:
+                    found[key] = value
+        return found
+
+    def bucket(self, name: str, *, rate: float, burst: float) -> RemoteBucket | None:
+        return None
 
     async def aclose(self) -> None:
         pass

@@ -18,3 +18,16 @@ async def fake_openai() -> AsyncIterator[FakeOpenAI]:
         yield server
     finally:
         await server.stop()
+
+
+@pytest.fixture
+def redis_server(tmp_path):
+    """A real redis-server on a random port (required in CI); stopped after the test."""
+    from tests.redis_server import RedisServer
+
+    server = RedisServer(tmp_path)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
