@@ -15,7 +15,8 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from core.history import TRIMMED_NOTICE, trim_history, trim_question
+from core.history import trim_history, trim_question
+from core.inflight import Inflight
 from core.models import ChatMessage, EndReason, Outcome
 from core.observer import NullObserver, RelayObserver
 from core.relay import Answer, RelayConfig
@@ -77,6 +78,7 @@ class Assistant:
     source: CompletionSource
     settings: Settings
     relay_config: RelayConfig | None = None
+    inflight: Inflight | None = None
     _running: dict[str, _Running] = field(default_factory=dict)
     _per_user: defaultdict[str, int] = field(default_factory=lambda: defaultdict(int))
     _closing: bool = False
@@ -122,6 +124,7 @@ class Assistant:
             config=self.relay_config,
             observer=observer or NullObserver(),
             answer_id=answer_id,
+            on_page=self._page_recorder(answer_id, surface),
         )
         if self._closing:
             answer.abort(EndReason.INTERRUPTED)
@@ -131,10 +134,26 @@ class Assistant:
         try:
             return await answer.run()
         finally:
+            if self.inflight is not None:
+                await self.inflight.done(answer_id)
             self._running.pop(answer_id, None)
             self._per_user[question.asker.id] -= 1
             if self._per_user[question.asker.id] <= 0:
                 del self._per_user[question.asker.id]
+
+    def _page_recorder(self, answer_id: str, surface: Surface[Ref]):
+        """Write each open page down in the in-flight registry, if the surface can say where."""
+        inflight = self.inflight
+        locate = getattr(surface, "locate", None)
+        if inflight is None or locate is None:
+            return None
+        platform = getattr(surface, "platform", "unknown")
+
+        def record(index: int, ref: Ref, text: str, final: bool) -> None:
+            if not final:
+                inflight.shown(answer_id, platform, locate(ref), text)
+
+        return record
 
     def stop(self, answer_id: str, *, by: Asker) -> StopResult:
         """Stop an answer if `by` asked it or is an admin."""

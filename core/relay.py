@@ -69,8 +69,10 @@ class Answer(Generic[Ref]):
         config: RelayConfig | None = None,
         observer: RelayObserver | None = None,
         answer_id: str | None = None,
+        on_page: Callable[[int, Ref, str, bool], None] | None = None,
     ) -> None:
         self.surface = surface
+        self._on_page = on_page
         self.config = config or RelayConfig()
         self.observer: RelayObserver = observer or NullObserver()
         self.answer_id = answer_id or uuid.uuid4().hex[:12]
@@ -208,6 +210,8 @@ class Answer(Generic[Ref]):
         )
         self._refs.append(ref)
         self._shown.append(_Shown("", False))
+        if self._on_page is not None:
+            self._on_page(0, ref, "", False)
         self.observer.placeholder(asyncio.get_running_loop().time() - self._started_at)
 
     async def _write_while_streaming(self) -> None:
@@ -278,6 +282,8 @@ class Answer(Generic[Ref]):
             self._shown.append(_Shown(page.text, page.complete))  # type: ignore[attr-defined]
         else:
             self._shown[index] = _Shown(page.text, page.complete)  # type: ignore[attr-defined]
+        if self._on_page is not None:
+            self._on_page(index, self._refs[index], page.text, page.complete)  # type: ignore[attr-defined]
         self._edits += 1
         self._last_edit_at = asyncio.get_running_loop().time()
         while self._unshown and self._unshown[0][0] <= length:  # type: ignore[operator]

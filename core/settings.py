@@ -56,6 +56,7 @@ class Settings:
     discord_guild_id: int | None = None
     discord_api_url: str = "https://discord.com/api/v10"
     discord_gateway_url: str | None = None
+    discord_token_ttl: float = 840.0
 
     @property
     def uses_local_model(self) -> bool:
@@ -116,6 +117,7 @@ class Settings:
             discord_guild_id=r.number("DISCORD_GUILD_ID", int, low=1, high=2**64),
             discord_api_url=(r.url("DISCORD_API_URL") or "https://discord.com/api/v10").rstrip("/"),
             discord_gateway_url=r.url("DISCORD_GATEWAY_URL", schemes=("ws", "wss")),
+            discord_token_ttl=r.number("TRICKLE_DISCORD_TOKEN_TTL", float, low=0.5, high=900.0) or 840.0,
         )
 
 

@@ -1,0 +1,148 @@
+"""The registry of answers being written, so that no crash leaves a placeholder behind.
+
+Every answer writes down where its open page is and what it last showed. A process that
+dies (SIGKILL, OOM, power) cannot finish its messages, so its peers — or the next process
+to start — find records whose owner no longer heartbeats, claim each one once, and finish
+the message with what it showed plus an "interrupted" notice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from core.models import EndReason
+from core.notices import notice_for, with_notice
+from core.state import StateStore
+
+log = logging.getLogger("trickle.inflight")
+
+Finalizer = Callable[[Mapping[str, Any], str], Awaitable[None]]
+"""Writes `text` as the final content of the message at `location` (platform-specific)."""
+
+RECORD_TTL = 24 * 3600.0
+
+
+@dataclass(frozen=True, slots=True)
+class InflightRecord:
+    answer_id: str
+    platform: str
+    owner: str
+    location: dict[str, Any]
+    text: str
+
+    def dumps(self) -> str:
+        return json.dumps(
+            {"answer_id": self.answer_id, "platform": self.platform, "owner": self.owner,
+             "location": self.location, "text": self.text},
+            ensure_ascii=False, separators=(",", ":"),
+        )
+
+    @classmethod
+    def loads(cls, raw: str) -> InflightRecord:
+        data = json.loads(raw)
+        return cls(data["answer_id"], data["platform"], data["owner"], data["location"], data["text"])
+
+
+class Inflight:
+    """Records this process's open answers and recovers other processes' orphans."""
+
+    def __init__(
+        self,
+        state: StateStore,
+        *,
+        owner: str | None = None,
+        heartbeat: float = 5.0,
+    ) -> None:
+        self.state = state
+        self.owner = owner or uuid.uuid4().hex[:12]
+        self.heartbeat = heartbeat
+        self._writes: dict[str, asyncio.Task[None]] = {}
+        self._pending: dict[str, InflightRecord] = {}
+
+    def __repr__(self) -> str:
+        return f"<Inflight owner={self.owner} writing={len(self._writes)}>"
+
+    # -- this process's answers ------------------------------------------------------
+    async def beat(self) -> None:
+        """Say this process is alive (peers recover only what no live process owns)."""
+        await self.state.put(f"alive:{self.owner}", "1", ttl=self.heartbeat * 3)
+
+    async def run_heartbeat(self, stopping: asyncio.Event) -> None:
+        while not stopping.is_set():
+            await self.beat()
+            try:
+                await asyncio.wait_for(stopping.wait(), timeout=self.heartbeat)
+            except TimeoutError:
+                pass
+
+    def shown(self, answer_id: str, platform: str, location: dict[str, Any], text: str) -> None:
+        """An open page now shows `text`: record it (latest wins, one write at a time)."""
+        self._pending[answer_id] = InflightRecord(answer_id, platform, self.owner, location, text)
+        if answer_id not in self._writes:
+            self._writes[answer_id] = asyncio.get_running_loop().create_task(self._flush(answer_id))
+
+    async def _flush(self, answer_id: str) -> None:
+        try:
+            while (record := self._pending.pop(answer_id, None)) is not None:
+                await self.state.put(f"inflight:{answer_id}", record.dumps(), ttl=RECORD_TTL)
+        finally:
+            self._writes.pop(answer_id, None)
+
+    async def done(self, answer_id: str) -> None:
+        """The answer's final text is written: forget it."""
+        self._pending.pop(answer_id, None)
+        writing = self._writes.get(answer_id)
+        if writing is not None:
+            await asyncio.wait([writing], timeout=5)
+        await self.state.delete(f"inflight:{answer_id}")
+
+    # -- other processes' orphans ----------------------------------------------------------
+    async def recover(self, finalizers: Mapping[str, Finalizer]) -> int:
+        """Finish every orphaned answer a finalizer exists for; returns how many."""
+        records = await self.state.scan("inflight:*")
+        alive: dict[str, bool] = {}
+        recovered = 0
+        for key, raw in records.items():
+            try:
+                record = InflightRecord.loads(raw)
+            except (ValueError, KeyError):
+                await self.state.delete(key)
+                continue
+            if record.owner == self.owner or record.platform not in finalizers:
+                continue
+            if record.owner not in alive:
+                alive[record.owner] = await self.state.get(f"alive:{record.owner}") is not None
+            if alive[record.owner]:
+                continue
+            if not await self.state.claim(f"recover:{record.answer_id}", ttl=600):
+                continue
+            text = with_notice(record.text, notice_for(EndReason.INTERRUPTED))
+            try:
+                await finalizers[record.platform](record.location, text)
+            except Exception as exc:  # a message deleted meanwhile, a revoked token...
+                log.warning("could not finish orphaned answer %s: %s", record.answer_id, exc)
+            else:
+                log.info("finished orphaned answer %s", record.answer_id, extra={"answer_id": record.answer_id})
+                recovered += 1
+            await self.state.delete(key)
+        return recovered
+
+    async def run_recovery(
+        self, finalizers: Mapping[str, Finalizer], stopping: asyncio.Event, *, every: float = 10.0
+    ) -> None:
+        """Recover at start, then keep watching for peers that die."""
+        while not stopping.is_set():
+            try:
+                await self.recover(finalizers)
+            except Exception:  # recovery must never take the process down
+                log.exception("orphan recovery failed")
+            try:
+                await asyncio.wait_for(stopping.wait(), timeout=every)
+            except TimeoutError:
+                pass

@@ -1,0 +1,126 @@
+"""No orphans: open answers are written down, and dead processes' answers get finished."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from core.assistant import Asker, Assistant, Question, StopResult
+from core.inflight import Inflight, InflightRecord
+from core.settings import Settings
+from core.sqlite_state import SqliteState
+from core.state import MemoryState
+from tests.fakes.model import ScriptedSource, words
+from tests.fakes.surface import FakeMessage, FakeSurface
+
+TEXT = "The quick brown fox jumps over the lazy dog. " * 6
+ADA = Asker("U1", "Ada")
+
+
+class LocatedSurface(FakeSurface):
+    platform = "fake"
+
+    def locate(self, ref: FakeMessage) -> dict:
+        return {"id": ref.id}
+
+
+def assistant_with(source, state) -> tuple[Assistant, Inflight]:
+    inflight = Inflight(state, owner="me")
+    settings = Settings.from_mapping({"TRICKLE_EDIT_INTERVAL": "0.1"})
+    return Assistant(source=source, settings=settings, inflight=inflight), inflight
+
+
+async def test_an_open_answer_is_recorded_and_forgotten_when_done():
+    state = MemoryState()
+    source = ScriptedSource(words(TEXT), delay=0.02)
+    assistant, _ = assistant_with(source, state)
+    task = asyncio.create_task(assistant.answer(LocatedSurface(), Question(TEXT, ADA), answer_id="a1"))
+    await asyncio.sleep(0.4)
+    record = InflightRecord.loads((await state.scan("inflight:*"))["inflight:a1"])
+    assert record.owner == "me" and record.location == {"id": 0}
+    assert TEXT.startswith(record.text)
+    await task
+    assert await state.scan("inflight:*") == {}
+
+
+async def test_a_dead_owners_answer_is_finished_once_with_an_interrupted_notice():
+    state = MemoryState()
+    await state.put("inflight:x", InflightRecord("x", "fake", "dead", {"id": 7}, "Half an ans").dumps(), 60)
+    finished: list[tuple[dict, str]] = []
+
+    async def finalize(location, text):
+        finished.append((dict(location), text))
+
+    first, second = Inflight(state, owner="p1"), Inflight(state, owner="p2")
+    counts = await asyncio.gather(first.recover({"fake": finalize}), second.recover({"fake": finalize}))
+    assert sorted(counts) == [0, 1]
+    assert finished == [({"id": 7}, "Half an ans\n\n_(interrupted by a restart — ask again)_")]
+    assert await state.scan("inflight:*") == {}
+
+
+async def test_a_live_owners_answer_is_left_alone():
+    state = MemoryState()
+    alive = Inflight(state, owner="alive")
+    await alive.beat()
+    await state.put("inflight:y", InflightRecord("y", "fake", "alive", {"id": 1}, "text").dumps(), 60)
+    finished = []
+
+    async def finalize(location, text):
+        finished.append(text)
+
+    assert await Inflight(state, owner="peer").recover({"fake": finalize}) == 0
+    assert finished == []
+
+
+async def test_sqlite_state_remembers_across_a_restart(tmp_path):
+    path = tmp_path / "state.db"
+    first = SqliteState(path)
+    await first.put("inflight:z", "{}", ttl=60)
+    assert await first.claim("slack:C1:1", ttl=60)
+    await first.aclose()
+    second = SqliteState(path)
+    assert await second.get("inflight:z") == "{}"
+    assert not await second.claim("slack:C1:1", ttl=60)
+    await second.aclose()
+
+
+async def test_stop_is_refused_to_others_and_allowed_to_admins():
+    settings = Settings.from_mapping({"TRICKLE_ADMINS": "UADMIN", "TRICKLE_EDIT_INTERVAL": "0.1"})
+    source = ScriptedSource(words(TEXT), delay=0.05, hang_after=5)
+    assistant = Assistant(source=source, settings=settings)
+    surface = FakeSurface()
+    task = asyncio.create_task(assistant.answer(surface, Question("q", ADA), answer_id="s1"))
+    await asyncio.sleep(0.5)
+    assert assistant.stop("s1", by=Asker("U2", "Bob")) is StopResult.NOT_ALLOWED
+    assert assistant.stop("s1", by=Asker("UADMIN", "Root")) is StopResult.STOPPED
+    await task
+    assert surface.final_texts()[0].endswith("_(stopped by Root)_")
+    assert assistant.stop("s1", by=ADA) is StopResult.NOT_FOUND
+
+
+async def test_drain_interrupts_answers_past_the_deadline():
+    settings = Settings.from_mapping({"TRICKLE_EDIT_INTERVAL": "0.1"})
+    source = ScriptedSource(words(TEXT), delay=0.05, hang_after=3)
+    assistant = Assistant(source=source, settings=settings)
+    surface = FakeSurface()
+    task = asyncio.create_task(assistant.answer(surface, Question("q", ADA)))
+    await asyncio.sleep(0.3)
+    await assistant.drain(0.2)
+    await task
+    assert surface.unfinished() == []
+    assert "interrupted" in surface.final_texts()[0]
+
+
+@pytest.mark.parametrize("history_tokens", ["100"])
+def test_long_history_is_trimmed_from_the_oldest(history_tokens):
+    from core.models import ChatMessage
+
+    settings = Settings.from_mapping({"TRICKLE_HISTORY_TOKENS": history_tokens})
+    assistant = Assistant(source=ScriptedSource([]), settings=settings)
+    history = [ChatMessage("user", f"old message {n} " + "x" * 80) for n in range(20)]
+    messages, trimmed = assistant.messages_for(Question("newest?", ADA, history=history))
+    assert trimmed
+    assert messages[-1].content == "newest?"
+    assert messages[-2].content == history[-1].content
+    assert len(messages) < 10
