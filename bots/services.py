@@ -20,6 +20,7 @@ from aiohttp import web
 
 from bots.metrics import Metrics
 from core.assistant import Assistant
+from core.inflight import Finalizer, Inflight
 from core.settings import Settings, SettingsError
 from core.sources.factory import build_source
 from core.state import MemoryState, StateStore
@@ -41,6 +42,8 @@ class ServiceContext:
     web_app: web.Application
     args: argparse.Namespace | None = None
     platforms: list[str] = field(default_factory=list)
+    finalizers: dict[str, Finalizer] = field(default_factory=dict)
+    """Adapters register how to finish an orphaned message of their platform."""
 
 
 async def run_service(command: str, settings: Settings, args: argparse.Namespace | None = None) -> int:
@@ -49,7 +52,8 @@ async def run_service(command: str, settings: Settings, args: argparse.Namespace
     metrics = Metrics()
     source = build_source(settings)
     state = await _build_state(settings)
-    assistant = Assistant(source=source, settings=settings)
+    inflight = Inflight(state)
+    assistant = Assistant(source=source, settings=settings, inflight=inflight)
     ctx = ServiceContext(
         settings=settings,
         assistant=assistant,
@@ -76,6 +80,11 @@ async def run_service(command: str, settings: Settings, args: argparse.Namespace
             await web.TCPSite(http, settings.http_host, settings.http_port).start()
             log.info("health and metrics on http://%s:%s/", settings.http_host, settings.http_port)
         tasks = [asyncio.create_task(r) for r in runners]
+        await inflight.beat()
+        keepers = [
+            asyncio.create_task(inflight.run_heartbeat(ctx.stopping)),
+            asyncio.create_task(inflight.run_recovery(ctx.finalizers, ctx.stopping)),
+        ]
         stop_wait = asyncio.create_task(ctx.stopping.wait())
         done, _ = await asyncio.wait([*tasks, stop_wait], return_when=asyncio.FIRST_COMPLETED)
         ctx.stopping.set()
@@ -85,7 +94,7 @@ async def run_service(command: str, settings: Settings, args: argparse.Namespace
         log.info("stopping: finishing %d answers", assistant.active)
         await assistant.drain(DRAIN_SECONDS)
         await asyncio.wait(tasks, timeout=10)
-        for task in tasks:
+        for task in [*tasks, *keepers]:
             task.cancel()
     finally:
         if http is not None:
@@ -123,11 +132,16 @@ def _adapter(platform: str) -> Any:
 
 async def _build_state(settings: Settings) -> StateStore:
     if settings.redis_url:
+        from core.redis_state import RedisState
+
         try:
-            from core.redis_state import RedisState
-        except ImportError as exc:  # pragma: no cover - present once replicas land
-            raise SettingsError(f"TRICKLE_REDIS_URL is set but Redis state is unavailable: {exc}")
-        return await RedisState.connect(settings.redis_url)
+            return await RedisState.connect(settings.redis_url)
+        except Exception as exc:
+            raise SettingsError(f"TRICKLE_REDIS_URL: cannot reach Redis ({exc})") from exc
+    if settings.state_path:
+        from core.sqlite_state import SqliteState
+
+        return SqliteState(settings.state_path)
     return MemoryState()
 
 

@@ -165,6 +165,15 @@ class Assistant:
         running.answer.stop(by=by.name)
         return StopResult.STOPPED
 
+    def abort(self, answer_id: str, end: EndReason, detail: str = "") -> bool:
+        """End a running answer with `end`'s notice, keeping its text (e.g. a private
+        Discord answer whose interaction token is about to expire). False if not running."""
+        running = self._running.get(answer_id)
+        if running is None:
+            return False
+        running.answer.abort(end, detail)
+        return True
+
     def asker_of(self, answer_id: str) -> Asker | None:
         running = self._running.get(answer_id)
         return running.asker if running else None

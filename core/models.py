@@ -62,7 +62,14 @@ class StreamError:
     message: str
 
 
-StreamEvent = TextDelta | Finish | Usage | StreamError
+@dataclass(frozen=True, slots=True)
+class Waiting:
+    """The model is rate limited; the source retries in `seconds` (show it, don't fail)."""
+
+    seconds: float
+
+
+StreamEvent = TextDelta | Finish | Usage | StreamError | Waiting
 
 
 class EndReason(str, enum.Enum):

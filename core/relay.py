@@ -26,6 +26,7 @@ from core.models import (
     StreamEvent,
     TextDelta,
     Usage,
+    Waiting,
 )
 from core.notices import end_for_error, notice_for, with_notice
 from core.observer import NullObserver, RelayObserver
@@ -165,6 +166,8 @@ class Answer(Generic[Ref]):
                     self._dirty.set()
                 elif isinstance(event, Usage):
                     self._usage = event
+                elif isinstance(event, Waiting):
+                    self._show_status(f"waiting for the model (retrying in {event.seconds:.0f} s)…")
                 elif isinstance(event, StreamError):
                     if self._finish_reason is None:  # after Finish the answer is whole
                         self._error = event
@@ -180,6 +183,14 @@ class Answer(Generic[Ref]):
                     await closer()
                 except Exception:  # closing a broken stream may fail too
                     pass
+
+    def _show_status(self, status: str) -> None:
+        """Tell people why nothing is happening yet, if the surface can (best effort)."""
+        show = getattr(self.surface, "show_status", None)
+        if show is None or self._length or not self._refs:
+            return
+        task = asyncio.get_running_loop().create_task(show(self._refs[0], status))
+        task.add_done_callback(lambda t: t.cancelled() or t.exception())
 
     async def _stop_reader(self) -> None:
         reader = self._reader
@@ -238,6 +249,7 @@ class Answer(Generic[Ref]):
     async def _sync(self, *, final: bool) -> None:
         """Bring every page up to date once, in order; later pages may appear meanwhile."""
         index = 0
+        sealed = -1
         while True:
             pages = self._pager.layout(self._current_text(), final=final)
             if index >= len(pages):
@@ -251,9 +263,13 @@ class Answer(Generic[Ref]):
                 not final
                 and known
                 and not page.complete
+                and sealed != index
                 and self.surface.must_leave(self._refs[index])
             ):
+                # Freeze this page where it is and go on in a new message; sealing a
+                # page that shows nothing yet changes nothing, hence `sealed`.
                 self._pager.seal()
+                sealed = index
                 continue
             await self._write_page(index, final)
             index += 1

@@ -46,6 +46,7 @@ class Settings:
     admins: frozenset[str] = field(default_factory=frozenset)
     user_concurrency: int = 1
     redis_url: str | None = None
+    state_path: str | None = None
     history_tokens: int = 3000
     slack_bot_token: str | None = None
     slack_app_token: str | None = None
@@ -105,6 +106,7 @@ class Settings:
             ),
             user_concurrency=_default(r.number("TRICKLE_USER_CONCURRENCY", int, low=1, high=100), 1),
             redis_url=r.url("TRICKLE_REDIS_URL", schemes=("redis", "rediss", "unix")),
+            state_path=r.text("TRICKLE_STATE_PATH"),
             history_tokens=_default(
                 r.number("TRICKLE_HISTORY_TOKENS", int, low=100, high=1_000_000), 3000
             ),

@@ -18,7 +18,7 @@ from typing import Any
 import openai
 from openai import AsyncOpenAI
 
-from core.models import ChatMessage, ErrorKind, Finish, StreamError, StreamEvent, TextDelta, Usage
+from core.models import ChatMessage, ErrorKind, Finish, StreamError, StreamEvent, TextDelta, Usage, Waiting
 from core.sources.idle import with_idle_timeout
 
 _log = logging.getLogger(__name__)
@@ -138,6 +138,7 @@ class OpenAISource:
                 if limited.retry_after is None:
                     backoff *= 2
                 self._tell_waiting(wait)
+                yield Waiting(wait)
                 await asyncio.sleep(wait)
 
     def _tell_waiting(self, seconds: float) -> None:
