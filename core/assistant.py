@@ -11,13 +11,13 @@ import asyncio
 import enum
 import logging
 import uuid
-from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 
 from core.history import trim_history, trim_question
 from core.inflight import Inflight
-from core.models import ChatMessage, EndReason, Outcome
+from core.models import ChatMessage, EndReason, Outcome, StreamEvent, Waiting
+from core.quotas import SlidingWindow, Slots
 from core.observer import NullObserver, RelayObserver
 from core.relay import Answer, RelayConfig
 from core.settings import Settings
@@ -80,12 +80,19 @@ class Assistant:
     relay_config: RelayConfig | None = None
     inflight: Inflight | None = None
     _running: dict[str, _Running] = field(default_factory=dict)
-    _per_user: defaultdict[str, int] = field(default_factory=lambda: defaultdict(int))
     _closing: bool = False
+    _user_slots: Slots = field(init=False)
+    _model_slots: Slots = field(init=False)
+    _user_rate: SlidingWindow = field(init=False)
+    _place_rate: SlidingWindow = field(init=False)
 
     def __post_init__(self) -> None:
         if self.relay_config is None:
             self.relay_config = RelayConfig(interval=self.settings.edit_interval)
+        self._user_slots = Slots(self.settings.user_concurrency)
+        self._model_slots = Slots(self.settings.model_concurrency)
+        self._user_rate = SlidingWindow(self.settings.user_rpm)
+        self._place_rate = SlidingWindow(self.settings.channel_rpm)
 
     @property
     def active(self) -> int:
@@ -100,9 +107,32 @@ class Assistant:
         system = [ChatMessage("system", self.settings.system_prompt)] if self.settings.system_prompt else []
         return [*system, *history, ChatMessage("user", text)], cut_question or cut_history
 
-    def busy(self, asker: Asker) -> bool:
-        """True when `asker` already has as many answers streaming as allowed."""
-        return self._per_user[asker.id] >= self.settings.user_concurrency
+    def _refusal(self, question: Question) -> str | None:
+        """Why this question is refused by a rate quota, or None."""
+        if not self._user_rate.allow(question.asker.id):
+            return "you are asking faster than the limit allows — try again in a minute"
+        if question.place and not self._place_rate.allow(question.place):
+            return "this channel is asking faster than the limit allows — try again in a minute"
+        return None
+
+    async def _queued(
+        self, messages: list[ChatMessage], question: Question
+    ) -> AsyncIterator[StreamEvent]:
+        """The model stream, once the asker and the model have a free slot."""
+        if self._user_slots.full(question.asker.id):
+            yield Waiting(0.0, why="queued behind your previous question")
+        async with self._user_slots.hold(question.asker.id):
+            if self._model_slots.full("model"):
+                yield Waiting(0.0, why="queued: the model is busy")
+            async with self._model_slots.hold("model"):
+                stream = self.source.stream(messages, model=question.model)
+                try:
+                    async for event in stream:
+                        yield event
+                finally:
+                    closer = getattr(stream, "aclose", None)
+                    if closer is not None:
+                        await closer()
 
     async def answer(
         self,
@@ -117,7 +147,7 @@ class Assistant:
         messages, trimmed = self.messages_for(question)
         if trimmed:
             log.info("conversation trimmed to fit the context", extra={"answer_id": answer_id})
-        events = self.source.stream(messages, model=question.model)
+        events = self._queued(messages, question)
         answer: Answer[Ref] = Answer(
             surface,
             events,
@@ -126,20 +156,19 @@ class Assistant:
             answer_id=answer_id,
             on_page=self._page_recorder(answer_id, surface),
         )
+        refusal = self._refusal(question)
         if self._closing:
             answer.abort(EndReason.INTERRUPTED)
+        elif refusal is not None:
+            answer.abort(EndReason.REFUSED, refusal)
         running = _Running(answer, question.asker, asyncio.current_task())  # type: ignore[arg-type]
         self._running[answer_id] = running
-        self._per_user[question.asker.id] += 1
         try:
             return await answer.run()
         finally:
             if self.inflight is not None:
                 await self.inflight.done(answer_id)
             self._running.pop(answer_id, None)
-            self._per_user[question.asker.id] -= 1
-            if self._per_user[question.asker.id] <= 0:
-                del self._per_user[question.asker.id]
 
     def _page_recorder(self, answer_id: str, surface: Surface[Ref]):
         """Write each open page down in the in-flight registry, if the surface can say where."""

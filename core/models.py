@@ -64,9 +64,10 @@ class StreamError:
 
 @dataclass(frozen=True, slots=True)
 class Waiting:
-    """The model is rate limited; the source retries in `seconds` (show it, don't fail)."""
+    """Nothing to show yet, and why (rate limited, queued); a status, not answer text."""
 
     seconds: float
+    why: str = "waiting for the model"
 
 
 StreamEvent = TextDelta | Finish | Usage | StreamError | Waiting

@@ -39,8 +39,15 @@ def end_for_error(kind: ErrorKind) -> EndReason:
 
 
 def with_notice(text: str, notice: str | None) -> str:
-    """The final visible text: the answer, then a blank line and the notice."""
+    """The final visible text: the answer, then a blank line and the notice.
+
+    The answer is kept to the last character, trailing spaces included: pages already
+    show it, and a final text that took any of it back would not extend what they show
+    (the pager refuses that, and the message would be left unfinished).
+    """
     if not notice:
         return text
-    body = text.rstrip()
-    return f"{body}\n\n{notice}" if body else notice
+    if not text.strip():
+        return f"{text}\n\n{notice}" if text else notice
+    blank_line = "" if text.endswith("\n\n") else "\n" if text.endswith("\n") else "\n\n"
+    return f"{text}{blank_line}{notice}"

@@ -127,7 +127,11 @@ class Answer(Generic[Ref]):
         """Post the placeholder and stream the answer into it; never raises on faults."""
         loop = asyncio.get_running_loop()
         self._started_at = loop.time()
-        self._reader = asyncio.create_task(self._read(), name=f"trickle-read-{self.answer_id}")
+        if self._override is None:  # an answer refused or aborted up front never calls the model
+            self._reader = asyncio.create_task(self._read(), name=f"trickle-read-{self.answer_id}")
+        else:
+            self._stream_done = True
+            self._dirty.set()
         try:
             await self._post_placeholder()
             await self._write_while_streaming()
@@ -167,7 +171,8 @@ class Answer(Generic[Ref]):
                 elif isinstance(event, Usage):
                     self._usage = event
                 elif isinstance(event, Waiting):
-                    self._show_status(f"waiting for the model (retrying in {event.seconds:.0f} s)…")
+                    wait = f" (retrying in {event.seconds:.0f} s)" if event.seconds >= 1 else ""
+                    self._show_status(f"{event.why}{wait}…")
                 elif isinstance(event, StreamError):
                     if self._finish_reason is None:  # after Finish the answer is whole
                         self._error = event
@@ -177,12 +182,7 @@ class Answer(Generic[Ref]):
         finally:
             self._stream_done = True
             self._dirty.set()
-            closer = getattr(self._events, "aclose", None)
-            if closer is not None:
-                try:
-                    await closer()
-                except Exception:  # closing a broken stream may fail too
-                    pass
+            await self._close_events()
 
     def _show_status(self, status: str) -> None:
         """Tell people why nothing is happening yet, if the surface can (best effort)."""
@@ -195,6 +195,7 @@ class Answer(Generic[Ref]):
     async def _stop_reader(self) -> None:
         reader = self._reader
         if reader is None:
+            await self._close_events()
             return
         if not reader.done() and self._finish_reason is not None and self._override is None:
             # Finished: give the usage chunk a moment, then close the stream.
@@ -207,11 +208,14 @@ class Answer(Generic[Ref]):
             await reader
         except asyncio.CancelledError:
             pass
+        await self._close_events()  # the reader may have been cancelled before it started
+
+    async def _close_events(self) -> None:
         closer = getattr(self._events, "aclose", None)
-        if closer is not None:  # the reader may have been cancelled before it started
+        if closer is not None:
             try:
                 await closer()
-            except Exception:
+            except Exception:  # closing a broken stream may fail too
                 pass
 
     async def _post_placeholder(self) -> None:

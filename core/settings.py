@@ -45,6 +45,9 @@ class Settings:
     log_level: str = "INFO"
     admins: frozenset[str] = field(default_factory=frozenset)
     user_concurrency: int = 1
+    model_concurrency: int = 16
+    user_rpm: int = 20
+    channel_rpm: int = 120
     redis_url: str | None = None
     state_path: str | None = None
     history_tokens: int = 3000
@@ -105,6 +108,11 @@ class Settings:
                 part.strip() for part in (r.text("TRICKLE_ADMINS") or "").split(",") if part.strip()
             ),
             user_concurrency=_default(r.number("TRICKLE_USER_CONCURRENCY", int, low=1, high=100), 1),
+            model_concurrency=_default(
+                r.number("TRICKLE_MODEL_CONCURRENCY", int, low=1, high=10_000), 16
+            ),
+            user_rpm=_default(r.number("TRICKLE_USER_RPM", int, low=1, high=100_000), 20),
+            channel_rpm=_default(r.number("TRICKLE_CHANNEL_RPM", int, low=1, high=100_000), 120),
             redis_url=r.url("TRICKLE_REDIS_URL", schemes=("redis", "rediss", "unix")),
             state_path=r.text("TRICKLE_STATE_PATH"),
             history_tokens=_default(

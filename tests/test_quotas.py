@@ -1,0 +1,112 @@
+"""Quotas and fairness: queue per person, refuse past request rates, wait out model 429s."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from core.assistant import Asker, Assistant, Question
+from core.models import EndReason
+from core.quotas import SlidingWindow, Slots
+from core.settings import Settings
+from core.sources.openai_source import OpenAISource, build_openai_client
+from tests.fakes.model import ScriptedSource, words
+from tests.fakes.openai_server import FakeOpenAI, Script, script_from_text
+from tests.fakes.surface import FakeSurface
+
+ADA = Asker("U1", "Ada")
+
+
+class StatusSurface(FakeSurface):
+    def __init__(self, **kw) -> None:
+        super().__init__(**kw)
+        self.statuses: list[str] = []
+
+    async def show_status(self, ref, text: str) -> None:
+        self.statuses.append(text)
+
+
+def settings(**env: str) -> Settings:
+    return Settings.from_mapping({"TRICKLE_EDIT_INTERVAL": "0.1", **env})
+
+
+def test_sliding_window_refuses_past_the_limit_and_recovers():
+    now = [0.0]
+    window = SlidingWindow(2, window=60, clock=lambda: now[0])
+    assert [window.allow("u"), window.allow("u"), window.allow("u")] == [True, True, False]
+    assert window.allow("other")
+    now[0] = 61
+    assert window.allow("u")
+
+
+async def test_slots_queue_in_order():
+    slots = Slots(1)
+    order: list[int] = []
+
+    async def use(n: int) -> None:
+        async with slots.hold("k"):
+            order.append(n)
+            await asyncio.sleep(0.01)
+
+    await asyncio.gather(*(use(n) for n in range(4)))
+    assert order == [0, 1, 2, 3]
+    assert not slots.full("k")
+
+
+async def test_a_second_question_is_queued_with_a_visible_placeholder():
+    source = ScriptedSource(words("one two three four five six"), delay=0.05)
+    assistant = Assistant(source=source, settings=settings())
+    first, second = StatusSurface(), StatusSurface()
+    task1 = asyncio.create_task(assistant.answer(first, Question("q1", ADA)))
+    await asyncio.sleep(0.05)
+    task2 = asyncio.create_task(assistant.answer(second, Question("q2", ADA)))
+    await asyncio.sleep(0.05)
+    assert second.messages and not second.messages[0].final  # placeholder is up
+    assert any("queued" in s for s in second.statuses)
+    await asyncio.gather(task1, task2)
+    assert first.final_texts() == second.final_texts() == ["one two three four five six"]
+
+
+async def test_asking_too_fast_is_refused_without_calling_the_model():
+    source = ScriptedSource(["ok"])
+    assistant = Assistant(source=source, settings=settings(TRICKLE_USER_RPM="2", TRICKLE_USER_CONCURRENCY="5"))
+    surfaces = [FakeSurface() for _ in range(3)]
+    outcomes = [await assistant.answer(s, Question(f"q{n}", ADA)) for n, s in enumerate(surfaces)]
+    assert [o.end for o in outcomes] == [EndReason.STOP, EndReason.STOP, EndReason.REFUSED]
+    assert "faster than the limit" in surfaces[2].final_texts()[0]
+    assert len(source.requests) == 2
+
+
+async def test_a_busy_channel_of_sixty_people_a_minute_is_never_refused():
+    source = ScriptedSource(["ok"])
+    assistant = Assistant(source=source, settings=settings())
+    outcomes = await asyncio.gather(
+        *(assistant.answer(FakeSurface(), Question("q", Asker(f"U{n}", f"P{n}"), place="C1")) for n in range(60))
+    )
+    assert all(o.end is EndReason.STOP for o in outcomes)
+
+
+async def test_a_model_429_shows_waiting_then_answers(fake_openai: FakeOpenAI):
+    fake_openai.script_queue.append(Script(tokens=[], fail="http_429", retry_after="1"))
+    fake_openai.script_queue.append(script_from_text("Back in business."))
+    client = build_openai_client(api_key=None, base_url=fake_openai.base_url)
+    assistant = Assistant(source=OpenAISource(client, model="m"), settings=settings())
+    surface = StatusSurface()
+    try:
+        outcome = await assistant.answer(surface, Question("q", ADA))
+    finally:
+        await client.close()
+    assert outcome.end is EndReason.STOP
+    assert surface.final_texts() == ["Back in business."]
+    assert any("waiting for the model" in s for s in surface.statuses)
+
+
+@pytest.mark.parametrize("control", ["\x00\x07", "\udcff"])
+async def test_control_characters_and_lone_surrogates_do_not_break_an_answer(control: str):
+    source = ScriptedSource([f"a{control}b", " done"])
+    assistant = Assistant(source=source, settings=settings())
+    surface = FakeSurface()
+    outcome = await assistant.answer(surface, Question(f"weird {control} input", ADA))
+    assert outcome.end is EndReason.STOP
+    assert surface.final_texts() == [f"a{control}b done"]
