@@ -32,7 +32,9 @@ class TokenBucket:
 
     Time is passed in (`now`), never read, so the arithmetic is testable without a loop.
     A 429 empties the bucket, pauses it for Retry-After and halves the rate; every
-    successful call after that wins back a twentieth of the configured rate.
+    successful call after that wins back a tenth of the configured rate. The rate never
+    drops below half: Retry-After already says how long to wait, and a deeper cut would
+    leave answers half-shown long after the platform has recovered.
     """
 
     __slots__ = ("base_rate", "burst", "rate", "tokens", "updated_at", "paused_until", "min_rate")
@@ -42,7 +44,7 @@ class TokenBucket:
             raise ValueError("a bucket needs rate > 0 and burst >= 1")
         self.base_rate = rate
         self.rate = rate
-        self.min_rate = rate / 8
+        self.min_rate = rate / 2
         self.burst = float(burst)
         self.tokens = float(burst)
         self.updated_at = now
@@ -88,7 +90,7 @@ class TokenBucket:
     def succeeded(self) -> None:
         """A call went through: win back some of the rate lost to earlier 429s."""
         if self.rate < self.base_rate:
-            self.rate = min(self.base_rate, self.rate + self.base_rate / 20)
+            self.rate = min(self.base_rate, self.rate + self.base_rate / 10)
 
     def observe(self, now: float, *, remaining: int, reset_after: float, limit: int | None) -> None:
         """Align with the platform's own count (Discord's `X-RateLimit-*` headers).

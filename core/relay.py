@@ -96,6 +96,7 @@ class Answer(Generic[Ref]):
         self._edits = 0
         self._reader: asyncio.Task[None] | None = None
         self._finished = False
+        self._pending_status: str | None = None
 
     def __repr__(self) -> str:
         return (
@@ -187,7 +188,10 @@ class Answer(Generic[Ref]):
     def _show_status(self, status: str) -> None:
         """Tell people why nothing is happening yet, if the surface can (best effort)."""
         show = getattr(self.surface, "show_status", None)
-        if show is None or self._length or not self._refs:
+        if show is None or self._length:
+            return
+        if not self._refs:  # no placeholder yet: show it as soon as there is one
+            self._pending_status = status
             return
         task = asyncio.get_running_loop().create_task(show(self._refs[0], status))
         task.add_done_callback(lambda t: t.cancelled() or t.exception())
@@ -227,6 +231,8 @@ class Answer(Generic[Ref]):
         self._shown.append(_Shown("", False))
         if self._on_page is not None:
             self._on_page(0, ref, "", False)
+        if self._pending_status is not None:
+            self._show_status(self._pending_status)
         self.observer.placeholder(asyncio.get_running_loop().time() - self._started_at)
 
     async def _write_while_streaming(self) -> None:

@@ -52,6 +52,16 @@ from tests.fakes.slack_server import FakeSlack, unescape  # noqa: E402
 
 SLACK_USERS = {"UALICE": "Alice", "UBOB": "Bob", "UADMIN": "Ada Admin"}
 
+# An answer longer than a Slack page, with `&` and `<` (longer once escaped) and a code
+# block that crosses a page boundary.
+LONG = (
+    "Here is the whole program, explained step by step.\n\n"
+    + "".join(f"Step {n}: adjust the widget & check that a < b.\n" for n in range(60))
+    + "\n```python\n"
+    + "".join(f"def step_{n}(a, b):\n    return a < b and b > {n}\n" for n in range(60))
+    + "```\n\nThat is all.\n"
+)
+
 
 @dataclass
 class SlackHarness:
@@ -233,7 +243,7 @@ async def discord_bot(monkeypatch: pytest.MonkeyPatch, fake_openai: FakeOpenAI) 
     import discord.http
     from aiohttp import web
 
-    from bots.discord.service import DiscordService, apply_urls
+    from bots.discord.service import DiscordService, configure_library
     from bots.metrics import Metrics
     from bots.services import ServiceContext
     from core.assistant import Assistant
@@ -273,14 +283,14 @@ async def discord_bot(monkeypatch: pytest.MonkeyPatch, fake_openai: FakeOpenAI) 
                 web_app=web.Application(),
                 platforms=["discord"],
             )
-            apply_urls(settings)
+            configure_library(settings)
             service = DiscordService(ctx, guild_ready_timeout=0)
             await service.start()
             task = asyncio.create_task(service.run())
 
             async def stop() -> None:
                 ctx.stopping.set()
-                await ctx.assistant.drain(5)
+                await ctx.assistant.drain(1)
                 await asyncio.wait_for(task, 30)
 
             stack.push_async_callback(stop)

@@ -1,0 +1,99 @@
+"""Turning what the fakes recorded into the figures people care about.
+
+Staleness: for every token, the time from the model emitting it to the platform first
+showing it. Everything here is plain arithmetic over recorded (time, text) pairs, shared
+by the Slack, Discord and replica benchmarks.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+INDICATOR = "▌"
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
+
+
+def clean(text: str) -> str:
+    """Visible text without the streaming indicator."""
+    text = text.rstrip()
+    if text.endswith(INDICATOR):
+        text = text[: -len(INDICATOR)].rstrip()
+    return text
+
+
+def staleness(
+    emitted: Sequence[tuple[float, int]], shown: Sequence[tuple[float, str]]
+) -> list[float]:
+    """Per token: first time the shown text reached its cumulative length, minus emission.
+
+    `emitted` is (time, cumulative length of the answer after this token); `shown` is
+    (time, visible text) in order. A token never shown counts as infinitely stale.
+    """
+    out: list[float] = []
+    j = 0
+    lengths = [(t, len(clean(text))) for t, text in shown]
+    for emitted_at, length in emitted:
+        while j < len(lengths) and lengths[j][1] < length:
+            j += 1
+        out.append(lengths[j][0] - emitted_at if j < len(lengths) else float("inf"))
+    return out
+
+
+@dataclass
+class Scenario:
+    """One row of a benchmark table."""
+
+    name: str
+    streams: int
+    to_placeholder: list[float] = field(default_factory=list)
+    to_first_token: list[float] = field(default_factory=list)
+    stale: list[float] = field(default_factory=list)
+    edits: int = 0
+    rate_limited: int = 0
+    exact: int = 0
+    unfinished: int = 0
+    wall: float = 0.0
+
+    def row(self) -> str:
+        finite = [s for s in self.stale if s != float("inf")]
+        return (
+            f"{self.name:<26}{self.streams:>5}"
+            f"{_ms(statistics.median(self.to_placeholder) if self.to_placeholder else float('nan')):>11}"
+            f"{_ms(statistics.median(self.to_first_token) if self.to_first_token else float('nan')):>11}"
+            f"{_ms(percentile(finite, 0.5)):>10}{_ms(percentile(finite, 0.95)):>10}"
+            f"{_ms(max(finite) if finite else float('nan')):>10}"
+            f"{self.edits:>7}{self.rate_limited:>6}{f'{self.exact}/{self.streams}':>8}{self.unfinished:>6}"
+            f"{self.wall:>8.1f}"
+        )
+
+
+HEADER = (
+    f"{'scenario':<26}{'n':>5}{'placeh.':>11}{'1st tok':>11}{'st p50':>10}{'st p95':>10}"
+    f"{'st max':>10}{'edits':>7}{'429':>6}{'exact':>8}{'left':>6}{'wall s':>8}"
+)
+LEGEND = (
+    "placeh. = event -> placeholder visible (median); 1st tok = first token emitted -> visible "
+    "(median);\nst = staleness per token (emitted -> visible); left = placeholders not finished."
+)
+
+
+def _ms(seconds: float) -> str:
+    if seconds != seconds:  # nan
+        return "-"
+    return f"{seconds * 1000:.0f}ms" if seconds < 10 else f"{seconds:.1f}s"
+
+
+def print_table(title: str, rows: Iterable[Scenario]) -> None:
+    print(f"\n{title}")
+    print(HEADER)
+    for row in rows:
+        print(row.row())
+    print(LEGEND)

@@ -1,0 +1,157 @@
+"""Slack benchmark: 1, 10 and 50 concurrent answers streaming into one workspace.
+
+    python -m benchmarks.slack [--quick] [--tokens 400] [--rate 50]
+
+`trickle slack` runs as its own process (Socket Mode) against a fake Slack with Slack's
+real limits (chat.update 50/min per workspace with a burst of 10, chat.postMessage 1/s
+per channel with a burst of 5) and a fake model streaming `--tokens` tokens at `--rate`
+tokens/s. Both fakes live in this process, so emission and visibility share one clock.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import time
+
+from benchmarks.measure import Scenario, clean, print_table, staleness
+from tests.fakes.openai_server import FakeOpenAI, Script
+from tests.fakes.slack_server import FakeSlack, unescape, visible_text
+
+WORDS = "the quick brown fox jumps over a lazy dog while rivers run to the sea".split()
+
+
+def answer_tokens(tag: str, count: int) -> list[str]:
+    return [f"{tag} "] + [f"{WORDS[i % len(WORDS)]} " for i in range(count - 2)] + ["end."]
+
+
+async def start_bot(fake_slack: FakeSlack, model_url: str) -> asyncio.subprocess.Process:
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "OPENAI_", "TRICKLE_"))},
+        "SLACK_API_URL": fake_slack.api_url,
+        "SLACK_BOT_TOKEN": "xoxb-bench",
+        "SLACK_APP_TOKEN": "xapp-bench",
+        "OPENAI_BASE_URL": model_url,
+        "TRICKLE_HTTP_PORT": "0",
+        "TRICKLE_LOG_LEVEL": "WARNING",
+        "TRICKLE_USER_RPM": "1000",
+        "TRICKLE_CHANNEL_RPM": "10000",
+        "TRICKLE_MODEL_CONCURRENCY": "1000",
+    }
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bots.cli", "slack", env=env,
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+    )
+
+
+async def run_scenario(name: str, streams: int, channels: int, tokens: int, rate: float) -> Scenario:
+    texts: dict[str, list[str]] = {}
+
+    def responder(body: dict) -> Script:
+        tag = body["messages"][-1]["content"].split()[-1]
+        texts[tag] = answer_tokens(tag, tokens)
+        return Script(tokens=texts[tag], delay=1 / rate)
+
+    model = FakeOpenAI(responder=responder)
+    slack = FakeSlack()
+    await model.start()
+    await slack.start()
+    bot = await start_bot(slack, model.base_url)
+    result = Scenario(name, streams)
+    try:
+        await slack.wait_connected(1, timeout=30)
+        loop = asyncio.get_running_loop()
+        sent: dict[str, tuple[str, str, float]] = {}
+        start = loop.time()
+        for n in range(streams):
+            tag = f"q{n:03d}"
+            channel = f"C{n % channels:03d}"
+            event = slack.mention_event(f"U{n:03d}", f"please answer {tag}", channel)
+            sent[tag] = (channel, event["ts"], loop.time())
+            await slack.send_event(event)
+        deadline = loop.time() + 60 + streams * 3
+        while loop.time() < deadline:
+            await asyncio.sleep(0.25)
+            if all(_finished(slack, channel, ts, texts.get(tag)) for tag, (channel, ts, _) in sent.items()):
+                break
+        result.wall = loop.time() - start
+        emitted = _emissions(model)
+        for tag, (channel, ts, sent_at) in sent.items():
+            replies = [m for m in slack.thread(channel, ts) if m.is_bot]
+            if not replies:
+                result.unfinished += 1
+                continue
+            history = [(t, unescape(v)) for t, v in replies[0].visible_history()]
+            result.to_placeholder.append(history[0][0] - sent_at)
+            expected = "".join(texts.get(tag, []))
+            final = unescape(visible_text(replies[-1]))
+            result.exact += final == expected
+            result.unfinished += any(_still_streaming(m) for m in replies)
+            marks = emitted.get(tag, [])
+            if marks:
+                stale = staleness(marks, history)
+                result.to_first_token.append(stale[0])
+                result.stale.extend(stale)
+        result.edits = len([c for c in slack.calls_to("chat.update") if c.ok])
+        result.rate_limited = sum(slack.rate_limited.values())
+    finally:
+        bot.terminate()
+        try:
+            await asyncio.wait_for(bot.wait(), 30)
+        except TimeoutError:
+            bot.kill()
+        await slack.stop()
+        await model.stop()
+    return result
+
+
+def _still_streaming(message) -> bool:
+    shown = unescape(visible_text(message)).rstrip()
+    return shown != clean(shown) or shown.endswith("thinking…_")
+
+
+def _finished(slack: FakeSlack, channel: str, ts: str, tokens: list[str] | None) -> bool:
+    if tokens is None:
+        return False
+    replies = [m for m in slack.thread(channel, ts) if m.is_bot]
+    return bool(replies) and unescape(visible_text(replies[-1])) == "".join(tokens)
+
+
+def _emissions(model: FakeOpenAI) -> dict[str, list[tuple[float, int]]]:
+    """Per answer tag: (emission time, cumulative length) for each token."""
+    by_completion: dict[str, list[tuple[float, str]]] = {}
+    for completion, _index, at, token in model.emitted:
+        by_completion.setdefault(completion, []).append((at, token))
+    out: dict[str, list[tuple[float, int]]] = {}
+    for marks in by_completion.values():
+        tag = marks[0][1].strip()
+        length = 0
+        series = []
+        for at, token in marks:
+            length += len(token)
+            series.append((at, length))
+        out[tag] = series
+    return out
+
+
+async def main(quick: bool, tokens: int, rate: float) -> None:
+    plans = [("1 stream", 1, 1), ("10 in one channel", 10, 1), ("10 over 10 channels", 10, 10)]
+    if not quick:
+        plans += [("50 in one channel", 50, 1), ("50 over 10 channels", 50, 10)]
+    rows = []
+    for name, streams, channels in plans:
+        started = time.perf_counter()
+        rows.append(await run_scenario(name, streams, channels, tokens, rate))
+        print(f"  {name}: done in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+    print_table(f"Slack: {tokens} tokens at {rate:g} tokens/s per answer, one workspace", rows)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--tokens", type=int, default=400)
+    parser.add_argument("--rate", type=float, default=50.0)
+    args = parser.parse_args()
+    asyncio.run(main(args.quick, args.tokens, args.rate))

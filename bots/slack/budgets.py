@@ -1,0 +1,92 @@
+"""The Slack allowances every answer draws on, one `Budget` per scope Slack counts in.
+
+Slack counts `chat.update` per workspace (Tier 3, about 50 a minute, bursts of about 10)
+and `chat.postMessage` per channel (about 1 a second, short bursts). Ten answers streaming
+in one workspace must therefore share one edit budget, and ten placeholders in one
+channel one post budget: a budget per answer would let each of them spend the whole
+allowance and collect 429s. The defaults sit a little under Slack's figures so that clock
+drift between us and Slack never turns into a 429 in steady state.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from core.pacing import Budget
+
+
+@dataclass(frozen=True, slots=True)
+class SlackLimits:
+    """The allowances to pace to; Slack publishes them only roughly, so they are knobs."""
+
+    updates_per_minute: float = 45.0
+    update_burst: float = 8.0
+    posts_per_second: float = 0.9
+    post_burst: float = 4.0
+    appends_per_minute: float = 90.0  # chat.appendStream, Tier 4: about 100 a minute
+    append_burst: float = 16.0
+
+
+class SlackBudgets:
+    """Hands out the shared budget for a workspace's edits or a channel's posts.
+
+    Budgets are created on first use and kept while in use; the least recently used
+    ones beyond `max_channels` are forgotten (a forgotten budget starts full again, which
+    is what Slack's bucket would be after that channel's long silence).
+    """
+
+    __slots__ = ("limits", "_updates", "_appends", "_posts", "_max_channels")
+
+    def __init__(self, limits: SlackLimits | None = None, *, max_channels: int = 10_000) -> None:
+        self.limits = limits or SlackLimits()
+        self._updates: dict[str, Budget] = {}
+        self._appends: dict[str, Budget] = {}
+        self._posts: OrderedDict[str, Budget] = OrderedDict()
+        self._max_channels = max_channels
+
+    def __repr__(self) -> str:
+        return f"<SlackBudgets workspaces={len(self._updates)} channels={len(self._posts)}>"
+
+    def updates(self, team: str) -> Budget:
+        """The `chat.update` budget shared by every answer in workspace `team`."""
+        budget = self._updates.get(team)
+        if budget is None:
+            budget = Budget.per_minute(
+                self.limits.updates_per_minute,
+                burst=self.limits.update_burst,
+                name=f"chat.update:{team}",
+            )
+            self._updates[team] = budget
+        return budget
+
+    def appends(self, team: str) -> Budget:
+        """The `chat.appendStream` budget of workspace `team` (native streaming)."""
+        budget = self._appends.get(team)
+        if budget is None:
+            budget = Budget.per_minute(
+                self.limits.appends_per_minute,
+                burst=self.limits.append_burst,
+                name=f"chat.appendStream:{team}",
+            )
+            self._appends[team] = budget
+        return budget
+
+    def posts(self, channel: str) -> Budget:
+        """The `chat.postMessage` budget of `channel` (placeholders and continuations)."""
+        budget = self._posts.get(channel)
+        if budget is None:
+            # No reserve: a placeholder is what a person waits for first, and a final
+            # continuation page still goes before any waiting placeholder.
+            budget = Budget(
+                rate=self.limits.posts_per_second,
+                burst=self.limits.post_burst,
+                reserve=0.0,
+                name=f"chat.postMessage:{channel}",
+            )
+            self._posts[channel] = budget
+            while len(self._posts) > self._max_channels:
+                self._posts.popitem(last=False)
+        else:
+            self._posts.move_to_end(channel)
+        return budget

@@ -1,0 +1,224 @@
+"""What the bot does with Slack's events and button clicks.
+
+Bolt acknowledges every event before a listener runs, so nothing here can make Slack
+wait or retry. Listeners then decide quickly (classify, de-duplicate, follow check) and
+hand each answer to a task of its own, which this class keeps, so an answer outlives the
+listener that started it and shutdown can finish it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Coroutine
+from dataclasses import dataclass
+from typing import Any
+
+from slack_bolt.app.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bots.metrics import Metrics
+from bots.slack import messages, replies
+from bots.slack.budgets import SlackBudgets
+from bots.slack.history import ThreadHistory, Turn, conversation
+from bots.slack.native import NativeSupport, NativeThreadSurface
+from bots.slack.people import People
+from bots.slack.replies import Replies
+from bots.slack.status import StatusSupport, ThreadStatus
+from bots.slack.surface import SlackThreadSurface
+from bots.slack.triggers import Kind, Trigger, classify, mentioned_users, to_plain
+from core.assistant import USAGE_HINT, Asker, Assistant, Question, StopResult, is_blank, new_answer_id
+from core.notices import with_notice
+from core.state import StateStore
+
+log = logging.getLogger("trickle.slack")
+
+DEDUPE_TTL = 3600.0  # longer than Slack's last retry (about 5 minutes after the first try)
+FOLLOW_TTL = 7 * 24 * 3600.0
+
+
+@dataclass(frozen=True, slots=True)
+class BotIdentity:
+    """Who the bot is in the workspace (from `auth.test`)."""
+
+    user_id: str
+    bot_id: str | None
+    team: str
+
+
+class SlackBot:
+    """Turns Slack events into answers; one per process, built by `service.setup`."""
+
+    def __init__(
+        self,
+        *,
+        client: AsyncWebClient,
+        assistant: Assistant,
+        state: StateStore,
+        metrics: Metrics,
+        identity: BotIdentity,
+        budgets: SlackBudgets | None = None,
+        native: bool = False,
+    ) -> None:
+        self.client = client
+        self.assistant = assistant
+        self.state = state
+        self.metrics = metrics
+        self.identity = identity
+        self.budgets = budgets or SlackBudgets()
+        self.people = People(client, state)
+        self.history = ThreadHistory(
+            client, state, self.people, bot_user_id=identity.user_id, bot_id=identity.bot_id
+        )
+        self.replies = Replies(client, self.budgets)
+        self.status_support = StatusSupport()
+        self.native = NativeSupport(enabled=native)
+        self.tasks: set[asyncio.Task[Any]] = set()
+
+    def __repr__(self) -> str:
+        return f"<SlackBot {self.identity.user_id} answering={len(self.tasks)} {self.budgets!r}>"
+
+    def register(self, app: AsyncApp) -> None:
+        """Attach the listeners to a bolt app."""
+        app.event("app_mention")(self._on_event)
+        app.event("message")(self._on_event)
+        app.action(messages.STOP_ACTION)(self._on_stop)
+        # Any other event a workspace admin subscribes to is acknowledged and dropped:
+        # unacknowledged, Slack would retry it, and disable the subscription eventually.
+        app.event(re.compile(".*"))(self._ignore)
+
+    async def close(self, timeout: float = 30.0) -> None:
+        """Wait for answers still running (the assistant's drain ends them), then give up."""
+        pending = [t for t in self.tasks | self.status_support.tasks if not t.done()]
+        if pending:
+            _, still = await asyncio.wait(pending, timeout=timeout)
+            for task in still:
+                task.cancel()
+
+    # -- bolt listeners (their parameter names are how bolt injects arguments) ---------------
+
+    async def _on_event(self, body: dict[str, Any], event: dict[str, Any]) -> None:
+        await self.handle_event(event, team=str(body.get("team_id") or self.identity.team))
+
+    async def _ignore(self) -> None:
+        pass
+
+    async def _on_stop(self, ack: Any, body: dict[str, Any]) -> None:
+        await ack()
+        await self.handle_stop(body)
+
+    # -- events --------------------------------------------------------------------------------
+
+    async def handle_event(self, event: dict[str, Any], *, team: str) -> None:
+        """Answer `event` if it asks the bot something, once, however often it arrives."""
+        trigger = classify(event, bot_user_id=self.identity.user_id, team=team)
+        if trigger is None:
+            return
+        if trigger.kind in (Kind.FOLLOW_UP, Kind.OVERHEARD) and not await self._follows(trigger):
+            return
+        if not await self.state.claim(trigger.dedupe_key, DEDUPE_TTL):
+            log.debug("already handled %s", trigger.dedupe_key)
+            return
+        if trigger.kind is Kind.OVERHEARD:
+            self._spawn(self._overhear(trigger))
+        else:
+            self._spawn(self._answer(trigger))
+
+    async def _answer(self, trigger: Trigger) -> None:
+        if is_blank(trigger.text):
+            await self.replies.post(trigger.channel, trigger.thread_ts, USAGE_HINT)
+            return
+        if trigger.thread_ts is not None:
+            await self.state.put(self._follow_key(trigger.channel, trigger.thread_ts), "1", FOLLOW_TTL)
+        mentioned = mentioned_users(trigger.text)
+        names = await self.people.names(trigger.team, mentioned) if mentioned else {}
+        question = to_plain(trigger.text, names)
+        earlier = await self.history.before(trigger)  # no Slack call for a new thread
+        # The asker's name is only needed up front when several people talk; looking it
+        # up costs a users.info round trip before the placeholder the first time.
+        others = any(t.role == "user" and t.user != trigger.user for t in earlier)
+        name = await self.people.name(trigger.team, trigger.user) if others else trigger.user
+        asker = Asker(trigger.user, name)
+        chat, text = conversation(earlier, asker=asker.id, asker_name=asker.name, question=question)
+        answer_id = new_answer_id()
+        surface = self._surface(trigger, answer_id)
+        log.info("answering %s in %s", trigger.kind.value, surface.where, extra={"answer_id": answer_id})
+        outcome = await self.assistant.answer(
+            surface,
+            Question(text=text, asker=asker, history=chat, place=f"slack:{trigger.channel}"),
+            answer_id=answer_id,
+            observer=self.metrics.observer("slack"),
+        )
+        log.info(
+            "answered (%s): %d chars, %d edits, %d pages", outcome.end.value, len(outcome.text),
+            outcome.edits, outcome.pages, extra={"answer_id": answer_id},
+        )
+        name = await self.people.name(trigger.team, trigger.user)
+        said = [Turn(trigger.ts, "user", asker.id, name, question)]
+        if surface.first is not None:
+            said.append(Turn(surface.first.ts, "assistant", "", "", with_notice(outcome.text, outcome.notice)))
+        await self.history.remember(trigger.channel, trigger.thread_ts, said)
+
+    async def _overhear(self, trigger: Trigger) -> None:
+        name = await self.people.name(trigger.team, trigger.user)
+        turn = await self.history.person_turn(trigger, trigger.text, name)
+        await self.history.remember(trigger.channel, trigger.thread_ts, [turn])
+
+    def _surface(self, trigger: Trigger, answer_id: str) -> SlackThreadSurface:
+        status = None
+        if trigger.thread_ts is not None:
+            status = ThreadStatus(self.client, trigger.channel, trigger.thread_ts, self.status_support)
+        common = dict(
+            client=self.client,
+            team=trigger.team,
+            channel=trigger.channel,
+            thread_ts=trigger.thread_ts,
+            answer_id=answer_id,
+            budgets=self.budgets,
+            status=status,
+        )
+        if self.native.enabled and trigger.thread_ts is not None:
+            return NativeThreadSurface(recipient=trigger.user, support=self.native, **common)
+        return SlackThreadSurface(**common)  # type: ignore[arg-type]
+
+    async def _follows(self, trigger: Trigger) -> bool:
+        return await self.state.get(self._follow_key(trigger.channel, trigger.thread_ts or "")) is not None
+
+    @staticmethod
+    def _follow_key(channel: str, thread_ts: str) -> str:
+        return f"slack:follow:{channel}:{thread_ts}"
+
+    # -- the Stop button -----------------------------------------------------------------------
+
+    async def handle_stop(self, body: dict[str, Any]) -> None:
+        """Stop the answer named by the button, if the clicker may; else say why, privately."""
+        actions = body.get("actions") or [{}]
+        answer_id = str(actions[0].get("value") or "")
+        user = str((body.get("user") or {}).get("id") or "")
+        team = str((body.get("team") or {}).get("id") or self.identity.team)
+        container = body.get("container") or {}
+        channel = str(container.get("channel_id") or (body.get("channel") or {}).get("id") or "")
+        thread_ts = container.get("thread_ts")
+        result = self.assistant.stop(answer_id, by=Asker(user, await self.people.name(team, user)))
+        log.info("stop of %s by %s: %s", answer_id, user, result.value, extra={"answer_id": answer_id})
+        if result is StopResult.NOT_ALLOWED:
+            await self.replies.ephemeral(channel, user, thread_ts, replies.NOT_ALLOWED)
+        elif result is StopResult.NOT_FOUND:
+            await self.replies.ephemeral(channel, user, thread_ts, replies.ALREADY_FINISHED)
+
+    # -- tasks -----------------------------------------------------------------------------------
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(self._guarded(work))
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    @staticmethod
+    async def _guarded(work: Coroutine[Any, Any, None]) -> None:
+        try:
+            await work
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # one broken answer must not take the listener down with it
+            log.exception("handling a Slack event failed")

@@ -1,0 +1,96 @@
+"""What the bot's Slack messages carry: `text` and `blocks` for each state of an answer.
+
+Pure functions, so the one rule that matters most is easy to check: every piece of model
+text passes through `escape` before it reaches Slack, so no answer can ping `<!channel>`
+or a person. The answer lives in a `markdown` block, which takes standard Markdown, so
+the model's Markdown goes in as written (escaped); `text` is only the notification
+fallback. While streaming the message also carries the Stop button; the final version
+drops it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from bots.slack.formatting import escape, to_mrkdwn, to_plain_fallback
+
+PLACEHOLDER = "_thinking…_"
+INDICATOR = " ▌"
+STOP_ACTION = "trickle_stop"
+STOP_BLOCK = "trickle_controls"
+_EMPTY = "…"  # Slack refuses an empty block or text; never reached by a real answer
+
+Block = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Payload:
+    """The `text` and `blocks` arguments of one `chat.postMessage` / `chat.update`."""
+
+    text: str
+    blocks: list[Block] = field(default_factory=list)
+
+    def kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for slack_sdk's chat methods."""
+        return {"text": self.text, "blocks": self.blocks} if self.blocks else {"text": self.text}
+
+
+def stop_button(answer_id: str) -> Block:
+    """The actions block with the Stop button; its value names the answer to stop."""
+    return {
+        "type": "actions",
+        "block_id": STOP_BLOCK,
+        "elements": [
+            {
+                "type": "button",
+                "action_id": STOP_ACTION,
+                "text": {"type": "plain_text", "text": "Stop", "emoji": False},
+                "value": answer_id,
+                "style": "danger",
+            }
+        ],
+    }
+
+
+def placeholder(answer_id: str) -> Payload:
+    """The message posted at once, before the model has written anything."""
+    return Payload(PLACEHOLDER, [_markdown(PLACEHOLDER), stop_button(answer_id)])
+
+
+def status(why: str, answer_id: str) -> Payload:
+    """The placeholder saying why nothing is written yet (queued, waiting for the model)."""
+    text = f"_{escape(why)}_"
+    return Payload(text, [_markdown(text), stop_button(answer_id)])
+
+
+def streaming(markdown: str, answer_id: str) -> Payload:
+    """An answer still being written: the text so far, the indicator, the Stop button."""
+    shown = escape(markdown) + INDICATOR
+    return Payload(_fallback(markdown), [_markdown(shown), stop_button(answer_id)])
+
+
+def final(markdown: str) -> Payload:
+    """A finished page: exactly the text, no indicator, no button."""
+    return Payload(_fallback(markdown), [_markdown(escape(markdown) or _EMPTY)])
+
+
+def plain(markdown: str) -> Payload:
+    """A short text-only message (a usage hint, a notice) as escaped mrkdwn."""
+    return Payload(to_mrkdwn(markdown) or _EMPTY)
+
+
+def is_in_progress(message: dict[str, Any]) -> bool:
+    """Whether a message (as `conversations.replies` returns it) is a live answer."""
+    for block in message.get("blocks") or ():
+        if block.get("type") == "actions" and block.get("block_id") == STOP_BLOCK:
+            return True
+    return False
+
+
+def _markdown(text: str) -> Block:
+    return {"type": "markdown", "text": text}
+
+
+def _fallback(markdown: str) -> str:
+    return to_plain_fallback(markdown) or _EMPTY

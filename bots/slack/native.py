@@ -1,0 +1,145 @@
+"""TRICKLE_SLACK_STREAM=native: Slack's own streaming (`chat.startStream` and friends).
+
+Instead of rewriting the whole message with `chat.update` (about 50 a minute for the
+workspace), each edit appends only what is new with `chat.appendStream` (about 100 a
+minute), and `chat.stopStream` ends the message. The relay's pages only ever grow, so the
+new part of a page is simply what follows what was sent, escaped like everything else.
+
+Slack's streams have limits the edit mode does not: they live only in threads (a DM asked
+at the top level is answered in edit mode), they stop accepting appends after about five
+minutes (`message_not_in_streaming_state`), they cannot carry the Stop button while
+streaming, and the method may not exist for an app (`unknown_method`). An expired stream
+is finished with `chat.update` on the same message; an unavailable method switches the
+whole process back to edit mode.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from bots.slack.errors import call_slack
+from bots.slack.formatting import escape
+from bots.slack.surface import SlackMessage, SlackThreadSurface
+from core.pacing import Budget
+from core.surface import SurfaceError
+
+log = logging.getLogger("trickle.slack")
+
+EXPIRED = frozenset({"message_not_in_streaming_state"})
+UNAVAILABLE = frozenset({"unknown_method", "not_allowed_token_type", "method_deprecated"})
+
+
+@dataclass(slots=True)
+class NativeSupport:
+    """Whether native streaming is worth trying in this process."""
+
+    enabled: bool = True
+
+
+@dataclass(slots=True)
+class _Stream:
+    sent: int = 0  # escaped characters appended so far
+    live: bool = True
+
+
+class NativeThreadSurface(SlackThreadSurface):
+    """A Slack thread answered with `chat.startStream` / `appendStream` / `stopStream`,
+    falling back to the edit mode of `SlackThreadSurface` message by message."""
+
+    def __init__(self, *, recipient: str, support: NativeSupport, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._recipient = recipient
+        self._support = support
+        self._streams: dict[str, _Stream] = {}
+
+    def _native(self) -> bool:
+        return self._support.enabled and self.thread_ts is not None
+
+    async def post_placeholder(self) -> SlackMessage:
+        if self._native():
+            try:
+                ref = await self._start("")
+            except SurfaceError as exc:
+                self._unavailable(exc)
+            else:
+                self.first = ref
+                if self._status is not None:
+                    self._status.show()  # the stream shows nothing until the first append
+                return ref
+        return await super().post_placeholder()
+
+    async def post_page(self, text: str, *, final: bool) -> SlackMessage:
+        if self._native():
+            try:
+                ref = await self._start(escape(text))
+            except SurfaceError as exc:
+                self._unavailable(exc)
+            else:
+                if final:
+                    await self.edit(ref, text, final=True)
+                return ref
+        return await super().post_page(text, final=final)
+
+    async def edit(self, ref: SlackMessage, text: str, *, final: bool) -> None:
+        stream = self._streams.get(ref.ts)
+        if stream is None or not stream.live:
+            return await super().edit(ref, text, final=final)
+        self._answering = True
+        new = escape(text)[stream.sent :]
+        try:
+            if final:
+                await self._call("chat.stopStream", self._client.chat_stopStream, ref, new)
+                stream.live = False
+            elif new:
+                await self._call("chat.appendStream", self._client.chat_appendStream, ref, new)
+            stream.sent += len(new)
+        except SurfaceError as exc:
+            if exc.code not in EXPIRED:
+                raise
+            log.info("stream %s in %s ended early (%s); finishing it with chat.update", ref.ts, self.where, exc.code)
+            stream.live = False
+            await super().edit(ref, text, final=final)
+        if self._status is not None and (final or text):
+            self._status.clear()
+
+    def edit_budget(self, ref: SlackMessage) -> Budget | None:
+        stream = self._streams.get(ref.ts)
+        if stream is not None and stream.live:
+            return self._budgets.appends(self.team)
+        return super().edit_budget(ref)
+
+    async def show_status(self, ref: SlackMessage, status: str) -> None:
+        if ref.ts not in self._streams:  # a stream's text is append-only: no status in it
+            await super().show_status(ref, status)
+
+    async def _start(self, markdown: str) -> SlackMessage:
+        response = await call_slack(
+            self._client.chat_startStream(
+                channel=self.channel,
+                thread_ts=self.thread_ts or "",
+                markdown_text=markdown or None,
+                recipient_user_id=self._recipient,
+                recipient_team_id=self.team,
+            ),
+            method="chat.startStream",
+            where=self.where,
+        )
+        ref = SlackMessage(str(response.get("channel") or self.channel), str(response["ts"]))
+        self._streams[ref.ts] = _Stream(sent=len(markdown))
+        self.pages.append(ref)
+        return ref
+
+    async def _call(self, method: str, func: Any, ref: SlackMessage, markdown: str) -> None:
+        extra = {"markdown_text": markdown} if markdown else {}
+        await call_slack(func(channel=ref.channel, ts=ref.ts, **extra), method=method, where=self.where)
+
+    def _unavailable(self, exc: SurfaceError) -> None:
+        """Native streaming refused: say so once, and use the edit mode from now on."""
+        if exc.code not in UNAVAILABLE:
+            raise exc
+        if self._support.enabled:
+            self._support.enabled = False
+            log.warning("native streaming is unavailable (%s); streaming with chat.update instead", exc.code)
+

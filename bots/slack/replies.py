@@ -1,0 +1,74 @@
+"""Short messages that are not answers: the usage hint, Stop refusals.
+
+They are best-effort: a lost hint is a shrug, not an incident, so failures are logged
+and swallowed. A hint in the thread still spends the channel's `chat.postMessage`
+budget, shared with the placeholders of real answers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bots.slack import messages
+from bots.slack.budgets import SlackBudgets
+from bots.slack.errors import call_slack
+from core.surface import RateLimited, SurfaceError
+
+log = logging.getLogger("trickle.slack")
+
+NOT_ALLOWED = "Only the person who asked (or an admin) can stop this answer."
+ALREADY_FINISHED = "This answer has already finished."
+_ATTEMPTS = 3
+
+
+class Replies:
+    """Posts short text replies in threads and ephemeral notes to one person."""
+
+    __slots__ = ("_client", "_budgets")
+
+    def __init__(self, client: AsyncWebClient, budgets: SlackBudgets) -> None:
+        self._client = client
+        self._budgets = budgets
+
+    def __repr__(self) -> str:
+        return f"<Replies budgets={self._budgets!r}>"
+
+    async def post(self, channel: str, thread_ts: str | None, markdown: str) -> None:
+        """Post `markdown` (escaped) in the thread, within the channel's post budget."""
+        budget = self._budgets.posts(channel)
+        extra = {"thread_ts": thread_ts} if thread_ts else {}
+        where = f"channel {channel}"
+        loop = asyncio.get_running_loop()
+        for _ in range(_ATTEMPTS):
+            await budget.acquire(stale_since=loop.time(), final=True)
+            try:
+                await call_slack(
+                    self._client.chat_postMessage(channel=channel, **extra, **messages.plain(markdown).kwargs()),
+                    method="chat.postMessage",
+                    where=where,
+                )
+            except RateLimited as limited:
+                budget.rate_limited(limited.retry_after)
+                continue
+            except (SurfaceError, OSError):
+                return  # call_slack logged why
+            budget.succeeded()
+            return
+        log.warning("gave up posting a reply in %s: rate limited", where)
+
+    async def ephemeral(self, channel: str, user: str, thread_ts: str | None, markdown: str) -> None:
+        """Show `markdown` to `user` only (nobody else sees it, and it does not last)."""
+        extra = {"thread_ts": thread_ts} if thread_ts else {}
+        try:
+            await call_slack(
+                self._client.chat_postEphemeral(
+                    channel=channel, user=user, **extra, **messages.plain(markdown).kwargs()
+                ),
+                method="chat.postEphemeral",
+                where=f"channel {channel}",
+            )
+        except (RateLimited, SurfaceError, OSError) as exc:
+            log.warning("could not tell %s privately: %s", user, exc)

@@ -1,0 +1,181 @@
+"""`trickle slack`: build the Slack adapter, receive events, shut down cleanly.
+
+Socket Mode when SLACK_APP_TOKEN is set (no public URL needed), otherwise the HTTP
+Events API at POST /slack/events on the shared web app, signatures verified by bolt.
+Everything is built here and passed down: one aiohttp session for every Web API call (a
+session per call would open a TCP connection per edit), aimed at SLACK_API_URL, shared by
+bolt, the Socket Mode client (`apps.connections.open` goes there too) and the answers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Coroutine
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import aiohttp
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
+from slack_bolt.app.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bots.slack.budgets import SlackBudgets, SlackLimits
+from bots.slack.handlers import BotIdentity, SlackBot
+from bots.slack.orphans import OrphanFinisher
+from core.settings import Settings, SettingsError
+
+if TYPE_CHECKING:
+    from bots.services import ServiceContext
+
+log = logging.getLogger("trickle.slack")
+
+EVENTS_PATH = "/slack/events"
+_API_TIMEOUT = 30.0
+_CLOSE_TIMEOUT = 30.0
+
+
+@dataclass(slots=True)
+class SlackService:
+    """The running adapter: the bot, its bolt app, and how events reach it."""
+
+    bot: SlackBot
+    app: AsyncApp
+    session: aiohttp.ClientSession
+    socket: AsyncSocketModeHandler | None = None
+    _socket_open: bool = True
+
+    async def run(self, stopping: asyncio.Event) -> None:
+        """Serve until `stopping` is set, then let running answers finish and close."""
+        try:
+            await stopping.wait()
+            await self._close_socket()  # no new events; running answers keep the Web API
+            await self.bot.close(_CLOSE_TIMEOUT)
+        finally:
+            await self.close()
+
+    async def close(self) -> None:
+        """Stop receiving events and release the HTTP session (answers must be done)."""
+        await self._close_socket()
+        if not self.session.closed:
+            await self.session.close()
+
+    async def _close_socket(self) -> None:
+        if self.socket is not None and self._socket_open:
+            self._socket_open = False
+            await self.socket.close_async()
+
+
+async def setup(ctx: ServiceContext) -> Coroutine[Any, Any, None] | None:
+    """Start the Slack adapter on `ctx` (see bots/services.py) and return its runner."""
+    service = await start(ctx)
+    return service.run(ctx.stopping)
+
+
+async def start(ctx: ServiceContext, *, limits: SlackLimits | None = None) -> SlackService:
+    """Check the settings, say hello to Slack, and start receiving events."""
+    settings = ctx.settings
+    check_settings(settings)
+    session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=_API_TIMEOUT))
+    try:
+        client = AsyncWebClient(
+            base_url=settings.slack_api_url, token=settings.slack_bot_token, session=session
+        )
+        identity = await _identity(client, settings)
+        bot = SlackBot(
+            client=client,
+            assistant=ctx.assistant,
+            state=ctx.state,
+            metrics=ctx.metrics,
+            identity=identity,
+            budgets=SlackBudgets(limits),
+            native=settings.slack_stream == "native",
+        )
+        socket_mode = bool(settings.slack_app_token)
+        bolt_log = logging.getLogger("trickle.slack.bolt")
+        if not any(isinstance(f, _TokenNotice) for f in bolt_log.filters):
+            bolt_log.addFilter(_TokenNotice())
+        app = AsyncApp(
+            client=client,
+            name="trickle",
+            signing_secret=settings.slack_signing_secret or "",
+            request_verification_enabled=not socket_mode,
+            process_before_response=False,
+            logger=bolt_log,
+        )
+        bot.register(app)
+        ctx.finalizers["slack"] = OrphanFinisher(client, bot.budgets, team=identity.team)
+        service = SlackService(bot=bot, app=app, session=session)
+        if socket_mode:
+            service.socket = AsyncSocketModeHandler(app, settings.slack_app_token, web_client=client)
+            await _connect(service.socket)
+            log.info("Slack: connected over Socket Mode as %s", identity.user_id)
+        else:
+            ctx.web_app.router.add_post(EVENTS_PATH, _events_endpoint(app))
+            log.info(
+                "Slack: HTTP events at http://%s:%s%s as %s",
+                settings.http_host, settings.http_port, EVENTS_PATH, identity.user_id,
+            )
+        return service
+    except BaseException:
+        await session.close()
+        raise
+
+
+def check_settings(settings: Settings) -> None:
+    """Refuse to start without what the chosen mode needs, naming the variable."""
+    if not settings.slack_bot_token:
+        raise SettingsError(
+            "SLACK_BOT_TOKEN is required for trickle slack (the xoxb-... Bot User OAuth Token "
+            "from your app's OAuth & Permissions page)"
+        )
+    if not settings.slack_app_token and not settings.slack_signing_secret:
+        raise SettingsError(
+            "SLACK_SIGNING_SECRET is required in HTTP mode (from your app's Basic Information "
+            "page); or set SLACK_APP_TOKEN (xapp-...) to use Socket Mode instead"
+        )
+    if settings.slack_app_token and not settings.slack_app_token.startswith("xapp-"):
+        raise SettingsError("SLACK_APP_TOKEN must be an app-level token (xapp-...)")
+
+
+async def _identity(client: AsyncWebClient, settings: Settings) -> BotIdentity:
+    """Who the token belongs to; a refused token stops the start with a clear message."""
+    try:
+        me = await client.auth_test()
+    except SlackApiError as exc:
+        code = exc.response.get("error") if exc.response is not None else "error"
+        raise SettingsError(f"SLACK_BOT_TOKEN was refused by Slack ({code})") from exc
+    except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+        raise SettingsError(
+            f"could not reach Slack at SLACK_API_URL={settings.slack_api_url} ({type(exc).__name__}: {exc})"
+        ) from exc
+    return BotIdentity(user_id=str(me["user_id"]), bot_id=me.get("bot_id"), team=str(me.get("team_id") or ""))
+
+
+async def _connect(socket: AsyncSocketModeHandler) -> None:
+    try:
+        await socket.connect_async()
+    except SlackApiError as exc:
+        await socket.close_async()
+        code = exc.response.get("error") if exc.response is not None else "error"
+        raise SettingsError(f"SLACK_APP_TOKEN was refused by Slack ({code})") from exc
+
+
+class _TokenNotice(logging.Filter):
+    """Drops bolt's "`token` will be unused" warning: bolt reads SLACK_BOT_TOKEN from the
+    environment itself and complains that the client already has it, which is the point."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "`token` will be unused" not in record.getMessage()
+
+
+def _events_endpoint(app: AsyncApp) -> Any:
+    """The aiohttp handler for Slack's HTTP events and interactions (bolt verifies them)."""
+
+    async def events(request: web.Request) -> web.Response:
+        return await to_aiohttp_response(await app.async_dispatch(await to_bolt_request(request)))
+
+    return events

@@ -1,0 +1,77 @@
+"""The "is thinking…" status under a thread, shown while the model has not written yet.
+
+`assistant.threads.setStatus` needs the `assistant:write` scope and may be refused in
+ordinary channels; it is decoration, so every call is fire-and-forget, failures are
+ignored, and an answer never waits for it. Once Slack says the method or scope is
+missing, `StatusSupport` stops trying for the whole process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+log = logging.getLogger("trickle.slack")
+
+THINKING = "is thinking…"
+_GIVE_UP_ON = frozenset({"missing_scope", "unknown_method", "not_allowed_token_type", "no_permission"})
+
+
+@dataclass(slots=True)
+class StatusSupport:
+    """Whether statuses are worth trying, and the background calls in flight."""
+
+    enabled: bool = True
+    tasks: set[asyncio.Task[Any]] = field(default_factory=set)
+
+    def spawn(self, call: Any) -> None:
+        task = asyncio.ensure_future(call)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+
+class ThreadStatus:
+    """Shows the status once and clears it once, for one answer in one thread."""
+
+    __slots__ = ("_client", "_channel", "_thread_ts", "_support", "_shown")
+
+    def __init__(self, client: AsyncWebClient, channel: str, thread_ts: str, support: StatusSupport) -> None:
+        self._client = client
+        self._channel = channel
+        self._thread_ts = thread_ts
+        self._support = support
+        self._shown = False
+
+    def __repr__(self) -> str:
+        return f"<ThreadStatus {self._channel}/{self._thread_ts} shown={self._shown}>"
+
+    def show(self) -> None:
+        """Start showing "is thinking…" (in the background)."""
+        if self._support.enabled and not self._shown:
+            self._shown = True
+            self._support.spawn(self._set(THINKING))
+
+    def clear(self) -> None:
+        """Stop showing it, if it was shown (in the background)."""
+        if self._shown:
+            self._shown = False
+            if self._support.enabled:  # a refused `show` left nothing to clear
+                self._support.spawn(self._set(""))
+
+    async def _set(self, status: str) -> None:
+        try:
+            await self._client.assistant_threads_setStatus(
+                channel_id=self._channel, thread_ts=self._thread_ts, status=status
+            )
+        except SlackApiError as exc:
+            code = exc.response.get("error") if exc.response is not None else None
+            if code in _GIVE_UP_ON:
+                self._support.enabled = False
+                log.info("thread status unavailable (%s); not trying again", code)
+        except Exception as exc:  # decoration only: never let it surface
+            log.debug("thread status failed: %r", exc)

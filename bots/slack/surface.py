@@ -1,0 +1,152 @@
+"""A Slack thread as the relay's `Surface`: a placeholder, `chat.update`, more pages.
+
+The relay decides when to write and what; this class only knows how Slack wants it:
+which method, which budget (edits per workspace, posts per channel), what the message
+carries (see `messages.py`) and how Slack's refusals map to the relay's exceptions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bots.slack import messages
+from bots.slack.budgets import SlackBudgets
+from bots.slack.errors import call_slack
+from bots.slack.formatting import escaped_length
+from bots.slack.status import ThreadStatus
+from core.pacing import Budget
+from core.surface import RateLimited, SurfaceError
+
+log = logging.getLogger("trickle.slack")
+
+PAGE_LIMIT = 3500  # escaped characters; Slack starts answering msg_too_long near 4,000
+
+
+@dataclass(frozen=True, slots=True)
+class SlackMessage:
+    """A message the bot posted: what `chat.update` needs to find it again."""
+
+    channel: str
+    ts: str
+
+
+class SlackThreadSurface:
+    """One answer's messages in one Slack thread (or at the top level of a DM).
+
+    `thread_ts` None posts at the top level (a DM asked outside a thread), continuation
+    pages included: in a DM, consecutive messages read as one answer.
+    """
+
+    page_limit = PAGE_LIMIT
+    platform = "slack"
+
+    def __init__(
+        self,
+        *,
+        client: AsyncWebClient,
+        team: str,
+        channel: str,
+        thread_ts: str | None,
+        answer_id: str,
+        budgets: SlackBudgets,
+        status: ThreadStatus | None = None,
+    ) -> None:
+        self._client = client
+        self.team = team
+        self.channel = channel
+        self.thread_ts = thread_ts
+        self.answer_id = answer_id
+        self._budgets = budgets
+        self._status = status
+        self.first: SlackMessage | None = None
+        self.pages: list[SlackMessage] = []
+        self._answering = False  # once answer text is on its way, statuses stay away
+        self._updating = asyncio.Lock()  # a status edit never lands after answer text
+
+    def __repr__(self) -> str:
+        where = f"{self.channel}/{self.thread_ts or 'top'}"
+        return f"<SlackThreadSurface {self.answer_id} {where} pages={len(self.pages)}>"
+
+    @property
+    def where(self) -> str:
+        return f"channel {self.channel}" + (f" thread {self.thread_ts}" if self.thread_ts else "")
+
+    def measure(self, text: str) -> int:
+        """Length once escaped: `&` costs five characters on Slack, `<` and `>` four."""
+        return escaped_length(text)
+
+    async def post_placeholder(self) -> SlackMessage:
+        ref = await self._post(messages.placeholder(self.answer_id))
+        self.first = ref
+        if self._status is not None:
+            self._status.show()
+        return ref
+
+    async def post_page(self, text: str, *, final: bool) -> SlackMessage:
+        payload = messages.final(text) if final else messages.streaming(text, self.answer_id)
+        return await self._post(payload)
+
+    async def edit(self, ref: SlackMessage, text: str, *, final: bool) -> None:
+        self._answering = True
+        payload = messages.final(text) if final else messages.streaming(text, self.answer_id)
+        async with self._updating:
+            await self._update(ref, payload)
+        if self._status is not None and (final or text):
+            self._status.clear()
+
+    async def show_status(self, ref: SlackMessage, status: str) -> None:
+        """Say in the placeholder why nothing is written yet (queued, model busy...).
+
+        Best effort: it spends one edit of the workspace's budget, and it gives way to
+        the answer, which may start while it waits for that budget.
+        """
+        if self._answering:
+            return
+        budget = self._budgets.updates(self.team)
+        await budget.acquire(stale_since=asyncio.get_running_loop().time())
+        async with self._updating:
+            if self._answering:
+                return
+            try:
+                await self._update(ref, messages.status(status, self.answer_id))
+                budget.succeeded()
+            except RateLimited as limited:
+                budget.rate_limited(limited.retry_after)
+            except (SurfaceError, OSError) as exc:
+                log.info("could not show a status in %s: %s", self.where, exc)
+
+    def locate(self, ref: SlackMessage) -> dict[str, Any]:
+        """Where `ref` is, for finishing it from another process after a crash."""
+        return {"team": self.team, "channel": ref.channel, "ts": ref.ts}
+
+    def post_budget(self) -> Budget | None:
+        return self._budgets.posts(self.channel)
+
+    def edit_budget(self, ref: SlackMessage) -> Budget | None:
+        return self._budgets.updates(self.team)
+
+    def must_leave(self, ref: SlackMessage) -> bool:
+        return False  # a bot's Slack message stays editable for good
+
+    async def _update(self, ref: SlackMessage, payload: messages.Payload) -> None:
+        await call_slack(
+            self._client.chat_update(channel=ref.channel, ts=ref.ts, **payload.kwargs()),
+            method="chat.update",
+            where=self.where,
+        )
+
+    async def _post(self, payload: messages.Payload) -> SlackMessage:
+        extra = {"thread_ts": self.thread_ts} if self.thread_ts else {}
+        response = await call_slack(
+            self._client.chat_postMessage(channel=self.channel, **extra, **payload.kwargs()),
+            method="chat.postMessage",
+            where=self.where,
+        )
+        ref = SlackMessage(str(response.get("channel") or self.channel), str(response["ts"]))
+        self.pages.append(ref)
+        return ref

@@ -1,0 +1,87 @@
+"""Many answers at once share Slack's allowances: no 429 in steady state, exact texts."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from bots.slack.budgets import SlackLimits
+from tests.conftest import wait_until
+from tests.fakes.openai_server import script_from_text
+from tests.fakes.slack_server import TokenBucket, unescape
+
+UPDATE_BURST, UPDATES_PER_S = 10, 50 / 60  # FakeSlack's defaults, Slack's Tier 3
+POST_BURST, POSTS_PER_S = 5, 1.0
+
+
+def within_bucket(times: list[float], burst: float, rate: float) -> bool:
+    """Whether calls at `times` fit a token bucket of `burst`, refilled at `rate`."""
+    times = sorted(times)
+    return all(j - i + 1 <= burst + rate * (times[j] - times[i]) + 1e-6
+               for i in range(len(times)) for j in range(i, len(times)))
+
+
+def answer_text(n: int) -> str:
+    return f"Answer for person {n}: " + " ".join(f"w{n}-{k}" for k in range(50)) + " & done <ok>."
+
+
+async def test_ten_people_at_once_in_one_channel_all_get_exact_answers_without_429(slack_bot):
+    h = await slack_bot()
+    scripts = {f"question {n}": script_from_text(answer_text(n), delay=0.04) for n in range(10)}
+    h.model.responder = lambda body: scripts[body["messages"][-1]["content"]]
+    events = [h.fake.mention_event(f"U{n:02d}", f"question {n}", "C1") for n in range(10)]
+    started = time.monotonic()
+    await asyncio.gather(*(h.deliver(e) for e in events))
+    await wait_until(lambda: all(h.pages("C1", e["ts"]) for e in events), 20)
+    await h.settle(60)
+    elapsed = time.monotonic() - started
+
+    for n, event in enumerate(events):
+        (page,) = h.pages("C1", event["ts"])
+        assert unescape(page.visible) == answer_text(n)
+    assert h.fake.rate_limited["chat.update"] == 0
+    assert h.fake.rate_limited["chat.postMessage"] == 0
+    updates = [c.time for c in h.fake.calls_to("chat.update")]
+    posts = [c.time for c in h.fake.calls_to("chat.postMessage")]
+    assert within_bucket(updates, UPDATE_BURST, UPDATES_PER_S)
+    assert within_bucket(posts, POST_BURST, POSTS_PER_S)
+    interim = sum(len(h.pages("C1", e["ts"])[0].history) - 2 for e in events)
+    print(
+        f"\n10 concurrent: {elapsed:.1f}s, {len(updates)} chat.update ({interim} interim), "
+        f"{len(posts)} chat.postMessage, 429s: {sum(h.fake.rate_limited.values())}"
+    )
+
+
+async def test_a_429_storm_on_chat_update_still_ends_with_the_exact_text(slack_bot, fake_slack):
+    # Generous limits on both sides, so that only the injected 429s slow it down: after
+    # four 429s the shared budget runs at 1/16 of its rate, which at Slack's real
+    # 45/min would take half a minute to win back.
+    fake_slack.update_bucket = TokenBucket(burst=100, per_second=100, clock=fake_slack.now)
+    h = await slack_bot(limits=SlackLimits(updates_per_minute=1200, update_burst=20))
+    text = "Storms pass. " * 30
+    h.model.script_queue.append(script_from_text(text, delay=0.02))
+    h.fake.fail("chat.update", "ratelimited", status=429, retry_after=1, times=4)
+    event = h.fake.mention_event("UALICE", "weather?", "C1")
+    await h.deliver(event)
+    await wait_until(lambda: h.pages("C1", event["ts"]), 5)
+    await h.settle(30)
+    (page,) = h.pages("C1", event["ts"])
+    assert unescape(page.visible) == text
+    assert h.fake.rate_limited["chat.update"] == 4
+    refused = [c.time for c in h.fake.calls_to("chat.update") if c.status == 429]
+    accepted = [c.time for c in h.fake.calls_to("chat.update") if c.ok]
+    assert accepted[0] >= refused[-1] + 0.9  # Retry-After honoured
+
+
+async def test_a_429_on_the_placeholder_is_retried_after_retry_after(slack_bot):
+    h = await slack_bot()
+    h.model.script_queue.append(script_from_text("Got through.", delay=0.01))
+    h.fake.fail("chat.postMessage", "ratelimited", status=429, retry_after=1)
+    event = h.fake.mention_event("UALICE", "hello", "C1")
+    await h.deliver(event)
+    await wait_until(lambda: h.pages("C1", event["ts"]), 10)
+    await h.settle()
+    (page,) = h.pages("C1", event["ts"])
+    assert unescape(page.visible) == "Got through."
+    refused, posted = h.fake.calls_to("chat.postMessage")
+    assert refused.status == 429 and posted.ok and posted.time - refused.time >= 0.9

@@ -1,0 +1,75 @@
+"""TRICKLE_SLACK_STREAM=native: chat.startStream/appendStream/stopStream, and the fallbacks."""
+
+from __future__ import annotations
+
+import json
+
+from tests.conftest import LONG, wait_until
+from tests.fakes.openai_server import script_from_text
+from tests.fakes.slack_server import unescape
+
+TEXT = "Native **streaming** works & <!here> stays text.\n\n- one\n- two"
+
+
+async def test_a_mention_is_streamed_natively_with_the_exact_text(slack_bot):
+    h = await slack_bot(TRICKLE_SLACK_STREAM="native")
+    h.model.script_queue.append(script_from_text(TEXT, delay=0.03))
+    event = h.fake.mention_event("UALICE", "stream it", "C1")
+    await h.deliver(event)
+    await h.settle()
+    (message,) = h.pages("C1", event["ts"])
+    assert message.streamed and message.stream_stopped
+    assert unescape(message.visible) == TEXT
+    assert message.stream_recipient == ("UALICE", "T1")
+    assert len(h.fake.calls_to("chat.appendStream")) >= 2
+    assert h.fake.calls_to("chat.update") == [] and h.fake.calls_to("chat.postMessage") == []
+    for call in h.fake.calls:
+        assert "<!" not in json.dumps(call.params)
+
+
+async def test_an_expired_stream_is_finished_with_chat_update(slack_bot, fake_slack):
+    fake_slack.stream_ttl = 0.5
+    h = await slack_bot(TRICKLE_SLACK_STREAM="native")
+    text = "slowly " * 40
+    h.model.script_queue.append(script_from_text(text, delay=0.04))
+    event = h.fake.mention_event("UALICE", "take long", "C1")
+    await h.deliver(event)
+    await h.settle()
+    (message,) = h.pages("C1", event["ts"])
+    assert unescape(message.visible) == text
+    assert [c.error for c in h.fake.calls_to("chat.appendStream") if c.error][:1] == ["message_not_in_streaming_state"]
+    assert h.fake.calls_to("chat.update")
+
+
+async def test_without_native_streaming_the_bot_falls_back_to_edits(slack_bot, fake_slack, caplog):
+    fake_slack.native_streaming = False
+    h = await slack_bot(TRICKLE_SLACK_STREAM="native")
+    for n in range(2):
+        h.model.script_queue.append(script_from_text(f"Edited answer {n}.", delay=0.02))
+        event = h.fake.mention_event("UALICE", f"q{n}", "C1")
+        await h.deliver(event)
+        await h.settle()
+        assert [unescape(m.visible) for m in h.pages("C1", event["ts"])] == [f"Edited answer {n}."]
+    assert len(h.fake.calls_to("chat.startStream")) == 1  # tried once, then edit mode for good
+    assert "native streaming is unavailable (unknown_method)" in caplog.text
+
+
+async def test_a_top_level_dm_is_answered_in_edit_mode(slack_bot):
+    h = await slack_bot(TRICKLE_SLACK_STREAM="native")
+    h.model.script_queue.append(script_from_text("Hi in the DM."))
+    await h.deliver(h.fake.message_event("UALICE", "hello", "D1"))
+    await wait_until(lambda: h.pages("D1", None), 5)
+    await h.settle()
+    assert [unescape(m.visible) for m in h.pages("D1", None)] == ["Hi in the DM."]
+    assert h.fake.calls_to("chat.startStream") == []
+
+
+async def test_a_long_native_answer_continues_in_more_streams(slack_bot):
+    h = await slack_bot(TRICKLE_SLACK_STREAM="native")
+    h.model.script_queue.append(script_from_text(LONG, chunk_size=40, delay=0.002))
+    event = h.fake.mention_event("UALICE", "long", "C1")
+    await h.deliver(event)
+    await h.settle()
+    pages = h.pages("C1", event["ts"])
+    assert len(pages) >= 2 and all(p.stream_stopped for p in pages)
+    assert h.shown("C1", event["ts"], LONG) == LONG

@@ -1,0 +1,189 @@
+"""`trickle slack` as a process and as a service: settings, signatures, the manifest."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from bots.slack.service import check_settings
+from core.settings import Settings, SettingsError
+from tests.conftest import wait_until
+from tests.fakes.openai_server import FakeOpenAI, script_from_text
+from tests.fakes.slack_server import FakeSlack, unescape
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+async def test_a_bad_signature_is_refused_with_401(slack_bot):
+    h = await slack_bot("http")
+    event = h.fake.mention_event("UALICE", "forged", "C1")
+    assert await h.fake.post_event(h.events_url, event, secret="not-the-secret") == 401
+    assert await h.fake.post_interaction(h.events_url, {"type": "block_actions"}, secret="nope") == 401
+    await asyncio.sleep(0.2)
+    assert h.model.requests == [] and h.fake.calls_to("chat.postMessage") == []
+
+
+async def test_a_stale_signature_is_refused_with_401(slack_bot):
+    h = await slack_bot("http")
+    event = h.fake.mention_event("UALICE", "replayed", "C1")
+    assert await h.fake.post_event(h.events_url, event, timestamp=int(time.time()) - 600) == 401
+    await asyncio.sleep(0.2)
+    assert h.model.requests == []
+
+
+def test_http_mode_needs_the_signing_secret():
+    settings = Settings.from_mapping({"SLACK_BOT_TOKEN": "xoxb-1"})
+    with pytest.raises(SettingsError, match="SLACK_SIGNING_SECRET"):
+        check_settings(settings)
+
+
+def test_the_bot_token_is_required():
+    with pytest.raises(SettingsError, match="SLACK_BOT_TOKEN"):
+        check_settings(Settings.from_mapping({"SLACK_APP_TOKEN": "xapp-1"}))
+
+
+def test_socket_mode_needs_an_app_level_token():
+    with pytest.raises(SettingsError, match="SLACK_APP_TOKEN"):
+        check_settings(Settings.from_mapping({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xoxb-2"}))
+
+
+async def test_a_refused_bot_token_stops_the_start_with_a_clear_message(slack_bot, fake_slack):
+    fake_slack.revoked_tokens.add("xoxb-test")
+    with pytest.raises(SettingsError, match="SLACK_BOT_TOKEN was refused by Slack \\(token_revoked\\)"):
+        await slack_bot()
+
+
+def yaml_list(text: str, key: str) -> set[str]:
+    """The items of the block list under `key:` (the manifest is plain block YAML; the
+    project has no YAML parser, and this is all the test needs)."""
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.strip() == f"{key}:")
+    items = set()
+    for line in lines[start + 1:]:
+        bare = line.split("#", 1)[0].strip()
+        if not bare:
+            continue
+        if not bare.startswith("- "):
+            break
+        items.add(bare[2:].strip())
+    return items
+
+
+def test_the_manifest_asks_for_what_the_bot_uses():
+    text = (ROOT / "bots/slack/manifest.yaml").read_text()
+    assert {"app_mentions:read", "chat:write", "channels:history", "groups:history", "im:history",
+            "mpim:history", "users:read", "im:write"} <= yaml_list(text, "bot")
+    events = yaml_list(text, "bot_events")
+    assert events == {"app_mention", "message.channels", "message.groups", "message.im", "message.mpim"}
+    interactivity = text.split("interactivity:", 1)[1].split(":", 1)[0].strip()
+    assert interactivity == "is_enabled" and "is_enabled: true" in text
+    assert "socket_mode_enabled: true" in text and "\t" not in text
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def run_trickle_slack(env: dict[str, str]) -> asyncio.subprocess.Process:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "TRICKLE_", "SLACK_"))}
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bots.cli", "slack",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        env={**clean, "TRICKLE_EDIT_INTERVAL": "0.2", **env}, cwd=ROOT,
+    )
+
+
+async def stop_process(proc: asyncio.subprocess.Process) -> tuple[int, str]:
+    if proc.returncode is None:
+        proc.send_signal(signal.SIGTERM)
+    _, err = await asyncio.wait_for(proc.communicate(), 30)
+    return proc.returncode or 0, err.decode()
+
+
+@pytest.mark.parametrize("mode", ["socket", "http"])
+async def test_trickle_slack_answers_a_mention_end_to_end(fake_openai: FakeOpenAI, mode):
+    text = "Hello from **trickle** & friends <3"
+    fake_openai.default = script_from_text(text, delay=0.02)
+    port = free_port()
+    async with FakeSlack(users={"UALICE": "Alice"}) as fake:
+        env = {
+            "SLACK_API_URL": fake.api_url,
+            "OPENAI_BASE_URL": fake_openai.base_url,
+            "SLACK_BOT_TOKEN": "xoxb-e2e",
+            "TRICKLE_HTTP_PORT": str(port),
+            **({"SLACK_APP_TOKEN": "xapp-e2e"} if mode == "socket" else {"SLACK_SIGNING_SECRET": "secret"}),
+        }
+        proc = await run_trickle_slack(env)
+        try:
+            event = fake.mention_event("UALICE", "hello", "C1")
+            if mode == "socket":
+                await fake.wait_connected(timeout=20)
+                await fake.send_event(event)
+            else:
+                url = f"http://127.0.0.1:{port}/slack/events"
+                await wait_until(lambda: _listening(port), 20)
+                assert await fake.post_event(url, event) == 200
+
+            def done() -> bool:
+                pages = fake.thread("C1", event["ts"])
+                return bool(pages) and unescape(pages[0].visible) == text
+
+            await wait_until(done, 15)
+        finally:
+            code, err = await stop_process(proc)
+        assert code == 0, err
+        assert "Traceback" not in err
+
+
+async def test_trickle_slack_without_a_signing_secret_exits_with_a_clear_message():
+    proc = await run_trickle_slack({"SLACK_BOT_TOKEN": "xoxb-1", "OPENAI_BASE_URL": "http://127.0.0.1:9/v1"})
+    _, err = await asyncio.wait_for(proc.communicate(), 30)
+    assert proc.returncode == 2
+    assert "SLACK_SIGNING_SECRET" in err.decode()
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+async def test_events_nobody_handles_are_still_acknowledged(slack_bot):
+    h = await slack_bot("http")
+    reaction = {"type": "reaction_added", "user": "UALICE", "reaction": "tada", "item": {}}
+    assert await h.fake.post_event(h.events_url, reaction) == 200
+
+
+async def test_an_answer_left_behind_by_a_crashed_process_is_finished(slack_bot):
+    from bots.slack import messages
+
+    h = await slack_bot()
+    posted = await h.bot.client.chat_postMessage(
+        channel="C1", thread_ts="1.000100", **messages.streaming("Half an ans", "a1").kwargs()
+    )
+    location = {"team": "T1", "channel": "C1", "ts": posted["ts"]}
+    await h.ctx.finalizers["slack"](location, "Half an ans\n\n_(interrupted by a restart — ask again)_")
+    message = h.fake.message("C1", posted["ts"])
+    assert unescape(message.visible) == "Half an ans\n\n_(interrupted by a restart — ask again)_"
+    assert not any(b["type"] == "actions" for b in message.blocks)
+
+
+async def test_socket_mode_reconnects_when_slack_recycles_the_connection(slack_bot, fake_slack):
+    h = await slack_bot()
+    opened = fake_slack.connections_opened
+    await fake_slack.send_disconnect()
+    await wait_until(lambda: fake_slack.connections_opened > opened and fake_slack.connections >= 1, 15)
+    h.model.script_queue.append(script_from_text("Still here."))
+    event = fake_slack.mention_event("UALICE", "are you there?", "C1")
+    await h.deliver(event)
+    await wait_until(lambda: h.pages("C1", event["ts"]), 5)
+    await h.settle()
+    assert unescape(h.pages("C1", event["ts"])[0].visible) == "Still here."
