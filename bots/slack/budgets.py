@@ -11,9 +11,13 @@ drift between us and Slack never turns into a 429 in steady state.
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from core.pacing import Budget
+from core.pacing import Budget, RemoteBucket
+
+SharedBucket = Callable[..., RemoteBucket | None]
+"""`StateStore.bucket(name, rate=, burst=)`: the replicas' shared bucket, or None."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,12 +37,21 @@ class SlackBudgets:
 
     Budgets are created on first use and kept while in use; the least recently used
     ones beyond `max_channels` are forgotten (a forgotten budget starts full again, which
-    is what Slack's bucket would be after that channel's long silence).
+    is what Slack's bucket would be after that channel's long silence). With `shared`
+    (Redis), every replica's budget for a scope also draws on one bucket in Redis, so
+    together they stay inside Slack's allowance.
     """
 
-    __slots__ = ("limits", "_updates", "_appends", "_posts", "_max_channels")
+    __slots__ = ("limits", "_updates", "_appends", "_posts", "_max_channels", "_shared")
 
-    def __init__(self, limits: SlackLimits | None = None, *, max_channels: int = 10_000) -> None:
+    def __init__(
+        self,
+        limits: SlackLimits | None = None,
+        *,
+        max_channels: int = 10_000,
+        shared: SharedBucket | None = None,
+    ) -> None:
+        self._shared = shared
         self.limits = limits or SlackLimits()
         self._updates: dict[str, Budget] = {}
         self._appends: dict[str, Budget] = {}
@@ -52,10 +65,10 @@ class SlackBudgets:
         """The `chat.update` budget shared by every answer in workspace `team`."""
         budget = self._updates.get(team)
         if budget is None:
-            budget = Budget.per_minute(
-                self.limits.updates_per_minute,
+            budget = self._budget(
+                f"slack:{team}:chat.update",
+                rate=self.limits.updates_per_minute / 60,
                 burst=self.limits.update_burst,
-                name=f"chat.update:{team}",
             )
             self._updates[team] = budget
         return budget
@@ -64,10 +77,10 @@ class SlackBudgets:
         """The `chat.appendStream` budget of workspace `team` (native streaming)."""
         budget = self._appends.get(team)
         if budget is None:
-            budget = Budget.per_minute(
-                self.limits.appends_per_minute,
+            budget = self._budget(
+                f"slack:{team}:chat.appendStream",
+                rate=self.limits.appends_per_minute / 60,
                 burst=self.limits.append_burst,
-                name=f"chat.appendStream:{team}",
             )
             self._appends[team] = budget
         return budget
@@ -78,11 +91,11 @@ class SlackBudgets:
         if budget is None:
             # No reserve: a placeholder is what a person waits for first, and a final
             # continuation page still goes before any waiting placeholder.
-            budget = Budget(
+            budget = self._budget(
+                f"slack:{channel}:chat.postMessage",
                 rate=self.limits.posts_per_second,
                 burst=self.limits.post_burst,
                 reserve=0.0,
-                name=f"chat.postMessage:{channel}",
             )
             self._posts[channel] = budget
             while len(self._posts) > self._max_channels:
@@ -90,3 +103,7 @@ class SlackBudgets:
         else:
             self._posts.move_to_end(channel)
         return budget
+
+    def _budget(self, name: str, *, rate: float, burst: float, reserve: float = 1.0) -> Budget:
+        remote = self._shared(name, rate=rate, burst=burst) if self._shared else None
+        return Budget(rate=rate, burst=burst, reserve=reserve, name=name, remote=remote)

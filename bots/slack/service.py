@@ -91,7 +91,7 @@ async def start(ctx: ServiceContext, *, limits: SlackLimits | None = None) -> Sl
             state=ctx.state,
             metrics=ctx.metrics,
             identity=identity,
-            budgets=SlackBudgets(limits),
+            budgets=SlackBudgets(limits, shared=ctx.state.bucket),
             native=settings.slack_stream == "native",
         )
         socket_mode = bool(settings.slack_app_token)
