@@ -52,7 +52,7 @@ async def run_service(command: str, settings: Settings, args: argparse.Namespace
     metrics = Metrics()
     source = build_source(settings)
     state = await _build_state(settings)
-    inflight = Inflight(state)
+    inflight = Inflight(state, heartbeat=settings.heartbeat_interval)
     assistant = Assistant(source=source, settings=settings, inflight=inflight)
     ctx = ServiceContext(
         settings=settings,
@@ -83,7 +83,11 @@ async def run_service(command: str, settings: Settings, args: argparse.Namespace
         await inflight.beat()
         keepers = [
             asyncio.create_task(inflight.run_heartbeat(ctx.stopping)),
-            asyncio.create_task(inflight.run_recovery(ctx.finalizers, ctx.stopping)),
+            asyncio.create_task(
+                inflight.run_recovery(
+                    ctx.finalizers, ctx.stopping, every=settings.heartbeat_interval * 2
+                )
+            ),
         ]
         stop_wait = asyncio.create_task(ctx.stopping.wait())
         done, _ = await asyncio.wait([*tasks, stop_wait], return_when=asyncio.FIRST_COMPLETED)

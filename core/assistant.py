@@ -177,6 +177,10 @@ class Assistant:
         if inflight is None or locate is None:
             return None
         platform = getattr(surface, "platform", "unknown")
+        pending = getattr(surface, "pending_location", None)
+        if pending is not None:
+            # Claimed but not yet posted: a crash now must not swallow the question.
+            inflight.shown(answer_id, platform, pending(), "")
 
         def record(index: int, ref: Ref, text: str, final: bool) -> None:
             if not final:

@@ -84,6 +84,7 @@ class EndReason(str, enum.Enum):
     STOPPED = "stopped"
     INTERRUPTED = "interrupted"
     REFUSED = "refused"
+    PLATFORM_ERROR = "platform_error"
 
 
 @dataclass(frozen=True, slots=True)

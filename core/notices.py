@@ -28,6 +28,8 @@ def notice_for(end: EndReason, *, detail: str = "", by: str = "") -> str | None:
             return f"_(stopped by {by})_" if by else "_(stopped)_"
         case EndReason.INTERRUPTED:
             return "_(interrupted by a restart — ask again)_"
+        case EndReason.PLATFORM_ERROR:
+            return f"_(this message could not be updated: {detail or 'platform error'} — ask again)_"
         case EndReason.REFUSED:
             return f"_({detail or 'refused'})_"
     return None

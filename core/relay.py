@@ -141,7 +141,7 @@ class Answer(Generic[Ref]):
             raise
         except Exception as exc:  # the surface failed in a way retries did not fix
             self.log.error("surface failed: %s", exc)
-            self.abort(EndReason.ERROR, f"{type(exc).__name__}")
+            self.abort(EndReason.PLATFORM_ERROR, getattr(exc, "code", type(exc).__name__))
         finally:
             if self._finish_reason is None or self._override is not None:
                 await self._stop_reader()  # the text must stop growing before the final
@@ -342,7 +342,8 @@ class Answer(Generic[Ref]):
             except (SurfaceError, TimeoutError, OSError) as exc:
                 failures += 1
                 self.observer.surface_error(getattr(exc, "code", type(exc).__name__))
-                if isinstance(exc, SurfaceError) or failures >= self.config.final_attempts:
+                permanent = isinstance(exc, SurfaceError) and not exc.transient
+                if permanent or failures >= self.config.final_attempts:
                     raise
                 self.log.warning("platform call failed (%s), retrying", exc)
                 await asyncio.sleep(min(8.0, 0.25 * 2**failures))

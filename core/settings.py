@@ -50,6 +50,7 @@ class Settings:
     channel_rpm: int = 120
     redis_url: str | None = None
     state_path: str | None = None
+    heartbeat_interval: float = 5.0
     history_tokens: int = 3000
     slack_bot_token: str | None = None
     slack_app_token: str | None = None
@@ -115,6 +116,8 @@ class Settings:
             channel_rpm=_default(r.number("TRICKLE_CHANNEL_RPM", int, low=1, high=100_000), 120),
             redis_url=r.url("TRICKLE_REDIS_URL", schemes=("redis", "rediss", "unix")),
             state_path=r.text("TRICKLE_STATE_PATH"),
+            heartbeat_interval=r.number("TRICKLE_HEARTBEAT_INTERVAL", float, low=0.1, high=300.0)
+            or 5.0,
             history_tokens=_default(
                 r.number("TRICKLE_HISTORY_TOKENS", int, low=100, high=1_000_000), 3000
             ),

@@ -27,12 +27,14 @@ class SurfaceError(Exception):
     """The platform refused a call for a reason waiting will not fix.
 
     `code` is the platform's own error name (`msg_too_long`, `not_in_channel`, `10062`...)
-    so logs and metrics can say which.
+    so logs and metrics can say which. `transient` marks a server-side failure (a 5xx)
+    that a few retries may get past.
     """
 
-    def __init__(self, code: str, message: str = "") -> None:
+    def __init__(self, code: str, message: str = "", *, transient: bool = False) -> None:
         super().__init__(f"{code}: {message}" if message else code)
         self.code = code
+        self.transient = transient
 
 
 @runtime_checkable

@@ -10,6 +10,7 @@ from core.models import EndReason, ErrorKind
 from core.pacing import Budget
 from core.relay import Answer, RelayConfig, relay
 from tests.fakes.model import ScriptedSource, words
+from core.surface import SurfaceError
 from tests.fakes.surface import INDICATOR, PLACEHOLDER, FakeSurface
 
 POEM = (
@@ -154,11 +155,12 @@ async def test_rate_limited_edits_are_retried_with_the_latest_text():
     assert budget.stats.rate_limited == 3
 
 
-async def test_placeholder_failure_closes_the_stream_and_reports_an_error():
+async def test_placeholder_failure_closes_the_stream_and_names_the_platform_error():
     surface = FakeSurface(fail_placeholder="not_in_channel", latency=0.05)
     source = ScriptedSource(words(POEM), delay=0.01)
     outcome = await relay(surface, source.stream())
-    assert outcome.end is EndReason.ERROR
+    assert outcome.end is EndReason.PLATFORM_ERROR
+    assert "not_in_channel" in (outcome.notice or "")
     assert source.closed
     assert surface.messages == []
 
@@ -198,3 +200,38 @@ async def test_concurrent_answers_share_one_budget_within_its_rate():
     assert edits <= 10 + elapsed * 50 / 60 + 1
     assert all(s.final_texts() == [POEM * 3] for s in surfaces)
     assert all(s.edits >= 2 for s in surfaces)
+
+
+async def test_a_transient_platform_error_is_retried_and_the_answer_ends_exact():
+    class FlakySurface(FakeSurface):
+        failures = 2
+
+        async def edit(self, ref, text, *, final):
+            if self.failures:
+                self.failures -= 1
+                raise SurfaceError("internal_error", transient=True)
+            await super().edit(ref, text, final=final)
+
+    surface = FlakySurface()
+    outcome = await relay(surface, ScriptedSource(words(POEM), delay=0.05).stream())
+    assert outcome.end is EndReason.STOP
+    assert surface.final_texts() == [POEM]
+
+
+async def test_a_permanent_platform_error_mid_stream_is_named_in_the_message():
+    class BrokenSurface(FakeSurface):
+        edits_before_failure = 1
+
+        async def edit(self, ref, text, *, final):
+            if not final and self.edits_before_failure == 0:
+                raise SurfaceError("msg_too_long")
+            self.edits_before_failure -= 1
+            await super().edit(ref, text, final=final)
+
+    surface = BrokenSurface()
+    source = ScriptedSource(words(POEM), delay=0.05)
+    outcome = await relay(surface, source.stream())
+    assert outcome.end is EndReason.PLATFORM_ERROR
+    assert source.closed
+    assert surface.final_texts()[0].endswith("_(this message could not be updated: msg_too_long — ask again)_")
+    assert surface.unfinished() == []

@@ -33,6 +33,10 @@ _HINTS = {
 }
 
 
+# Slack's own server-side failures: a retry a moment later usually goes through.
+_TRANSIENT = frozenset({"internal_error", "fatal_error", "service_unavailable", "request_timeout"})
+
+
 def retry_after(headers: Mapping[str, Any] | None, default: float = 1.0) -> float:
     """Slack's `Retry-After` in seconds (whole seconds on Slack; anything numeric here)."""
     if not headers:
@@ -50,9 +54,10 @@ def translate(exc: SlackApiError, method: str, where: str) -> Exception:
     if getattr(response, "status_code", None) == 429:
         return RateLimited(retry_after(getattr(response, "headers", None)), f"{method} rate limited")
     code = str(response.get("error") or "unknown_error") if response is not None else "unknown_error"
+    transient = (getattr(response, "status_code", 200) or 200) >= 500 or code in _TRANSIENT
     hint = _HINTS.get(code)
     log.error("Slack refused %s in %s: %s%s", method, where, code, f" ({hint})" if hint else "")
-    return SurfaceError(code, method)
+    return SurfaceError(code, method, transient=transient)
 
 
 async def call_slack(call: Awaitable[T], *, method: str, where: str) -> T:

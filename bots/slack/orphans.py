@@ -36,18 +36,30 @@ class OrphanFinisher:
         return f"<OrphanFinisher team={self._team}>"
 
     async def __call__(self, location: Mapping[str, Any], text: str) -> None:
-        """Write `text` as the final content (no button) of the message at `location`."""
-        budget = self._budgets.updates(str(location.get("team") or self._team))
-        channel, ts = str(location["channel"]), str(location["ts"])
+        """Write `text` as the final content (no button) of the message at `location`.
+
+        A location without `ts` is a question whose placeholder was never posted: the
+        answer is then posted where it would have gone, so the asker still hears back.
+        """
+        channel, ts = str(location["channel"]), location.get("ts")
+        if ts is None:
+            budget = self._budgets.posts(channel)
+            thread = location.get("thread_ts")
+            call = lambda: self._client.chat_postMessage(  # noqa: E731
+                channel=channel, thread_ts=thread, **messages.final(text).kwargs()
+            )
+            method = "chat.postMessage"
+        else:
+            budget = self._budgets.updates(str(location.get("team") or self._team))
+            call = lambda: self._client.chat_update(  # noqa: E731
+                channel=channel, ts=str(ts), **messages.final(text).kwargs()
+            )
+            method = "chat.update"
         loop = asyncio.get_running_loop()
         for _ in range(ATTEMPTS):
             await budget.acquire(stale_since=loop.time(), final=True)
             try:
-                await call_slack(
-                    self._client.chat_update(channel=channel, ts=ts, **messages.final(text).kwargs()),
-                    method="chat.update",
-                    where=f"channel {channel}",
-                )
+                await call_slack(call(), method=method, where=f"channel {channel}")
             except RateLimited as limited:
                 budget.rate_limited(limited.retry_after)
                 continue

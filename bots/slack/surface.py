@@ -120,6 +120,10 @@ class SlackThreadSurface:
             except (SurfaceError, OSError) as exc:
                 log.info("could not show a status in %s: %s", self.where, exc)
 
+    def pending_location(self) -> dict[str, Any]:
+        """Where the answer will go, before any message exists (finished by a post)."""
+        return {"team": self.team, "channel": self.channel, "thread_ts": self.thread_ts}
+
     def locate(self, ref: SlackMessage) -> dict[str, Any]:
         """Where `ref` is, for finishing it from another process after a crash."""
         return {"team": self.team, "channel": ref.channel, "ts": ref.ts}

@@ -1,0 +1,1 @@
+"""The Discord adapter: `/ask` and mentions streamed into messages through the relay."""

@@ -1,0 +1,181 @@
+"""Discord's rate limits, read from Discord's own headers, as shared relay budgets.
+
+Discord limits message creates and edits per channel, and `@original` edits and
+follow-ups per interaction token, and states the limit on every response
+(`X-RateLimit-Limit/-Remaining/-Reset-After/-Bucket`). discord.py keeps those headers to
+itself and, when a bucket runs dry, sleeps before sending (or through a 429) inside the
+awaited call. We want the relay's fair, stalest-first `Budget` to decide who edits next,
+so the budgets must run just under Discord's count: an `aiohttp.TraceConfig` on the
+client's session sees every response and feeds the budget its path names.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import re
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from types import SimpleNamespace
+
+import aiohttp
+
+from bots.discord.windows import WindowBucket
+from core.pacing import Budget
+
+DEFAULT_RATE = 1.0  # calls a second per bucket: Discord's observed 5 per 5 s
+DEFAULT_BURST = 5
+TOKEN_LIFETIME = 900.0  # an interaction token (and so its bucket) lives 15 minutes
+
+_CHANNEL_PATH = re.compile(r"/channels/(\d+)/messages(?:/\d+)?$")
+_WEBHOOK_PATH = re.compile(r"/webhooks/\d+/([^/]+)(?:/messages/[^/]+)?$")
+
+
+def channel_key(channel_id: int | str) -> str:
+    return f"channel:{channel_id}"
+
+
+def interaction_key(token: str) -> str:
+    return f"webhook:{token}"
+
+
+def budget_key(path: str) -> str | None:
+    """Which budget a REST path draws on: a channel's messages or an interaction webhook."""
+    if match := _CHANNEL_PATH.search(path):
+        return channel_key(match.group(1))
+    if match := _WEBHOOK_PATH.search(path):
+        return interaction_key(match.group(1))
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class RateHeaders:
+    """One response's `X-RateLimit-*` headers; `retry_after` is set on a 429."""
+
+    remaining: int
+    reset_after: float
+    limit: int | None
+    bucket: str | None
+    retry_after: float | None = None
+
+
+def parse_headers(status: int, headers: Mapping[str, str]) -> RateHeaders | None:
+    """The rate-limit state a response reports, or None when it reports none (or a global 429)."""
+    if headers.get("X-RateLimit-Global", "").lower() == "true":
+        return None  # the whole bot is limited: discord.py waits that out for everyone
+    try:
+        remaining = int(headers["X-RateLimit-Remaining"])
+        reset_after = float(headers["X-RateLimit-Reset-After"])
+    except (KeyError, ValueError):
+        return None
+    limit_raw = headers.get("X-RateLimit-Limit")
+    limit = int(limit_raw) if limit_raw and limit_raw.isdigit() else None
+    retry_after: float | None = None
+    if status == 429:  # Reset-After has milliseconds; Retry-After only whole seconds
+        retry_after = reset_after if reset_after > 0 else _seconds(headers.get("Retry-After"), 1.0)
+    return RateHeaders(remaining, max(0.0, reset_after), limit, headers.get("X-RateLimit-Bucket"), retry_after)
+
+
+def _seconds(raw: str | None, default: float) -> float:
+    try:
+        return max(0.0, float(raw)) if raw is not None else default
+    except ValueError:
+        return default
+
+
+class DiscordBudgets:
+    """Every Discord budget of one bot, by channel id and by interaction token.
+
+    Budgets are made on first use (by the surfaces, or by a response naming them) and
+    forgotten when they cannot matter any more: interaction tokens after their 15 minutes,
+    channels least recently used first beyond `max_channels`.
+    """
+
+    __slots__ = ("rate", "burst", "max_channels", "_clock", "_channels", "_interactions")
+
+    def __init__(
+        self,
+        *,
+        rate: float = DEFAULT_RATE,
+        burst: int = DEFAULT_BURST,
+        max_channels: int = 4096,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
+        self.rate = rate
+        self.burst = burst
+        self.max_channels = max_channels
+        self._clock = clock
+        self._channels: OrderedDict[str, Budget] = OrderedDict()
+        self._interactions: OrderedDict[str, tuple[float, Budget]] = OrderedDict()
+
+    def __repr__(self) -> str:
+        return f"<DiscordBudgets channels={len(self._channels)} interactions={len(self._interactions)}>"
+
+    def _now(self) -> float:
+        return self._clock() if self._clock is not None else asyncio.get_running_loop().time()
+
+    def _new(self, name: str) -> Budget:
+        budget = Budget(rate=self.rate, burst=self.burst, reserve=1.0, name=name, clock=self._clock)
+        # Budget builds a plain TokenBucket; Discord's fixed windows need the capped one.
+        budget.bucket = WindowBucket(rate=self.rate, burst=self.burst, now=budget.bucket.updated_at)
+        return budget
+
+    def channel(self, channel_id: int | str) -> Budget:
+        """The budget for creating and editing messages in one channel (or thread)."""
+        key = channel_key(channel_id)
+        budget = self._channels.get(key)
+        if budget is None:
+            budget = self._channels[key] = self._new(key)
+            while len(self._channels) > self.max_channels:
+                self._channels.popitem(last=False)
+        self._channels.move_to_end(key)
+        return budget
+
+    def interaction(self, token: str) -> Budget:
+        """The budget for one interaction's `@original` edits and follow-ups."""
+        key = interaction_key(token)
+        entry = self._interactions.get(key)
+        if entry is None:
+            now = self._now()
+            while self._interactions:
+                oldest_key, (born, _) = next(iter(self._interactions.items()))
+                if now - born <= TOKEN_LIFETIME:
+                    break
+                del self._interactions[oldest_key]
+            digest = hashlib.sha1(token.encode()).hexdigest()[:8]  # never log the token itself
+            entry = self._interactions[key] = (now, self._new(f"webhook:{digest}"))
+        return entry[1]
+
+    def for_key(self, key: str) -> Budget:
+        if key.startswith("channel:"):
+            return self.channel(key.removeprefix("channel:"))
+        return self.interaction(key.removeprefix("webhook:"))
+
+    def observe(self, *, path: str, status: int, headers: Mapping[str, str]) -> None:
+        """Feed one response's headers to the budget its path draws on."""
+        key = budget_key(path)
+        if key is None:
+            return
+        state = parse_headers(status, headers)
+        if state is None:
+            return
+        budget = self.for_key(key)
+        budget.observe(remaining=state.remaining, reset_after=state.reset_after, limit=state.limit)
+        if state.retry_after is not None:
+            budget.rate_limited(state.retry_after)
+
+    def trace_config(self) -> aiohttp.TraceConfig:
+        """A trace config for `discord.Client(http_trace=...)` that feeds these budgets.
+
+        discord.py's interaction webhooks use the same session, so they are seen too.
+        """
+        trace = aiohttp.TraceConfig()
+
+        async def on_request_end(
+            session: aiohttp.ClientSession, context: SimpleNamespace, params: aiohttp.TraceRequestEndParams
+        ) -> None:
+            self.observe(path=params.url.path, status=params.response.status, headers=params.response.headers)
+
+        trace.on_request_end.append(on_request_end)
+        return trace

@@ -1,0 +1,177 @@
+"""Discord events in, questions for the assistant out: `/ask`, mentions and DMs.
+
+Each event runs in its own task (discord.py dispatches them so), and the answer streams
+inside it; the handler only decides whether and where to answer. Nothing here waits on
+the platform before `/ask` is acknowledged: Discord allows 3 s, and we aim for < 100 ms.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import discord
+from discord import app_commands
+
+from bots.discord.budgets import DiscordBudgets
+from bots.discord.conversation import addressed, bot_role_id, history_for, strip_mentions
+from bots.discord.stop import stop_views
+from bots.discord.messages import NO_PINGS, call
+from bots.discord.surface import ChannelSurface, InteractionSurface
+from bots.services import ServiceContext
+from core.assistant import USAGE_HINT, Asker, Question, is_blank, new_answer_id
+from core.models import EndReason
+from core.surface import Surface
+
+log = logging.getLogger("trickle.discord")
+
+ASK_HINT = "Ask me something, e.g. `/ask prompt: what is a monad?`"
+RESTARTING = "trickle is restarting: ask again in a moment."
+PRIVATE_EXPIRY = "ended early: Discord lets a private answer be written for 15 minutes — ask again"
+DEDUP_SECONDS = 3600.0
+
+
+class DiscordHandlers:
+    """The bot's behaviour; `install` wires it to one client and its command tree."""
+
+    def __init__(self, ctx: ServiceContext, budgets: DiscordBudgets) -> None:
+        self._ctx = ctx
+        self._budgets = budgets
+        self._views = stop_views(ctx.assistant.stop)
+        self._client: discord.Client | None = None
+        self.tasks: set[asyncio.Task[object]] = set()
+
+    def __repr__(self) -> str:
+        return f"<DiscordHandlers answering={len(self.tasks)}>"
+
+    def install(self, client: discord.Client, tree: app_commands.CommandTree[discord.Client]) -> None:
+        """Register `/ask` and the message listener on `client`."""
+        self._client = client
+        handlers = self
+
+        @app_commands.command(name="ask", description="Ask the assistant; the answer streams in")
+        @app_commands.describe(
+            prompt="Your question",
+            model="Model name (default: the server's)",
+            private="Only you see the answer",
+        )
+        async def ask(
+            interaction: discord.Interaction, prompt: str, model: str | None = None, private: bool = False
+        ) -> None:
+            await handlers.ask(interaction, prompt=prompt, model=model, private=private)
+
+        tree.add_command(ask)
+
+        async def on_message(message: discord.Message) -> None:
+            await handlers.on_message(message)
+
+        client.event(on_message)
+
+    # -- /ask ------------------------------------------------------------------------------
+    async def ask(self, interaction: discord.Interaction, *, prompt: str, model: str | None, private: bool) -> None:
+        """Defer at once, then stream the answer into the deferred response."""
+        loop = asyncio.get_running_loop()
+        received = loop.time()
+        asker = Asker(str(interaction.user.id), interaction.user.display_name)
+        # One flag lookup, so that a refusal is shown to the asker alone.
+        refused = RESTARTING if self._ctx.stopping.is_set() else None
+        try:
+            await interaction.response.defer(ephemeral=private or refused is not None, thinking=True)
+        except discord.HTTPException as exc:  # 10062: later than 3 s; 40060: answered elsewhere
+            log.warning("could not defer /ask: %s", exc)
+            self._ctx.metrics.errors.labels("discord", str(exc.code or exc.status)).inc()
+            return
+        if refused is None and is_blank(prompt):
+            refused = ASK_HINT
+        if refused is not None:
+            await self._tell(interaction, refused)
+            return
+        answer_id = new_answer_id()
+        trust_until = received + self._ctx.settings.discord_token_ttl
+        surface = InteractionSurface(
+            interaction,
+            budgets=self._budgets,
+            answer_id=answer_id,
+            private=private,
+            trust_until=trust_until,
+            stop_view=self._views,
+        )
+        question = Question(prompt, asker, model=model or None, place=f"discord:{interaction.channel_id}")
+        await self._answer(surface, question, answer_id, abort_at=trust_until if private else None)
+
+    async def _tell(self, interaction: discord.Interaction, text: str) -> None:
+        try:
+            await call(interaction.edit_original_response(content=text, allowed_mentions=NO_PINGS))
+        except Exception as exc:  # the notice is a courtesy; its failure must not spread
+            log.warning("could not answer /ask with a notice: %s", exc)
+
+    # -- mentions and DMs ------------------------------------------------------------------
+    async def on_message(self, message: discord.Message) -> None:
+        """Answer a DM or a mention as a reply, with the reply chain (or thread) as context."""
+        me = self._client.user if self._client is not None else None
+        if me is None or message.author.bot or message.author.id == me.id:
+            return
+        if message.type not in (discord.MessageType.default, discord.MessageType.reply):
+            return
+        role_id = bot_role_id(message)
+        if not addressed(message, me.id, role_id) or self._ctx.stopping.is_set():
+            return
+        if not await self._ctx.state.claim(f"discord:{message.id}", ttl=DEDUP_SECONDS):
+            return  # a gateway replay, or another replica took it
+        text = strip_mentions(message.content, me.id, role_id)
+        if is_blank(text):
+            await self._reply(message, USAGE_HINT)
+            return
+        asker = Asker(str(message.author.id), message.author.display_name)
+        history = await history_for(message, me.id, role_id)
+        answer_id = new_answer_id()
+        surface = ChannelSurface(message, budgets=self._budgets, answer_id=answer_id, stop_view=self._views)
+        question = Question(text, asker, history=history, place=f"discord:{message.channel.id}")
+        await self._answer(surface, question, answer_id)
+
+    async def _reply(self, message: discord.Message, text: str) -> None:
+        budget = self._budgets.channel(message.channel.id)
+        await budget.acquire(stale_since=asyncio.get_running_loop().time(), final=True)
+        try:
+            await call(message.reply(text, allowed_mentions=NO_PINGS, mention_author=False))
+            budget.succeeded()
+        except Exception as exc:  # a hint that cannot be posted is only logged
+            log.warning("could not reply to %s: %s", message.id, exc)
+
+    # -- running an answer -----------------------------------------------------------------
+    async def _answer(
+        self,
+        surface: ChannelSurface | InteractionSurface,
+        question: Question,
+        answer_id: str,
+        *,
+        abort_at: float | None = None,
+    ) -> None:
+        """Stream one answer; a private one is ended with a notice before its token dies."""
+        loop = asyncio.get_running_loop()
+        task = asyncio.current_task()
+        if task is not None:
+            self.tasks.add(task)  # type: ignore[arg-type]
+        timer = None
+        if abort_at is not None:
+            timer = loop.call_at(abort_at, self._ctx.assistant.abort, answer_id, EndReason.REFUSED, PRIVATE_EXPIRY)
+        try:
+            target: Surface[object] = surface  # type: ignore[assignment]
+            outcome = await self._ctx.assistant.answer(
+                target, question, answer_id=answer_id, observer=self._ctx.metrics.observer("discord")
+            )
+            log.info(
+                "answer ended: %s, %d edits, %d pages",
+                outcome.end.value,
+                outcome.edits,
+                outcome.pages,
+                extra={"answer_id": answer_id},
+            )
+        except Exception:
+            log.exception("answer failed", extra={"answer_id": answer_id})
+        finally:
+            if timer is not None:
+                timer.cancel()
+            surface.close()
+            if task is not None:
+                self.tasks.discard(task)  # type: ignore[arg-type]

@@ -1,0 +1,180 @@
+"""`trickle discord`: build the client, log in, sync `/ask`, run until asked to stop.
+
+Everything is built here from the settings and passed down (no client at import). The
+REST base and gateway are process-wide in discord.py, so the overrides are set here, in
+the entry point, and deliberately not restored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Coroutine, Mapping
+from typing import Any
+
+import discord
+import discord.gateway
+import discord.http
+import yarl
+from discord import app_commands
+
+from bots.discord.budgets import DiscordBudgets
+from bots.discord.handlers import DiscordHandlers
+from bots.discord.messages import finish_orphan
+from bots.services import DRAIN_SECONDS, ServiceContext
+from core.settings import Settings, SettingsError
+
+log = logging.getLogger("trickle.discord")
+
+# Exactly what the bot does: see channels, read the messages it replies to (replying
+# needs Read Message History), and post and edit its own messages, in threads too.
+PERMISSIONS = discord.Permissions(
+    view_channel=True,
+    send_messages=True,
+    send_messages_in_threads=True,
+    read_message_history=True,
+)
+SCOPES = ("bot", "applications.commands")
+
+
+def intents(*, message_content: bool) -> discord.Intents:
+    """Guild and DM messages; Message Content is privileged and only helps with history
+    (mentions and DMs carry their content anyway), so the bot also runs without it."""
+    chosen = discord.Intents.none()
+    chosen.guilds = True
+    chosen.guild_messages = True
+    chosen.dm_messages = True
+    chosen.message_content = message_content
+    return chosen
+
+
+def invite_url(application_id: int) -> str:
+    return discord.utils.oauth_url(application_id, permissions=PERMISSIONS, scopes=SCOPES)
+
+
+class DiscordService:
+    """One bot connection and the handlers it feeds; see the module docstring."""
+
+    def __init__(self, ctx: ServiceContext, *, guild_ready_timeout: float = 2.0) -> None:
+        if not ctx.settings.discord_bot_token:
+            raise SettingsError("DISCORD_BOT_TOKEN is not set (the bot token from the Developer Portal)")
+        self.ctx = ctx
+        self.token = ctx.settings.discord_bot_token
+        self.budgets = DiscordBudgets()
+        self.handlers = DiscordHandlers(ctx, self.budgets)
+        self.guild_ready_timeout = guild_ready_timeout
+        self.client: discord.Client | None = None
+
+    def __repr__(self) -> str:
+        return f"<DiscordService client={self.client!r} {self.budgets!r}>"
+
+    def _build(self, *, message_content: bool) -> tuple[discord.Client, app_commands.CommandTree[discord.Client]]:
+        client = discord.Client(
+            intents=intents(message_content=message_content),
+            http_trace=self.budgets.trace_config(),
+            allowed_mentions=discord.AllowedMentions.none(),
+            chunk_guilds_at_startup=False,
+            guild_ready_timeout=self.guild_ready_timeout,
+        )
+        tree: app_commands.CommandTree[discord.Client] = app_commands.CommandTree(client)
+        self.handlers.install(client, tree)
+        return client, tree
+
+    async def start(self) -> None:
+        """Log in (a bad token stops the start), sync `/ask`, log the invite URL."""
+        client, tree = self._build(message_content=True)
+        self.client = client
+        try:
+            await client.login(self.token)
+        except discord.LoginFailure as exc:
+            await client.close()
+            raise SettingsError(f"DISCORD_BOT_TOKEN was refused by Discord: {exc}") from exc
+        app_id = client.application_id
+        if app_id is not None:
+            log.info("invite the bot with: %s", invite_url(app_id))
+        await self._sync(tree)
+        self.ctx.finalizers["discord"] = self.finish_orphan
+
+    async def finish_orphan(self, location: Mapping[str, Any], text: str) -> None:
+        """Finish a message a crashed process left streaming (see core.inflight)."""
+        assert self.client is not None
+        await finish_orphan(self.client, location, text)
+
+    async def _sync(self, tree: app_commands.CommandTree[discord.Client]) -> None:
+        guild_id = self.ctx.settings.discord_guild_id
+        try:
+            if guild_id is not None:
+                guild = discord.Object(id=guild_id)
+                tree.copy_global_to(guild=guild)
+                synced = await tree.sync(guild=guild)
+                log.info("synced %d command(s) to guild %s", len(synced), guild_id)
+            else:
+                synced = await tree.sync()
+                log.info("synced %d command(s) globally (Discord may take up to an hour)", len(synced))
+        except discord.HTTPException as exc:  # e.g. 50001: invited without applications.commands
+            log.error("could not sync /ask (mentions still work): %s", exc)
+
+    async def run(self) -> None:
+        """Stay connected until `ctx.stopping`; then let our answers finish and close."""
+        assert self.client is not None, "start() first"
+        connection: asyncio.Task[None] | None = None
+        try:
+            connection = await self._connect_until_stopping()
+            await self._finish_answers()
+        finally:
+            if self.client is not None and not self.client.is_closed():
+                await self.client.close()
+            if connection is not None:
+                await asyncio.wait({connection}, timeout=5)  # close() ends it
+
+    async def _connect_until_stopping(self) -> asyncio.Task[None] | None:
+        """Connect (without Message Content if Discord refuses it); return the live
+        connection task once stopping is set, or None if the connection ended by itself."""
+        stopping = asyncio.create_task(self.ctx.stopping.wait())
+        try:
+            while True:
+                assert self.client is not None
+                connection = asyncio.create_task(self.client.connect(reconnect=True))
+                await asyncio.wait({connection, stopping}, return_when=asyncio.FIRST_COMPLETED)
+                if not connection.done():
+                    return connection
+                error = connection.exception()
+                if isinstance(error, discord.PrivilegedIntentsRequired) and self.client.intents.message_content:
+                    log.warning(
+                        "the Message Content intent is not enabled for this bot; running without it "
+                        "(mentions and DMs still work; others' messages in threads read as empty)"
+                    )
+                    await self.client.close()
+                    self.client, _ = self._build(message_content=False)
+                    await self.client.login(self.token)
+                    continue
+                if error is not None:
+                    raise error
+                return None  # connect() returned: the client was closed
+        finally:
+            stopping.cancel()
+
+    async def _finish_answers(self) -> None:
+        """The service drains the assistant; the client must stay open until that is done."""
+        tasks = set(self.handlers.tasks)
+        if tasks:
+            log.info("waiting for %d Discord answer(s) to finish", len(tasks))
+            await asyncio.wait(tasks, timeout=DRAIN_SECONDS + 15)
+
+
+def configure_library(settings: Settings) -> None:
+    """Point discord.py at DISCORD_API_URL / DISCORD_GATEWAY_URL (process-wide), and
+    silence its warnings about voice support, which this bot never uses."""
+    discord.http.Route.BASE = settings.discord_api_url
+    if settings.discord_gateway_url:
+        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.discord_gateway_url)
+    discord.VoiceClient.warn_nacl = False
+    discord.VoiceClient.warn_dave = False
+
+
+async def setup(ctx: ServiceContext) -> Coroutine[Any, Any, None] | None:
+    """Apply the URL overrides, log in and sync; return the coroutine that runs the bot."""
+    configure_library(ctx.settings)
+    service = DiscordService(ctx)
+    await service.start()
+    return service.run()

@@ -1,0 +1,212 @@
+"""Where a Discord answer is written: a reply in a channel, or an interaction response.
+
+Both satisfy `core.surface.Surface` (see `bots.discord.messages` for what they share).
+A mention's answer lives in ordinary channel messages, editable for good. An `/ask`
+answer lives in the interaction's messages, editable only through a token that dies
+after 15 minutes, which is why `InteractionSurface` knows how to leave it in time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import discord
+
+from bots.discord.budgets import DiscordBudgets
+from bots.discord.messages import NO_PINGS, DiscordRef, MessageWriter, call, render
+from bots.discord.stop import ViewFactory
+from core.pacing import Budget
+from core.surface import SurfaceError
+
+log = logging.getLogger("trickle.discord")
+
+# Unknown webhook, invalid webhook token, unknown interaction, unknown message: the
+# interaction token can no longer reach its messages.
+TOKEN_GONE = frozenset({"10015", "50027", "10062", "10008"})
+
+
+class ChannelSurface(MessageWriter):
+    """An answer to a mention or DM: a reply, edited; later pages reply to the page before
+    (so that replying to any page carries the whole conversation)."""
+
+    def __init__(
+        self,
+        message: discord.Message,
+        *,
+        budgets: DiscordBudgets,
+        answer_id: str,
+        stop_view: ViewFactory | None = None,
+    ) -> None:
+        super().__init__(budgets=budgets, answer_id=answer_id, stop_view=stop_view)
+        self._trigger = message
+        self._last: discord.Message = message
+        self._placed = False
+
+    def __repr__(self) -> str:
+        return f"<ChannelSurface channel={self._trigger.channel.id} answer={self._answer_id}>"
+
+    async def post_placeholder(self) -> DiscordRef:
+        # Acknowledging a question ranks with finishing one: the relay would queue the
+        # placeholder behind every older answer's interim edits in a busy channel.
+        budget = self._budgets.channel(self._trigger.channel.id)
+        await budget.acquire(stale_since=asyncio.get_running_loop().time(), final=True)
+        ref = await self.post_page("", final=False)
+        self._placed = True
+        budget.succeeded()
+        return ref
+
+    async def post_page(self, text: str, *, final: bool) -> DiscordRef:
+        self._answering = self._answering or bool(text)
+        ref = await self._send(self._trigger.channel, render(text, final=final), final=final, reply_to=self._last)
+        assert ref.message is not None
+        self._last = ref.message
+        return ref
+
+    async def _apply(self, ref: DiscordRef, content: str, *, final: bool) -> None:
+        await self._edit_channel(ref, content, final=final)
+
+    def post_budget(self) -> Budget | None:
+        # None for the placeholder, which draws on the channel's budget itself.
+        return self._budgets.channel(self._trigger.channel.id) if self._placed else None
+
+    def edit_budget(self, ref: DiscordRef) -> Budget:
+        return self._budgets.channel(self._trigger.channel.id)
+
+    def must_leave(self, ref: DiscordRef) -> bool:
+        return False
+
+
+class InteractionSurface(MessageWriter):
+    """An answer to `/ask`: the deferred response, then follow-ups, edited via the token.
+
+    The token is trusted until `trust_until` (loop time). After that a public answer
+    continues in ordinary channel messages (`must_leave`), and a page whose token died
+    early moves to one; a private answer never does (the handler ends it in time).
+    """
+
+    def __init__(
+        self,
+        interaction: discord.Interaction,
+        *,
+        budgets: DiscordBudgets,
+        answer_id: str,
+        private: bool,
+        trust_until: float,
+        stop_view: ViewFactory | None = None,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
+        super().__init__(budgets=budgets, answer_id=answer_id, stop_view=stop_view)
+        self._interaction = interaction
+        self.private = private
+        self.trust_until = trust_until
+        self._clock = clock or asyncio.get_running_loop().time
+        self._placed = False
+        self._token_dead = False
+        self._last: discord.Message | None = None  # the newest page, for channel replies
+
+    def __repr__(self) -> str:
+        return (
+            f"<InteractionSurface answer={self._answer_id} private={self.private} "
+            f"leaving={self._leaving()} dead={self._token_dead}>"
+        )
+
+    def _leaving(self) -> bool:
+        return self._token_dead or self._clock() >= self.trust_until
+
+    async def post_placeholder(self) -> DiscordRef:
+        # The handler deferred already (Discord shows "thinking..."): that is the placeholder.
+        self._placed = True
+        return DiscordRef("original")
+
+    async def post_page(self, text: str, *, final: bool) -> DiscordRef:
+        content = render(text, final=final)
+        self._answering = True
+        if self._leaving() and not self.private:
+            return await self._post_in_channel(content, final=final)
+        ref = DiscordRef("followup")
+        extra, view = self._view_args(ref, final)
+        try:
+            ref.message = await call(
+                self._interaction.followup.send(
+                    content, ephemeral=self.private, allowed_mentions=NO_PINGS, wait=True, **extra
+                )
+            )
+        except SurfaceError as exc:
+            if not self._gone(exc):
+                raise
+            return await self._post_in_channel(content, final=final)
+        self._wrote(ref, view, final)
+        self._last = ref.message
+        return ref
+
+    async def _apply(self, ref: DiscordRef, content: str, *, final: bool) -> None:
+        if ref.kind == "channel":
+            return await self._edit_channel(ref, content, final=final)
+        extra, view = self._view_args(ref, final)
+        try:
+            if ref.kind == "original":
+                ref.message = await call(
+                    self._interaction.edit_original_response(content=content, allowed_mentions=NO_PINGS, **extra)
+                )
+                self._last = self._last or ref.message
+            else:
+                assert ref.message is not None
+                await call(ref.message.edit(content=content, allowed_mentions=NO_PINGS, **extra))
+        except SurfaceError as exc:
+            if not self._gone(exc):
+                raise
+            # The token died before we left: show this page's text in a channel message.
+            moved = await self._post_in_channel(content, final=final)
+            if ref.view is not None:
+                ref.view.stop()
+            ref.kind, ref.message, ref.view = moved.kind, moved.message, moved.view
+            return
+        self._wrote(ref, view, final)
+
+    def _gone(self, exc: SurfaceError) -> bool:
+        """True when `exc` says the token is dead and a channel message may take over."""
+        if exc.code not in TOKEN_GONE:
+            return False
+        self._token_dead = True
+        log.warning("interaction token no longer usable (%s)", exc.code, extra={"answer_id": self._answer_id})
+        return not self.private
+
+    async def _post_in_channel(self, content: str, *, final: bool) -> DiscordRef:
+        if self.private:
+            raise SurfaceError("private", "a private answer is never posted in the channel")
+        channel = self._interaction.channel
+        if channel is None or not isinstance(channel, discord.abc.Messageable):
+            raise SurfaceError("no_channel", "the interaction's channel cannot be written to")
+        ref = await self._send(channel, content, final=final, reply_to=self._last)
+        self._last = ref.message
+        return ref
+
+    def locate(self, ref: DiscordRef) -> dict[str, Any]:
+        if ref.kind == "channel":
+            return super().locate(ref)
+        return {
+            "application_id": str(self._interaction.application_id),
+            "token": self._interaction.token,
+            "channel_id": str(self._interaction.channel_id),
+            "message_id": str(ref.message.id) if ref.message is not None else "@original",
+        }
+
+    def _token_budget(self) -> Budget:
+        return self._budgets.interaction(self._interaction.token)
+
+    def _channel_budget(self) -> Budget:
+        return self._budgets.channel(self._interaction.channel_id or 0)
+
+    def post_budget(self) -> Budget | None:
+        if not self._placed:
+            return None  # the deferral was the placeholder; nothing is posted
+        return self._channel_budget() if self._leaving() and not self.private else self._token_budget()
+
+    def edit_budget(self, ref: DiscordRef) -> Budget:
+        return self._channel_budget() if ref.kind == "channel" else self._token_budget()
+
+    def must_leave(self, ref: DiscordRef) -> bool:
+        return not self.private and ref.kind != "channel" and self._leaving()

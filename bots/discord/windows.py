@@ -1,0 +1,97 @@
+"""The arithmetic of one Discord rate-limit window, as a `TokenBucket` the relay can use.
+
+Discord counts calls in fixed windows and says so in its headers ("2 left, reset in
+3.2 s"); the core's token bucket refills continuously. `WindowBucket` keeps the token
+bucket (for the rate and for 429 back-off) and adds what the window knows. Pure: time
+is passed in, so tests drive it with plain numbers.
+"""
+
+from __future__ import annotations
+
+import math
+
+from core.pacing import TokenBucket
+
+MAX_RATE = 50.0  # Discord's global limit per bot: no bucket may go faster
+FINAL_SLOTS = 2  # calls of each window that only final edits may take
+RECHECK = 0.05  # seconds between looks while only a final edit could go
+_NEW_WINDOW_SLACK = 0.25  # a reset this much later than the known one means a new window
+
+
+class WindowBucket(TokenBucket):
+    """A token bucket that never outruns, and evenly spreads, the server's window.
+
+    Why each rule:
+    - *Cap*: after an idle second a token bucket believes it may burst again, and
+      concurrent answers in one channel would spend calls the window no longer has (429).
+      While a window we were told about is open, grants are capped by its remaining count.
+    - *Final slots*: interim edits (`need > 1`, the relay's reserve) leave `FINAL_SLOTS`
+      of each window. The relay may spend a call granted just after its stream ended on a
+      last interim snapshot; the final edit that follows must not wait for the reset.
+    - *Spread*: the interim slots left are spread over the time left, so one answer
+      updates every ~1.7 s rather than three times at once and then not for 4 s.
+    - *Recheck*: a waiting interim edit turns final when its stream ends, but `Budget`
+      re-decides only when its timer fires; while a final could go, it fires soon.
+    The rate and the window's length are learned from the window's first call.
+    """
+
+    __slots__ = ("window_left", "window_end", "period", "last_interim")
+
+    def __init__(self, *, rate: float, burst: float, now: float) -> None:
+        super().__init__(rate=rate, burst=burst, now=now)
+        self.window_left = math.inf
+        self.window_end = -math.inf
+        self.period: float | None = None
+        self.last_interim = -math.inf
+
+    def __repr__(self) -> str:
+        return f"{super().__repr__()[:-1]} window_left={self.window_left:g} until={self.window_end:.3f}>"
+
+    def ready_at(self, now: float, *, need: float = 1.0) -> float:
+        at = super().ready_at(now, need=need)
+        if now < self.window_end:
+            interim = need > 1.0
+            if self.window_left < (max(need, 1.0 + FINAL_SLOTS) if interim else need):
+                at = max(at, self.window_end)
+            elif interim:
+                at = max(at, self._spread_slot())
+        if at > now and need > 1.0 and self._final_could_go(now):
+            at = min(at, now + RECHECK)
+        return at
+
+    def _spread_slot(self) -> float:
+        """When the next interim call may go: the slots left, evenly over the time left."""
+        slots = self.window_left - FINAL_SLOTS
+        start = self.window_end - self.period if self.period is not None else -math.inf
+        last = max(self.last_interim, start)
+        return (last * slots + self.window_end) / (slots + 1) if last > -math.inf else -math.inf
+
+    def _final_could_go(self, now: float) -> bool:
+        open_window = now < self.window_end
+        return super().ready_at(now, need=1.0) <= now and not (open_window and self.window_left < 1.0)
+
+    def try_take(self, now: float, *, need: float = 1.0) -> bool:
+        if not super().try_take(now, need=need):
+            return False
+        if now < self.window_end:
+            self.window_left -= 1
+        if need > 1.0:
+            self.last_interim = now
+        return True
+
+    def observe(self, now: float, *, remaining: int, reset_after: float, limit: int | None) -> None:
+        end = now + reset_after
+        if now >= self.window_end or end > self.window_end + _NEW_WINDOW_SLACK:
+            self.window_end, self.window_left = end, float(remaining)
+            if limit and remaining == limit - 1 and reset_after > 0:  # the window's first call
+                self.period = reset_after
+                self._learn_rate(limit / reset_after)
+        else:
+            self.window_left = min(self.window_left, float(remaining))
+        super().observe(now, remaining=remaining, reset_after=reset_after, limit=limit)
+
+    def _learn_rate(self, rate: float) -> None:
+        rate = min(rate, MAX_RATE)
+        recovering = self.rate < self.base_rate  # still slowed down after a 429
+        self.base_rate, self.min_rate = rate, rate / 8
+        self.rate = min(self.rate, rate) if recovering else rate

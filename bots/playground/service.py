@@ -1,0 +1,248 @@
+"""`trickle playground`: serve the chat page, read what tabs say, run the answers.
+
+The playground is a third adapter, not a demo mock: questions become `Question`s for the
+same `Assistant`, answers stream through the same relay into a `PlaygroundSurface`. It
+runs its own small aiohttp server (the shared one on port 3000 is not started for this
+command), on loopback by default, and prints exactly one line with its URL.
+
+Protocol over `/ws` (JSON text frames). Tabs send `{"type": "say", "name", "text"}` and
+`{"type": "stop", "name", "answer_id"}`; the server sends `history` once, then
+`message.create` / `message.edit` to everyone and `notice` to one tab.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import re
+import sys
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import WSMsgType, web
+
+from bots.playground.channel import Channel, Socket
+from bots.playground.surface import AnswerStats, PlaygroundSurface, channel_budget
+from core.assistant import USAGE_HINT, Asker, Assistant, Question, StopResult, is_blank, new_answer_id
+from core.pacing import Budget
+from core.settings import SettingsError
+
+if TYPE_CHECKING:
+    from bots.services import ServiceContext
+
+log = logging.getLogger("trickle.playground")
+
+STATIC = Path(__file__).parent / "static"
+HISTORY_TURNS = 20
+MAX_TEXT = 4000
+MAX_NAME = 32
+SETTLE_SECONDS = 40.0
+_ASK = re.compile(r"^\s*/ask(?:\s+|$)", re.IGNORECASE)
+_MENTION = re.compile(r"(?<![\w@])@trickle\b[:,]?", re.IGNORECASE)
+_SPACES = re.compile(r"[ \t]{2,}")
+_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self' ws: wss:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
+
+
+def question_in(text: str) -> str | None:
+    """The question a message asks the bot (maybe blank), or None if it asks nothing.
+
+    `/ask ...` at the start, or a mention of `@trickle` anywhere, as on Slack.
+    """
+    if match := _ASK.match(text):
+        return text[match.end() :].strip()
+    if _MENTION.search(text):
+        return _SPACES.sub(" ", _MENTION.sub(" ", text)).strip()
+    return None
+
+
+def person_name(raw: object) -> str:
+    """A tab's display name, tidied; tabs are people, and the name is who they are."""
+    name = " ".join(str(raw or "").split())[:MAX_NAME]
+    return name or "guest"
+
+
+def notice(text: str) -> dict[str, Any]:
+    return {"type": "notice", "text": text}
+
+
+class Playground:
+    """The channel, the assistant and the answers running in it.
+
+    Answers run as tasks so a tab's socket keeps being read (for Stop) while its answer
+    streams; the tasks are kept so that shutdown can wait for their final edits.
+    """
+
+    __slots__ = ("assistant", "channel", "budget", "_tasks")
+
+    def __init__(
+        self, assistant: Assistant, *, channel: Channel | None = None, budget: Budget | None = None
+    ) -> None:
+        self.assistant = assistant
+        self.channel = channel or Channel()
+        self.budget = budget or channel_budget()
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def __repr__(self) -> str:
+        return f"<Playground {self.channel!r} answers={len(self._tasks)} {self.budget!r}>"
+
+    async def websocket(self, request: web.Request) -> web.StreamResponse:
+        """One tab: send it the history, then read what it says until it leaves."""
+        if not _same_origin(request):
+            raise web.HTTPForbidden(text="cross-origin WebSocket refused")
+        socket = web.WebSocketResponse(heartbeat=30, max_msg_size=64 * 1024)
+        await socket.prepare(request)
+        await socket.send_str(json.dumps(self.channel.join(socket), ensure_ascii=False))
+        try:
+            async for frame in socket:
+                if frame.type == WSMsgType.TEXT:
+                    await self.receive(socket, frame.data)
+        finally:
+            self.channel.leave(socket)
+        return socket
+
+    async def receive(self, socket: Socket, data: str) -> None:
+        """Act on one frame from a tab."""
+        try:
+            event = json.loads(data)
+            kind, name = event["type"], person_name(event.get("name"))
+        except (ValueError, TypeError, KeyError):
+            await self.channel.tell(socket, notice("The page sent something unreadable; reload it."))
+            return
+        if kind == "say":
+            await self.say(socket, name, str(event.get("text", "")))
+        elif kind == "stop":
+            await self.stop(socket, name, str(event.get("answer_id", "")))
+
+    async def say(self, socket: Socket, name: str, text: str) -> None:
+        """Post what a person wrote; if it asks the bot something, start the answer."""
+        if is_blank(text):
+            return
+        if len(text) > MAX_TEXT:
+            too_long = f"That message is too long ({MAX_TEXT} characters at most)."
+            await self.channel.tell(socket, notice(too_long))
+            return
+        message = await self.channel.post(author=name, text=text, bot=False, final=True)
+        asked = question_in(text)
+        if asked is None:
+            return
+        if is_blank(asked):
+            await self.channel.tell(socket, notice(USAGE_HINT))
+            return
+        history = self.channel.conversation(before=message.id, limit=HISTORY_TURNS)
+        asker = Asker(id=name, name=name)
+        question = Question(text=asked, asker=asker, history=history, place="playground")
+        task = asyncio.create_task(self._answer(question), name=f"trickle-playground-{message.id}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def stop(self, socket: Socket, name: str, answer_id: str) -> None:
+        """The Stop button: only the asker (or an admin) may stop an answer."""
+        result = self.assistant.stop(answer_id, by=Asker(id=name, name=name))
+        if result is StopResult.NOT_ALLOWED:
+            asker = self.assistant.asker_of(answer_id)
+            owner = asker.name if asker else "the asker"
+            await self.channel.tell(socket, notice(f"Only {owner} can stop this answer."))
+        elif result is StopResult.NOT_FOUND:
+            await self.channel.tell(socket, notice("That answer has already ended."))
+
+    async def _answer(self, question: Question) -> None:
+        # Quotas and queueing (one answer per person at a time) are the assistant's: a
+        # refused or queued answer says so in its own message, as on the other platforms.
+        answer_id = new_answer_id()
+        stats = AnswerStats()
+        surface = PlaygroundSurface(
+            self.channel, budget=self.budget, answer_id=answer_id, asker=question.asker.name, stats=stats
+        )
+        try:
+            outcome = await self.assistant.answer(surface, question, answer_id=answer_id, observer=stats)
+            log.info(
+                "answer ended: %s after %d edits", outcome.end.value, outcome.edits,
+                extra={"answer_id": answer_id},
+            )
+            await surface.publish_stats()
+        except Exception:  # the relay never raises on faults; anything else is a bug to log
+            log.exception("playground answer failed", extra={"answer_id": answer_id})
+
+    async def settle(self, timeout: float) -> None:
+        """Wait for the answers still running (shutdown finishes them) to write their ends."""
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=timeout)
+
+    async def close(self) -> None:
+        """Say goodbye to every tab; their pages reconnect when the playground is back."""
+        for socket in self.channel.sockets:
+            with contextlib.suppress(Exception):
+                await socket.close(code=1001, message=b"the playground is shutting down")
+
+
+def build_app(playground: Playground) -> web.Application:
+    """The page, its static files, and the WebSocket."""
+    app = web.Application()
+    app.router.add_get("/", _index)
+    app.router.add_get("/ws", playground.websocket)
+    app.router.add_get("/static/{name}", _static)
+    return app
+
+
+async def _index(request: web.Request) -> web.StreamResponse:
+    return _file("index.html")
+
+
+async def _static(request: web.Request) -> web.StreamResponse:
+    name = request.match_info["name"]
+    if name not in {"app.js", "style.css"}:
+        raise web.HTTPNotFound()
+    return _file(name)
+
+
+def _file(name: str) -> web.FileResponse:
+    headers = {
+        "Cache-Control": "no-cache",
+        "Content-Security-Policy": _CSP,
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "no-referrer",
+    }
+    return web.FileResponse(STATIC / name, headers=headers)
+
+
+def _same_origin(request: web.Request) -> bool:
+    """Refuse pages of other sites: they could make the bot answer at the owner's cost."""
+    origin = request.headers.get("Origin")
+    if origin is None or origin == "null":
+        return origin is None
+    return origin.partition("://")[2].rstrip("/").lower() == request.host.lower()
+
+
+async def setup(ctx: ServiceContext) -> Coroutine[Any, Any, None]:
+    """Start listening (a busy port fails the start) and return the serving coroutine."""
+    host: str = getattr(ctx.args, "host", None) or "127.0.0.1"
+    given = getattr(ctx.args, "port", None)
+    port = 8080 if given is None else int(given)
+    playground = Playground(ctx.assistant)
+    runner = web.AppRunner(build_app(playground), access_log=None, shutdown_timeout=1.0)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, host, port).start()
+    except OSError as exc:
+        await runner.cleanup()
+        reason = exc.strerror or exc
+        raise SettingsError(f"the playground cannot listen on {host}:{port}: {reason}") from exc
+    bound = runner.addresses[0][1] if runner.addresses else port
+    shown = f"[{host}]" if ":" in host else host
+    print(f"Playground: http://{shown}:{bound}/", flush=True, file=sys.stdout)
+    return _serve(runner, playground, ctx.stopping)
+
+
+async def _serve(runner: web.AppRunner, playground: Playground, stopping: asyncio.Event) -> None:
+    try:
+        await stopping.wait()
+        await playground.settle(SETTLE_SECONDS)
+    finally:
+        await playground.close()
+        await runner.cleanup()

@@ -1,0 +1,305 @@
+// The playground page: one tab is one person in the shared #playground channel.
+// Model text is never parsed as HTML: the Markdown renderer below builds DOM nodes and
+// sets only textContent, so whatever the model writes shows as text.
+"use strict";
+
+(() => {
+  const INDICATOR = " ▌";
+  const NAME_KEY = "trickle.name";
+  const $ = (id) => document.getElementById(id);
+  const list = $("messages");
+  const input = $("input");
+  const nameInput = $("name");
+  const statusEl = $("status");
+  const pages = new Map(); // message id -> {data, el}
+  let socket = null;
+  let retry = 500;
+
+  // -- who am I -------------------------------------------------------------------------
+  function myName() {
+    let name = sessionStorage.getItem(NAME_KEY);
+    if (!name) {
+      name = "guest-" + String(Math.floor(1000 + Math.random() * 9000));
+      sessionStorage.setItem(NAME_KEY, name);
+    }
+    return name;
+  }
+  nameInput.value = nameInput.placeholder = myName();
+  function saveName() {
+    // An emptied field keeps the last name (shown as its placeholder) until one is typed.
+    const name = nameInput.value.trim().replace(/\s+/g, " ").slice(0, 32);
+    if (name) {
+      sessionStorage.setItem(NAME_KEY, name);
+      nameInput.value = name;
+    }
+    nameInput.placeholder = myName();
+    for (const page of pages.values()) renderControls(page);
+  }
+  nameInput.addEventListener("change", saveName);
+  nameInput.addEventListener("keydown", (e) => {
+    if (e.key === "Enter") { e.preventDefault(); saveName(); input.focus(); }
+  });
+
+  // -- a tiny, safe Markdown renderer ----------------------------------------------------
+  const FENCE = /```([^\n`]*)\n?([\s\S]*?)(?:```|$)/g;
+  const INLINE = /(`[^`\n]+`)|(\*\*[^*\n]+?\*\*)|((?<![\w*])\*[^*\s][^*\n]*?\*(?![\w*]))|((?<!\w)_[^_\s][^_\n]*?_(?!\w))/g;
+
+  function renderMarkdown(text, into) {
+    let last = 0;
+    for (const m of text.matchAll(FENCE)) {
+      renderLines(text.slice(last, m.index), into);
+      const pre = el("pre", "code");
+      const code = el("code");
+      code.textContent = m[2].replace(/\n$/, "");
+      if (m[1].trim()) pre.dataset.lang = m[1].trim();
+      pre.append(code);
+      into.append(pre);
+      last = m.index + m[0].length;
+    }
+    renderLines(text.slice(last), into);
+  }
+
+  function renderLines(text, into) {
+    const lines = text.split("\n");
+    lines.forEach((line, i) => {
+      const heading = /^#{1,6}\s+(.*)$/.exec(line);
+      if (heading) {
+        const strong = el("strong", "heading");
+        renderInline(heading[1], strong);
+        into.append(strong);
+      } else {
+        renderInline(line, into);
+      }
+      if (i < lines.length - 1) into.append("\n");
+    });
+  }
+
+  function renderInline(text, into) {
+    let last = 0;
+    for (const m of text.matchAll(INLINE)) {
+      into.append(text.slice(last, m.index));
+      const token = m[0];
+      if (m[1]) {
+        const code = el("code");
+        code.textContent = token.slice(1, -1);
+        into.append(code);
+      } else {
+        const strong = !!m[2];
+        const node = el(strong ? "strong" : "em");
+        renderInline(token.slice(strong ? 2 : 1, strong ? -2 : -1), node);
+        into.append(node);
+      }
+      last = m.index + token.length;
+    }
+    into.append(text.slice(last));
+  }
+
+  function el(tag, cls) {
+    const node = document.createElement(tag);
+    if (cls) node.className = cls;
+    return node;
+  }
+
+  // -- messages --------------------------------------------------------------------------
+  function hue(name) {
+    let h = 0;
+    for (const ch of name) h = (h * 31 + ch.codePointAt(0)) % 360;
+    return h;
+  }
+
+  function clock(at) {
+    return new Date(at * 1000).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  }
+
+  function build(data) {
+    const root = el("article", "message" + (data.bot ? " bot" : ""));
+    root.dataset.id = data.id;
+    const avatar = el("div", "avatar");
+    avatar.textContent = data.bot ? "t" : (data.author[0] || "?").toUpperCase();
+    if (!data.bot) avatar.style.background = `hsl(${hue(data.author)} 55% 45%)`;
+    const main = el("div", "main");
+    const head = el("div", "head");
+    const author = el("span", "author");
+    author.textContent = data.author;
+    head.append(author);
+    if (data.bot) {
+      const badge = el("span", "badge");
+      badge.textContent = "APP";
+      head.append(badge);
+    }
+    const time = el("time");
+    time.textContent = clock(data.at);
+    head.append(time);
+    const body = el("div", "body");
+    const foot = el("div", "foot");
+    const stats = el("span", "stats");
+    foot.append(stats);
+    foot.hidden = true;
+    main.append(head, body, foot);
+    root.append(avatar, main);
+    return { data, el: root, body, foot, stats, stop: null };
+  }
+
+  function render(page) {
+    const { data, el: root, body } = page;
+    let text = data.text;
+    const streaming = data.bot && !data.final;
+    if (streaming && text.endsWith(INDICATOR)) text = text.slice(0, -INDICATOR.length);
+    root.dataset.final = String(data.final);
+    root.dataset.answerId = data.answer_id || "";
+    root.classList.toggle("streaming", streaming);
+    body.dataset.text = text;
+    body.replaceChildren();
+    renderMarkdown(text, body);
+    renderControls(page);
+  }
+
+  function isLastPage(page) {
+    const id = page.data.answer_id;
+    if (!id) return true;
+    const all = [...pages.values()].filter((p) => p.data.answer_id === id);
+    return all[all.length - 1] === page;
+  }
+
+  // The Stop button and the figures are built once per page and only updated: a button
+  // rebuilt on every edit could vanish between a person's mouse-down and mouse-up.
+  function renderControls(page) {
+    const { data } = page;
+    const last = data.bot && data.answer_id && isLastPage(page);
+    const canStop = last && !data.final && data.asker === myName();
+    if (canStop && !page.stop) {
+      page.stop = el("button", "stop");
+      page.stop.type = "button";
+      page.stop.textContent = "Stop";
+      page.stop.title = "Stop this answer (keeps what is written)";
+      page.stop.addEventListener("click", () => {
+        page.stop.disabled = true;
+        page.stop.textContent = "Stopping…";
+        send({ type: "stop", answer_id: page.data.answer_id });
+      });
+      page.foot.prepend(page.stop);
+    } else if (!canStop && page.stop) {
+      page.stop.remove();
+      page.stop = null;
+    }
+    page.stats.textContent = last ? describe(data.stats || {}, data) : "";
+    page.foot.hidden = !page.stop && !page.stats.textContent;
+  }
+
+  function describe(s, data) {
+    const parts = [];
+    if (data.asker) parts.push(`asked by ${data.asker}`);
+    if (s.ttft_s != null) parts.push(`first token ${s.ttft_s.toFixed(2)} s`);
+    else if (!data.final) parts.push("waiting for the model…");
+    if (s.tokens_per_s != null) parts.push(`${s.tokens_per_s.toFixed(1)} tokens/s`);
+    if (s.tokens) parts.push(`${s.tokens} tokens`);
+    if (s.edits) parts.push(`${s.edits} edit${s.edits === 1 ? "" : "s"}`);
+    if (s.rate_limited) parts.push(`${s.rate_limited} × 429`);
+    return parts.join(" · ");
+  }
+
+  function upsert(data) {
+    const stick = nearBottom();
+    let page = pages.get(data.id);
+    if (!page) {
+      page = build(data);
+      pages.set(data.id, page);
+      list.append(page.el);
+      $("welcome").hidden = true;
+      // A new page of an answer moves its Stop button and figures off the previous page.
+      for (const other of pages.values()) if (other !== page && other.data.answer_id && other.data.answer_id === data.answer_id) renderControls(other);
+    }
+    page.data = data;
+    render(page);
+    if (stick) list.scrollTop = list.scrollHeight;
+  }
+
+  function showNotice(text) {
+    const stick = nearBottom();
+    const row = el("div", "notice");
+    const who = el("span", "only");
+    who.textContent = "Only visible to you";
+    const body = el("span", "text");
+    renderInline(text, body);
+    row.append(who, body);
+    list.append(row);
+    if (stick) list.scrollTop = list.scrollHeight;
+  }
+
+  function nearBottom() {
+    return list.scrollHeight - list.scrollTop - list.clientHeight < 80;
+  }
+
+  // -- the socket ------------------------------------------------------------------------
+  function connect() {
+    const url = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/ws";
+    socket = new WebSocket(url);
+    setStatus("connecting");
+    socket.addEventListener("open", () => { retry = 500; setStatus("live"); });
+    socket.addEventListener("message", (e) => receive(JSON.parse(e.data)));
+    socket.addEventListener("close", () => {
+      setStatus("offline");
+      setTimeout(connect, retry);
+      retry = Math.min(retry * 2, 5000);
+    });
+  }
+
+  function receive(event) {
+    if (event.type === "history") {
+      for (const page of pages.values()) page.el.remove();
+      pages.clear();
+      list.querySelectorAll(".notice").forEach((n) => n.remove());
+      $("welcome").hidden = event.messages.length > 0;
+      event.messages.forEach(upsert);
+      list.scrollTop = list.scrollHeight;
+    } else if (event.type === "message.create" || event.type === "message.edit") {
+      upsert(event);
+    } else if (event.type === "notice") {
+      showNotice(event.text);
+    }
+  }
+
+  function send(event) {
+    if (!socket || socket.readyState !== WebSocket.OPEN) {
+      showNotice("Not connected to the playground; retrying…");
+      return false;
+    }
+    socket.send(JSON.stringify({ ...event, name: myName() }));
+    return true;
+  }
+
+  function setStatus(state) {
+    statusEl.className = "status " + state;
+    statusEl.textContent = { connecting: "connecting…", live: "live", offline: "reconnecting…" }[state];
+    statusEl.title = state;
+  }
+
+  // -- the composer ----------------------------------------------------------------------
+  function submit() {
+    const text = input.value;
+    if (!text.trim()) return;
+    if (send({ type: "say", text })) {
+      input.value = "";
+      grow();
+    }
+  }
+
+  function grow() {
+    input.style.height = "auto";
+    input.style.height = Math.min(input.scrollHeight, 200) + "px";
+  }
+
+  $("composer").addEventListener("submit", (e) => { e.preventDefault(); submit(); input.focus(); });
+  input.addEventListener("keydown", (e) => {
+    if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); submit(); }
+  });
+  input.addEventListener("input", grow);
+  document.querySelectorAll(".example").forEach((b) => b.addEventListener("click", () => {
+    input.value = b.textContent;
+    grow();
+    input.focus();
+  }));
+
+  connect();
+  input.focus();
+})();
