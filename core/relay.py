@@ -111,7 +111,7 @@ class Answer(Generic[Ref]):
 
     def abort(self, end: EndReason, detail: str = "") -> None:
         """End the answer now with `end`'s notice, keeping the text so far."""
-        if self._override is None and not self._finished:
+        if self._override is None and self._final_text is None:
             self._override = (end, detail)
         if self._reader is not None and not self._reader.done():
             self._reader.cancel()
@@ -294,7 +294,12 @@ class Answer(Generic[Ref]):
 
         async def call() -> Ref | None:
             # Snapshot only now, after the budget granted the call: latest text wins.
-            page = self._pager.layout(self._current_text(), final=final)[index]
+            # If the stream ended while we waited, this call carries the final text
+            # rather than spending the grant on one last interim edit.
+            final_now = is_final()
+            if final_now:
+                self._settle()
+            page = self._pager.layout(self._current_text(), final=final_now)[index]
             snapshot[:] = [page, self._length]
             if posting:
                 return await self.surface.post_page(page.text, final=page.complete)
@@ -357,8 +362,8 @@ class Answer(Generic[Ref]):
         if self._finished:
             return
         self._finished = True
-        end, notice = self._end()
-        self._final_text = with_notice(self.text, notice)
+        end, _ = self._end()
+        self._settle()
         if not self._refs:
             self.log.error("no message could be posted; the answer is lost (%s)", end.value)
             return
@@ -370,6 +375,12 @@ class Answer(Generic[Ref]):
         except (SurfaceError, TimeoutError, OSError) as exc:
             self.log.error("final edit failed: %s", exc)
         self.observer.ended(end.value)
+
+    def _settle(self) -> None:
+        """Fix the final text once the stream is over; later aborts no longer change it."""
+        if self._final_text is None:
+            _, notice = self._end()
+            self._final_text = with_notice(self.text, notice)
 
     def _end(self) -> tuple[EndReason, str | None]:
         if self._override is not None:

@@ -235,3 +235,14 @@ async def test_a_permanent_platform_error_mid_stream_is_named_in_the_message():
     assert source.closed
     assert surface.final_texts()[0].endswith("_(this message could not be updated: msg_too_long — ask again)_")
     assert surface.unfinished() == []
+
+
+async def test_a_grant_that_arrives_after_the_stream_ended_carries_the_final_text():
+    budget = Budget(rate=1.0, burst=1, reserve=0)
+    surface = FakeSurface(edit_budget=budget)
+    source = ScriptedSource(["Hello", " there", " friend."], delay=0.2)
+    await relay(surface, source.stream(), config=RelayConfig(interval=0.1))
+    versions = surface.messages[0].versions
+    # placeholder, the leading-edge edit, then one edit that is already the final one
+    assert [final for _, _, final in versions] == [False, False, True]
+    assert surface.final_texts() == ["Hello there friend."]
