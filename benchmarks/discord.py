@@ -16,16 +16,11 @@ import os
 import sys
 import time
 
-from benchmarks.measure import Scenario, clean, print_table, staleness
+from benchmarks.measure import Scenario, answer_tokens, clean, emissions_by_tag, print_table, staleness
 from tests.fakes.discord_server import FakeDiscord, FakeMessage
 from tests.fakes.openai_server import FakeOpenAI, Script
 
-WORDS = "the quick brown fox jumps over a lazy dog while rivers run to the sea".split()
 PLACEHOLDER = "…"
-
-
-def answer_tokens(tag: str, count: int) -> list[str]:
-    return [f"{tag} "] + [f"{WORDS[i % len(WORDS)]} " for i in range(count - 2)] + ["end."]
 
 
 def _solid(text: str) -> str:
@@ -95,7 +90,7 @@ async def run_scenario(name: str, streams: int, channels: int, tokens: int, rate
             if all(_text(fake, key, mentions) == "".join(texts.get(tag, ["?"])) for tag, key, _ in sent):
                 break
         result.wall = loop.time() - start
-        emitted = _emissions(model)
+        emitted = emissions_by_tag(model.emitted)
         for tag, key, sent_at in sent:
             pages = _pages(fake, key, mentions)
             if not pages:
@@ -149,19 +144,6 @@ def _text(fake: FakeDiscord, key: str, mention: bool) -> str:
     return "".join(m.content for m in _pages(fake, key, mention))
 
 
-def _emissions(model: FakeOpenAI) -> dict[str, list[tuple[float, int]]]:
-    """Per answer tag: (emission time, cumulative non-space length) for each token."""
-    by_completion: dict[str, list[tuple[float, str]]] = {}
-    for completion, _index, at, token in model.emitted:
-        by_completion.setdefault(completion, []).append((at, token))
-    out: dict[str, list[tuple[float, int]]] = {}
-    for marks in by_completion.values():
-        length, series = 0, []
-        for at, token in marks:
-            length += len("".join(token.split()))
-            series.append((at, length))
-        out[marks[0][1].strip()] = series
-    return out
 
 
 async def main(quick: bool, tokens: int, rate: float) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 INDICATOR = "▌"
 
@@ -97,3 +98,27 @@ def print_table(title: str, rows: Iterable[Scenario]) -> None:
     for row in rows:
         print(row.row())
     print(LEGEND)
+
+
+WORDS = "the quick brown fox jumps over a lazy dog while rivers run to the sea".split()
+
+
+def answer_tokens(tag: str, count: int) -> list[str]:
+    """A scripted answer whose first token is `tag`, so its emissions can be traced."""
+    return [f"{tag} "] + [f"{WORDS[i % len(WORDS)]} " for i in range(count - 2)] + ["end."]
+
+
+def emissions_by_tag(emitted: Iterable[tuple[str, int, float, Any]]) -> dict[str, list[tuple[float, int]]]:
+    """FakeOpenAI.emitted, grouped per answer tag: (emission time, cumulative length)."""
+    by_completion: dict[str, list[tuple[float, str]]] = {}
+    for completion, _index, at, token in emitted:
+        by_completion.setdefault(completion, []).append((at, token))
+    out: dict[str, list[tuple[float, int]]] = {}
+    for marks in by_completion.values():
+        length = 0
+        series = []
+        for at, token in marks:
+            length += len(token)
+            series.append((at, length))
+        out[marks[0][1].strip()] = series
+    return out

@@ -16,18 +16,15 @@ import os
 import sys
 import time
 
-from benchmarks.measure import Scenario, clean, print_table, staleness
+from benchmarks.measure import Scenario, answer_tokens, clean, emissions_by_tag, print_table, staleness
 from tests.fakes.openai_server import FakeOpenAI, Script
 from tests.fakes.slack_server import FakeSlack, unescape, visible_text
 
-WORDS = "the quick brown fox jumps over a lazy dog while rivers run to the sea".split()
 
 
-def answer_tokens(tag: str, count: int) -> list[str]:
-    return [f"{tag} "] + [f"{WORDS[i % len(WORDS)]} " for i in range(count - 2)] + ["end."]
-
-
-async def start_bot(fake_slack: FakeSlack, model_url: str) -> asyncio.subprocess.Process:
+async def start_bot(
+    fake_slack: FakeSlack, model_url: str, redis_url: str | None = None
+) -> asyncio.subprocess.Process:
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "OPENAI_", "TRICKLE_"))},
         "SLACK_API_URL": fake_slack.api_url,
@@ -39,14 +36,25 @@ async def start_bot(fake_slack: FakeSlack, model_url: str) -> asyncio.subprocess
         "TRICKLE_USER_RPM": "1000",
         "TRICKLE_CHANNEL_RPM": "10000",
         "TRICKLE_MODEL_CONCURRENCY": "1000",
+        **({"TRICKLE_REDIS_URL": redis_url} if redis_url else {}),
     }
     return await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bots.cli", "slack", env=env,
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
     )
 
 
-async def run_scenario(name: str, streams: int, channels: int, tokens: int, rate: float) -> Scenario:
+async def run_scenario(
+    name: str,
+    streams: int,
+    channels: int,
+    tokens: int,
+    rate: float,
+    *,
+    replicas: int = 1,
+    redis_url: str | None = None,
+) -> Scenario:
+    """Ask `streams` questions over `channels` channels at once and measure the answers."""
     texts: dict[str, list[str]] = {}
 
     def responder(body: dict) -> Script:
@@ -58,10 +66,10 @@ async def run_scenario(name: str, streams: int, channels: int, tokens: int, rate
     slack = FakeSlack()
     await model.start()
     await slack.start()
-    bot = await start_bot(slack, model.base_url)
+    bots = [await start_bot(slack, model.base_url, redis_url) for _ in range(replicas)]
     result = Scenario(name, streams)
     try:
-        await slack.wait_connected(1, timeout=30)
+        await slack.wait_connected(replicas, timeout=60)
         loop = asyncio.get_running_loop()
         sent: dict[str, tuple[str, str, float]] = {}
         start = loop.time()
@@ -77,7 +85,7 @@ async def run_scenario(name: str, streams: int, channels: int, tokens: int, rate
             if all(_finished(slack, channel, ts, texts.get(tag)) for tag, (channel, ts, _) in sent.items()):
                 break
         result.wall = loop.time() - start
-        emitted = _emissions(model)
+        emitted = emissions_by_tag(model.emitted)
         for tag, (channel, ts, sent_at) in sent.items():
             replies = [m for m in slack.thread(channel, ts) if m.is_bot]
             if not replies:
@@ -97,11 +105,13 @@ async def run_scenario(name: str, streams: int, channels: int, tokens: int, rate
         result.edits = len([c for c in slack.calls_to("chat.update") if c.ok])
         result.rate_limited = sum(slack.rate_limited.values())
     finally:
-        bot.terminate()
-        try:
-            await asyncio.wait_for(bot.wait(), 30)
-        except TimeoutError:
-            bot.kill()
+        for bot in bots:
+            bot.terminate()
+        for bot in bots:
+            try:
+                await asyncio.wait_for(bot.wait(), 30)
+            except TimeoutError:
+                bot.kill()
         await slack.stop()
         await model.stop()
     return result
@@ -119,21 +129,6 @@ def _finished(slack: FakeSlack, channel: str, ts: str, tokens: list[str] | None)
     return bool(replies) and unescape(visible_text(replies[-1])) == "".join(tokens)
 
 
-def _emissions(model: FakeOpenAI) -> dict[str, list[tuple[float, int]]]:
-    """Per answer tag: (emission time, cumulative length) for each token."""
-    by_completion: dict[str, list[tuple[float, str]]] = {}
-    for completion, _index, at, token in model.emitted:
-        by_completion.setdefault(completion, []).append((at, token))
-    out: dict[str, list[tuple[float, int]]] = {}
-    for marks in by_completion.values():
-        tag = marks[0][1].strip()
-        length = 0
-        series = []
-        for at, token in marks:
-            length += len(token)
-            series.append((at, length))
-        out[tag] = series
-    return out
 
 
 async def main(quick: bool, tokens: int, rate: float) -> None:
