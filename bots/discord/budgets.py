@@ -22,7 +22,7 @@ from types import SimpleNamespace
 import aiohttp
 
 from bots.discord.windows import WindowBucket
-from core.pacing import Budget
+from core.pacing import Budget, RemoteBucket
 
 DEFAULT_RATE = 1.0  # calls a second per bucket: Discord's observed 5 per 5 s
 DEFAULT_BURST = 5
@@ -92,7 +92,7 @@ class DiscordBudgets:
     channels least recently used first beyond `max_channels`.
     """
 
-    __slots__ = ("rate", "burst", "max_channels", "_clock", "_channels", "_interactions")
+    __slots__ = ("rate", "burst", "max_channels", "_clock", "_channels", "_interactions", "_shared")
 
     def __init__(
         self,
@@ -101,7 +101,9 @@ class DiscordBudgets:
         burst: int = DEFAULT_BURST,
         max_channels: int = 4096,
         clock: Callable[[], float] | None = None,
+        shared: Callable[..., RemoteBucket | None] | None = None,
     ) -> None:
+        self._shared = shared
         self.rate = rate
         self.burst = burst
         self.max_channels = max_channels
@@ -116,7 +118,12 @@ class DiscordBudgets:
         return self._clock() if self._clock is not None else asyncio.get_running_loop().time()
 
     def _new(self, name: str) -> Budget:
-        budget = Budget(rate=self.rate, burst=self.burst, reserve=1.0, name=name, clock=self._clock)
+        # With replicas (Redis), every process's budget for this bucket also draws on one
+        # shared bucket, so together they stay under Discord's count.
+        remote = self._shared(f"discord:{name}", rate=self.rate, burst=self.burst) if self._shared else None
+        budget = Budget(
+            rate=self.rate, burst=self.burst, reserve=1.0, name=name, clock=self._clock, remote=remote
+        )
         # Budget builds a plain TokenBucket; Discord's fixed windows need the capped one.
         budget.bucket = WindowBucket(rate=self.rate, burst=self.burst, now=budget.bucket.updated_at)
         return budget

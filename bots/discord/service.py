@@ -60,7 +60,7 @@ class DiscordService:
             raise SettingsError("DISCORD_BOT_TOKEN is not set (the bot token from the Developer Portal)")
         self.ctx = ctx
         self.token = ctx.settings.discord_bot_token
-        self.budgets = DiscordBudgets()
+        self.budgets = DiscordBudgets(shared=ctx.state.bucket)
         self.handlers = DiscordHandlers(ctx, self.budgets)
         self.guild_ready_timeout = guild_ready_timeout
         self.client: discord.Client | None = None
