@@ -38,7 +38,7 @@ async def wait_for_reply(fake: FakeDiscord, to: FakeMessage, text: str, timeout:
 async def test_mention_is_answered_as_a_quiet_reply_that_streams(discord_bot) -> None:
     bot = await discord_bot()
     text = "A monad is a monoid in the category of endofunctors, @everyone knows that."
-    bot.model.script_queue.append(script_from_text(text, delay=0.02))
+    bot.model.script_queue.append(script_from_text(text, delay=0.15))
     question = await ask_by_mention(bot.fake, "what is a monad?")
     reply = await wait_for_reply(bot.fake, question, text)
 

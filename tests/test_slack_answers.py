@@ -11,7 +11,7 @@ import json
 import pytest
 
 from bots.slack.messages import INDICATOR, PLACEHOLDER, STOP_ACTION
-from tests.conftest import LONG, wait_until
+from tests.slack_harness import LONG, wait_until
 from tests.fakes.openai_server import Script, script_from_text
 from tests.fakes.slack_server import unescape
 

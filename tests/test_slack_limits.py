@@ -6,7 +6,7 @@ import asyncio
 import time
 
 from bots.slack.budgets import SlackLimits
-from tests.conftest import wait_until
+from tests.slack_harness import wait_until
 from tests.fakes.openai_server import script_from_text
 from tests.fakes.slack_server import TokenBucket, unescape
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from tests.conftest import LONG, wait_until
+from tests.slack_harness import LONG, wait_until
 from tests.fakes.openai_server import script_from_text
 from tests.fakes.slack_server import unescape
 

@@ -14,7 +14,7 @@ import pytest
 
 from bots.slack.service import check_settings
 from core.settings import Settings, SettingsError
-from tests.conftest import wait_until
+from tests.slack_harness import wait_until
 from tests.fakes.openai_server import FakeOpenAI, script_from_text
 from tests.fakes.slack_server import FakeSlack, unescape
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bots.slack.messages import INDICATOR, STOP_ACTION
-from tests.conftest import wait_until
+from tests.slack_harness import wait_until
 from tests.fakes.openai_server import script_from_text
 from tests.fakes.slack_server import unescape
 
