@@ -121,10 +121,25 @@ class Pager:
             self._done.append(page)
         self._text = text
         self._scan(text, cur, len(text), final=False)
-        self._cut = cut = self._hold(text, cur, final=False)
+        cut = self._hold(text, cur, final=False)
+        if cut < len(text) and self._shows_all(text, cur):
+            cut = len(text)
+        self._cut = cut = max(cut, self._cut if self._cut > cur.start else cur.start)
         if cut == cur.start:
             return [*self._done, Page("", False)]
         return [*self._done, Page(cur.opener + text[cur.start : cut], False, cur.opener)]
+
+    def _shows_all(self, text: str, cur: _Open) -> bool:
+        """Far from the limit, the open page may show everything, last cluster included:
+        no split can come before the text has grown past the holdback, and splits never
+        go before what was shown. This puts the first token on screen at once."""
+        if not text or text[-1] == "\n":
+            return False  # a newline already is a cluster boundary; nothing held back
+        nl = text.rfind("\n", cur.line_start)
+        line = cur.line_start if nl < 0 else nl + 1
+        if _FENCE_START.match(text, line) or (len(text) - line <= 5 and _FENCE_MAYBE.fullmatch(text, line)):
+            return False  # a (possible) fence line is shown only once it is whole
+        return self._measure(cur.opener + text[cur.start :]) <= self._limit - self._holdback
 
     def seal(self) -> None:
         """Complete the open page as last shown; the text after it goes to a new page."""
@@ -143,7 +158,8 @@ class Pager:
             if self._measure(head + closer) <= self._limit:
                 return None
         self._scan(text, cur, hi, final)
-        lo = self._hold(text, cur, final)
+        # Never split before what the open page already showed (the prefix promise).
+        lo = max(self._hold(text, cur, final), self._cut if self._cut > cur.start else cur.start)
         end = self._fit_end(text, cur, lo, final)
         if end > cur.start:
             at = self._choose(text, cur, lo, end, final)

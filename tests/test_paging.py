@@ -137,9 +137,18 @@ def test_open_page_holds_back_its_last_characters():
     assert len(page.text) <= 80 and words(95).startswith(page.text)
 
 
-def test_open_page_never_shows_the_last_cluster_which_may_still_grow():
-    (page,) = Pager(limit=100).layout("caf" + "e")
-    assert page.text == "caf"
+def test_open_page_far_from_the_limit_shows_everything_at_once():
+    pager = Pager(limit=100)
+    assert pager.layout("Hello")[0].text == "Hello"  # the first token, whole, at once
+    assert pager.layout("Hello cafe")[0].text == "Hello cafe"
+    # a combining accent arriving later still only extends what was shown
+    assert pager.layout("Hello cafe\u0301", final=True) == [Page("Hello cafe\u0301", True)]
+
+
+def test_a_possible_fence_line_is_shown_only_once_whole():
+    pager = Pager(limit=100)
+    assert pager.layout("Code:\n``")[0].text == "Code:\n"
+    assert pager.layout("Code:\n```py\n")[0].text == "Code:\n```py\n"
 
 
 def test_holdback_is_clamped_to_leave_half_the_page():
@@ -367,7 +376,7 @@ def test_seal_starts_a_new_page():
     shown = pager.layout(first)[-1].text
     pager.seal()
     pages = pager.layout(answer, final=True)
-    assert shown == "First part. The"
+    assert shown == "First part. Then"
     assert pages == [Page(shown, True), Page(answer[len(shown) :], True)]
 
 
@@ -383,7 +392,7 @@ def test_seal_inside_a_fence_closes_it_and_reopens_it_on_the_next_page():
 def test_sealing_an_empty_open_page_does_nothing():
     pager = Pager(limit=100)
     pager.seal()
-    pager.layout("a")
+    pager.layout("")
     pager.seal()
     assert pager.layout("ab", final=True) == [Page("ab", True)]
 
