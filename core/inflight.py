@@ -64,6 +64,7 @@ class Inflight:
         self.heartbeat = heartbeat
         self._writes: dict[str, asyncio.Task[None]] = {}
         self._pending: dict[str, InflightRecord] = {}
+        self._suspects: set[str] = set()
 
     def __repr__(self) -> str:
         return f"<Inflight owner={self.owner} writing={len(self._writes)}>"
@@ -91,6 +92,7 @@ class Inflight:
         try:
             while (record := self._pending.pop(answer_id, None)) is not None:
                 await self.state.put(f"inflight:{answer_id}", record.dumps(), ttl=RECORD_TTL)
+                await self.beat()  # a record is never newer than its owner's heartbeat
         finally:
             self._writes.pop(answer_id, None)
 
@@ -104,10 +106,15 @@ class Inflight:
 
     # -- other processes' orphans ----------------------------------------------------------
     async def recover(self, finalizers: Mapping[str, Finalizer]) -> int:
-        """Finish every orphaned answer a finalizer exists for; returns how many."""
+        """Finish every orphaned answer a finalizer exists for; returns how many.
+
+        An owner must be found silent by two consecutive calls before its answers are
+        taken over, so call this periodically (`run_recovery`), at least a heartbeat apart.
+        """
         records = await self.state.scan("inflight:*")
         alive: dict[str, bool] = {}
         recovered = 0
+        suspects, self._suspects = self._suspects, set()
         for key, raw in records.items():
             try:
                 record = InflightRecord.loads(raw)
@@ -119,6 +126,11 @@ class Inflight:
             if record.owner not in alive:
                 alive[record.owner] = await self.state.get(f"alive:{record.owner}") is not None
             if alive[record.owner]:
+                continue
+            if record.owner not in suspects:
+                # Dead at one look may be a blip (Redis restarted and lost the heartbeat):
+                # an owner is only given up for dead if it is still silent next time.
+                self._suspects.add(record.owner)
                 continue
             if not await self.state.claim(f"recover:{record.answer_id}", ttl=600):
                 continue

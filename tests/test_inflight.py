@@ -53,6 +53,9 @@ async def test_a_dead_owners_answer_is_finished_once_with_an_interrupted_notice(
         finished.append((dict(location), text))
 
     first, second = Inflight(state, owner="p1"), Inflight(state, owner="p2")
+    assert await first.recover({"fake": finalize}) == 0  # silent once: only a suspect
+    assert await second.recover({"fake": finalize}) == 0
+    assert finished == []
     counts = await asyncio.gather(first.recover({"fake": finalize}), second.recover({"fake": finalize}))
     assert sorted(counts) == [0, 1]
     assert finished == [({"id": 7}, "Half an ans\n\n_(interrupted by a restart — ask again)_")]
@@ -69,7 +72,9 @@ async def test_a_live_owners_answer_is_left_alone():
     async def finalize(location, text):
         finished.append(text)
 
-    assert await Inflight(state, owner="peer").recover({"fake": finalize}) == 0
+    peer = Inflight(state, owner="peer")
+    assert await peer.recover({"fake": finalize}) == 0
+    assert await peer.recover({"fake": finalize}) == 0
     assert finished == []
 
 
@@ -124,3 +129,18 @@ def test_long_history_is_trimmed_from_the_oldest(history_tokens):
     assert messages[-1].content == "newest?"
     assert messages[-2].content == history[-1].content
     assert len(messages) < 10
+
+
+async def test_an_owner_that_beats_again_after_a_blip_is_not_taken_over():
+    state = MemoryState()
+    await state.put("inflight:b", InflightRecord("b", "fake", "blip", {"id": 2}, "text").dumps(), 60)
+    finished = []
+
+    async def finalize(location, text):
+        finished.append(text)
+
+    peer = Inflight(state, owner="peer")
+    assert await peer.recover({"fake": finalize}) == 0  # heartbeat lost (Redis restarted)
+    await Inflight(state, owner="blip").beat()  # ... and back
+    assert await peer.recover({"fake": finalize}) == 0
+    assert finished == []
