@@ -5,38 +5,30 @@ on the platform. The writer turns "the buffer changed" into paced edits: leading
 first, then at most one edit per interval per message, always carrying the newest text
 (never a queue of stale edits), each edit drawn from the shared budget of its scope.
 Whatever happens, a `finally` writes the final text so no placeholder is left behind.
+
+The reader lives in `core.relay_reader`, the retried platform call in `core.relay_calls`
+and the choice of end and notice in `core.answer_end`; this module runs the answer.
 """
 
 from __future__ import annotations
 
 import asyncio
-import collections
 import logging
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Generic
 
-from core.models import (
-    EndReason,
-    ErrorKind,
-    Finish,
-    Outcome,
-    StreamError,
-    StreamEvent,
-    TextDelta,
-    Usage,
-    Waiting,
-)
-from core.notices import end_for_error, notice_for, with_notice
+from core.answer_end import answer_end
+from core.models import EndReason, Outcome, StreamEvent
+from core.notices import with_notice
 from core.observer import NullObserver, RelayObserver
-from core.pacing import Budget
 from core.paging import Pager
-from core.surface import RateLimited, Ref, Surface, SurfaceError
+from core.relay_calls import PlatformCalls
+from core.relay_reader import ModelReader
+from core.surface import Ref, Surface, SurfaceError
 
 log = logging.getLogger("trickle.relay")
-
-_FINISH_ENDS = {"length": EndReason.LENGTH, "content_filter": EndReason.CONTENT_FILTER}
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,16 +70,15 @@ class Answer(Generic[Ref]):
         self.observer: RelayObserver = observer or NullObserver()
         self.answer_id = answer_id or uuid.uuid4().hex[:12]
         self.log = logging.LoggerAdapter(log, {"answer_id": self.answer_id})
-        self._events = events
+        self._stream = ModelReader(events, observer=self.observer, on_status=self._show_status)
+        self._calls = PlatformCalls(
+            timeout=self.config.call_timeout,
+            attempts=self.config.final_attempts,
+            stale_since=self._stream.stale_since,
+            observer=self.observer,
+            log=self.log,
+        )
         self._pager = Pager(limit=surface.page_limit, measure=surface.measure)
-        self._chunks: list[str] = []
-        self._length = 0
-        self._unshown: collections.deque[tuple[int, float]] = collections.deque()
-        self._dirty = asyncio.Event()
-        self._stream_done = False
-        self._finish_reason: str | None = None
-        self._error: StreamError | None = None
-        self._usage: Usage | None = None
         self._override: tuple[EndReason, str] | None = None
         self._final_text: str | None = None
         self._refs: list[Ref] = []
@@ -100,8 +91,8 @@ class Answer(Generic[Ref]):
 
     def __repr__(self) -> str:
         return (
-            f"<Answer {self.answer_id} chars={self._length} pages={len(self._refs)} "
-            f"edits={self._edits} done={self._stream_done}>"
+            f"<Answer {self.answer_id} chars={self._stream.length} pages={len(self._refs)} "
+            f"edits={self._edits} done={self._stream.done}>"
         )
 
     # -- control ---------------------------------------------------------------------
@@ -119,9 +110,7 @@ class Answer(Generic[Ref]):
     @property
     def text(self) -> str:
         """The model's text so far."""
-        if len(self._chunks) > 1:
-            self._chunks[:] = ["".join(self._chunks)]
-        return self._chunks[0] if self._chunks else ""
+        return self._stream.text
 
     # -- the two tasks -----------------------------------------------------------------
     async def run(self) -> Outcome:
@@ -129,10 +118,11 @@ class Answer(Generic[Ref]):
         loop = asyncio.get_running_loop()
         self._started_at = loop.time()
         if self._override is None:  # an answer refused or aborted up front never calls the model
-            self._reader = asyncio.create_task(self._read(), name=f"trickle-read-{self.answer_id}")
+            self._reader = asyncio.create_task(
+                self._stream.read(self._started_at), name=f"trickle-read-{self.answer_id}"
+            )
         else:
-            self._stream_done = True
-            self._dirty.set()
+            self._stream.end()
         try:
             await self._post_placeholder()
             await self._write_while_streaming()
@@ -143,52 +133,16 @@ class Answer(Generic[Ref]):
             self.log.error("surface failed: %s", exc)
             self.abort(EndReason.PLATFORM_ERROR, getattr(exc, "code", type(exc).__name__))
         finally:
-            if self._finish_reason is None or self._override is not None:
+            if self._stream.finish_reason is None or self._override is not None:
                 await self._stop_reader()  # the text must stop growing before the final
             await self._finish()
             await self._stop_reader()
         return self._outcome()
 
-    async def _read(self) -> None:
-        loop = asyncio.get_running_loop()
-        try:
-            async for event in self._events:
-                if isinstance(event, TextDelta):
-                    if not event.text:
-                        continue
-                    if not self._chunks:
-                        self.observer.first_token(loop.time() - self._started_at)
-                    self._chunks.append(event.text)
-                    self._length += len(event.text)
-                    self._unshown.append((self._length, loop.time()))
-                    self.observer.tokens(1)
-                    self._dirty.set()
-                elif isinstance(event, Finish):
-                    # The answer is whole: write the final text now rather than after
-                    # the usage chunk and the end of the HTTP body, which may never come.
-                    self._finish_reason = event.reason
-                    self._stream_done = True
-                    self._dirty.set()
-                elif isinstance(event, Usage):
-                    self._usage = event
-                elif isinstance(event, Waiting):
-                    wait = f" (retrying in {event.seconds:.0f} s)" if event.seconds >= 1 else ""
-                    self._show_status(f"{event.why}{wait}…")
-                elif isinstance(event, StreamError):
-                    if self._finish_reason is None:  # after Finish the answer is whole
-                        self._error = event
-                    break
-        except Exception as exc:  # a source should yield errors, but never trust it
-            self._error = StreamError(kind=ErrorKind.API, message=type(exc).__name__)
-        finally:
-            self._stream_done = True
-            self._dirty.set()
-            await self._close_events()
-
     def _show_status(self, status: str) -> None:
         """Tell people why nothing is happening yet, if the surface can (best effort)."""
         show = getattr(self.surface, "show_status", None)
-        if show is None or self._length:
+        if show is None or self._stream.length:
             return
         if not self._refs:  # no placeholder yet: show it as soon as there is one
             self._pending_status = status
@@ -199,9 +153,9 @@ class Answer(Generic[Ref]):
     async def _stop_reader(self) -> None:
         reader = self._reader
         if reader is None:
-            await self._close_events()
+            await self._stream.close()
             return
-        if not reader.done() and self._finish_reason is not None and self._override is None:
+        if not reader.done() and self._stream.finish_reason is not None and self._override is None:
             # Finished: give the usage chunk a moment, then close the stream.
             await asyncio.wait([reader], timeout=0.25)
         elif not reader.done() and self._override is None:
@@ -212,19 +166,11 @@ class Answer(Generic[Ref]):
             await reader
         except asyncio.CancelledError:
             pass
-        await self._close_events()  # the reader may have been cancelled before it started
-
-    async def _close_events(self) -> None:
-        closer = getattr(self._events, "aclose", None)
-        if closer is not None:
-            try:
-                await closer()
-            except Exception:  # closing a broken stream may fail too
-                pass
+        await self._stream.close()  # the reader may have been cancelled before it started
 
     async def _post_placeholder(self) -> None:
         budget = self.surface.post_budget()
-        ref = await self._retry(
+        ref = await self._calls.run(
             lambda: self.surface.post_placeholder(), budget, final=lambda: False
         )
         self._refs.append(ref)
@@ -238,21 +184,18 @@ class Answer(Generic[Ref]):
     async def _write_while_streaming(self) -> None:
         loop = asyncio.get_running_loop()
         while True:
-            await self._dirty.wait()
-            if self._stream_done:
+            await self._stream.dirty.wait()
+            if self._stream.done:
                 return
             floor = self._last_edit_at + self.config.interval - loop.time()
             if floor > 0:
                 await asyncio.sleep(floor)
-                if self._stream_done:
+                if self._stream.done:
                     return
-            self._dirty.clear()
+            self._stream.dirty.clear()
             await self._sync(final=False)
 
     # -- writing -------------------------------------------------------------------------
-    def _stale_since(self) -> float:
-        return self._unshown[0][1] if self._unshown else asyncio.get_running_loop().time()
-
     def _current_text(self) -> str:
         return self._final_text if self._final_text is not None else self.text
 
@@ -290,7 +233,7 @@ class Answer(Generic[Ref]):
         snapshot: list[object] = []
 
         def is_final() -> bool:
-            return final or self._stream_done
+            return final or self._stream.done
 
         async def call() -> Ref | None:
             # Snapshot only now, after the budget granted the call: latest text wins.
@@ -300,13 +243,13 @@ class Answer(Generic[Ref]):
             if final_now:
                 self._settle()
             page = self._pager.layout(self._current_text(), final=final_now)[index]
-            snapshot[:] = [page, self._length]
+            snapshot[:] = [page, self._stream.length]
             if posting:
                 return await self.surface.post_page(page.text, final=page.complete)
             await self.surface.edit(self._refs[index], page.text, final=page.complete)
             return None
 
-        ref = await self._retry(call, budget, final=is_final)
+        ref = await self._calls.run(call, budget, final=is_final)
         page, length = snapshot
         if posting:
             self._refs.append(ref)  # type: ignore[arg-type]
@@ -317,45 +260,8 @@ class Answer(Generic[Ref]):
             self._on_page(index, self._refs[index], page.text, page.complete)  # type: ignore[attr-defined]
         self._edits += 1
         self._last_edit_at = asyncio.get_running_loop().time()
-        while self._unshown and self._unshown[0][0] <= length:  # type: ignore[operator]
-            self._unshown.popleft()
+        self._stream.shown(length)  # type: ignore[arg-type]
         self.observer.edit()
-
-    async def _retry(
-        self,
-        call: Callable[[], object],
-        budget: Budget | None,
-        *,
-        final: Callable[[], bool],
-    ) -> Ref:
-        """Run one platform call under its budget, waiting out 429s without limit."""
-        failures = 0
-        while True:
-            if budget is not None:
-                await budget.acquire(stale_since=self._stale_since, final=final)
-            try:
-                async with asyncio.timeout(self.config.call_timeout):
-                    result = await call()  # type: ignore[misc]
-            except RateLimited as limited:
-                self.observer.rate_limited()
-                self.log.warning("rate limited, retry after %.3gs", limited.retry_after)
-                if budget is not None:
-                    budget.rate_limited(limited.retry_after)
-                else:
-                    await asyncio.sleep(limited.retry_after)
-                continue
-            except (SurfaceError, TimeoutError, OSError) as exc:
-                failures += 1
-                self.observer.surface_error(getattr(exc, "code", type(exc).__name__))
-                permanent = isinstance(exc, SurfaceError) and not exc.transient
-                if permanent or failures >= self.config.final_attempts:
-                    raise
-                self.log.warning("platform call failed (%s), retrying", exc)
-                await asyncio.sleep(min(8.0, 0.25 * 2**failures))
-                continue
-            if budget is not None:
-                budget.succeeded()
-            return result  # type: ignore[return-value]
 
     async def _finish(self) -> None:
         """Write the final text (with its notice) into every page; runs exactly once."""
@@ -383,18 +289,12 @@ class Answer(Generic[Ref]):
             self._final_text = with_notice(self.text, notice)
 
     def _end(self) -> tuple[EndReason, str | None]:
-        if self._override is not None:
-            end, detail = self._override
-            if end is EndReason.STOPPED:
-                return end, notice_for(end, by=detail)
-            return end, notice_for(end, detail=detail)
-        if self._error is not None:
-            end = end_for_error(self._error.kind)
-            return end, notice_for(end, detail=self._error.message)
-        end = _FINISH_ENDS.get(self._finish_reason or "stop", EndReason.STOP)
-        if end is EndReason.STOP and not self.text.strip():
-            return EndReason.ERROR, notice_for(EndReason.ERROR, detail="it returned no text")
-        return end, notice_for(end)
+        return answer_end(
+            override=self._override,
+            error=self._stream.error,
+            finish_reason=self._stream.finish_reason,
+            text=self.text,
+        )
 
     def _outcome(self) -> Outcome:
         end, notice = self._end()
@@ -402,7 +302,7 @@ class Answer(Generic[Ref]):
             text=self.text,
             end=end,
             notice=notice,
-            usage=self._usage,
+            usage=self._stream.usage,
             edits=self._edits,
             pages=len(self._refs),
         )

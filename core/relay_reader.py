@@ -1,0 +1,119 @@
+"""The reader half of an answer: the model's stream drained into a buffer.
+
+It never waits on the platform, so a slow edit cannot stall the stream; it only records
+what arrived and when, and sets `dirty` for the writer. The writer reads the text, the
+age of the oldest text not yet shown (which ranks the answer in a shared budget) and how
+the stream ended.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+from collections.abc import AsyncIterator, Callable
+
+from core.models import ErrorKind, Finish, StreamError, StreamEvent, TextDelta, Usage, Waiting
+from core.observer import RelayObserver
+
+__all__ = ["ModelReader"]
+
+
+class ModelReader:
+    """What the model has said so far, and how its stream ended.
+
+    Unlike a plain string buffer it remembers when each piece arrived until the writer
+    has shown it, because the budget serves first the answer whose people waited longest.
+    """
+
+    __slots__ = ("_events", "_observer", "_on_status", "_chunks", "length", "_unshown",
+                 "dirty", "done", "finish_reason", "error", "usage")
+
+    def __init__(
+        self,
+        events: AsyncIterator[StreamEvent],
+        *,
+        observer: RelayObserver,
+        on_status: Callable[[str], None],
+    ) -> None:
+        self._events = events
+        self._observer = observer
+        self._on_status = on_status
+        self._chunks: list[str] = []
+        self.length = 0
+        self._unshown: collections.deque[tuple[int, float]] = collections.deque()
+        self.dirty = asyncio.Event()
+        self.done = False
+        self.finish_reason: str | None = None
+        self.error: StreamError | None = None
+        self.usage: Usage | None = None
+
+    def __repr__(self) -> str:
+        return (
+            f"<ModelReader chars={self.length} unshown={len(self._unshown)} "
+            f"done={self.done} finish={self.finish_reason!r}>"
+        )
+
+    @property
+    def text(self) -> str:
+        """The model's text so far."""
+        if len(self._chunks) > 1:
+            self._chunks[:] = ["".join(self._chunks)]
+        return self._chunks[0] if self._chunks else ""
+
+    def stale_since(self) -> float:
+        """When the oldest text not yet shown arrived (now, if all of it is shown)."""
+        return self._unshown[0][1] if self._unshown else asyncio.get_running_loop().time()
+
+    def shown(self, length: int) -> None:
+        """The first `length` characters are on screen: they no longer make it stale."""
+        while self._unshown and self._unshown[0][0] <= length:
+            self._unshown.popleft()
+
+    def end(self) -> None:
+        """No more text will come: wake the writer so it writes the final text."""
+        self.done = True
+        self.dirty.set()
+
+    async def read(self, started_at: float) -> None:
+        """Drain the stream until it ends, fails or is cancelled; then close it."""
+        loop = asyncio.get_running_loop()
+        try:
+            async for event in self._events:
+                if isinstance(event, TextDelta):
+                    if not event.text:
+                        continue
+                    if not self._chunks:
+                        self._observer.first_token(loop.time() - started_at)
+                    self._chunks.append(event.text)
+                    self.length += len(event.text)
+                    self._unshown.append((self.length, loop.time()))
+                    self._observer.tokens(1)
+                    self.dirty.set()
+                elif isinstance(event, Finish):
+                    # The answer is whole: write the final text now rather than after
+                    # the usage chunk and the end of the HTTP body, which may never come.
+                    self.finish_reason = event.reason
+                    self.end()
+                elif isinstance(event, Usage):
+                    self.usage = event
+                elif isinstance(event, Waiting):
+                    wait = f" (retrying in {event.seconds:.0f} s)" if event.seconds >= 1 else ""
+                    self._on_status(f"{event.why}{wait}…")
+                elif isinstance(event, StreamError):
+                    if self.finish_reason is None:  # after Finish the answer is whole
+                        self.error = event
+                    break
+        except Exception as exc:  # a source should yield errors, but never trust it
+            self.error = StreamError(kind=ErrorKind.API, message=type(exc).__name__)
+        finally:
+            self.end()
+            await self.close()
+
+    async def close(self) -> None:
+        """Close the stream if it can be closed; a broken stream may fail to, and that is fine."""
+        closer = getattr(self._events, "aclose", None)
+        if closer is not None:
+            try:
+                await closer()
+            except Exception:  # closing a broken stream may fail too
+                pass
