@@ -189,7 +189,12 @@ class Answer(Generic[Ref]):
                 return
             floor = self._last_edit_at + self.config.interval - loop.time()
             if floor > 0:
-                await asyncio.sleep(floor)
+                # Wait out the per-message floor, but not past the end of the stream:
+                # the final edit is the one people wait for.
+                try:
+                    await asyncio.wait_for(self._stream.ended.wait(), floor)
+                except TimeoutError:
+                    pass
                 if self._stream.done:
                     return
             self._stream.dirty.clear()

@@ -26,7 +26,7 @@ class ModelReader:
     """
 
     __slots__ = ("_events", "_observer", "_on_status", "_chunks", "length", "_unshown",
-                 "dirty", "done", "finish_reason", "error", "usage")
+                 "dirty", "ended", "done", "finish_reason", "error", "usage")
 
     def __init__(
         self,
@@ -42,6 +42,7 @@ class ModelReader:
         self.length = 0
         self._unshown: collections.deque[tuple[int, float]] = collections.deque()
         self.dirty = asyncio.Event()
+        self.ended = asyncio.Event()
         self.done = False
         self.finish_reason: str | None = None
         self.error: StreamError | None = None
@@ -73,6 +74,7 @@ class ModelReader:
         """No more text will come: wake the writer so it writes the final text."""
         self.done = True
         self.dirty.set()
+        self.ended.set()
 
     async def read(self, started_at: float) -> None:
         """Drain the stream until it ends, fails or is cancelled; then close it."""

@@ -246,3 +246,13 @@ async def test_a_grant_that_arrives_after_the_stream_ended_carries_the_final_tex
     # placeholder, the leading-edge edit, then one edit that is already the final one
     assert [final for _, _, final in versions] == [False, False, True]
     assert surface.final_texts() == ["Hello there friend."]
+
+
+async def test_the_final_edit_does_not_wait_out_the_interval():
+    surface = FakeSurface()
+    source = ScriptedSource(["One", " two", " three."], delay=0.1)
+    await relay(surface, source.stream(), config=RelayConfig(interval=5.0))
+    last_token_at = source.emitted[-1][0]
+    final_at = surface.messages[0].versions[-1][0]
+    assert surface.final_texts() == ["One two three."]
+    assert final_at - last_token_at < 0.05
