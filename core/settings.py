@@ -62,6 +62,8 @@ class Settings:
     discord_api_url: str = "https://discord.com/api/v10"
     discord_gateway_url: str | None = None
     discord_token_ttl: float = 840.0
+    shard_count: int | None = None
+    shard_ids: tuple[int, ...] | None = None
 
     @property
     def uses_local_model(self) -> bool:
@@ -131,7 +133,25 @@ class Settings:
             discord_api_url=(r.url("DISCORD_API_URL") or "https://discord.com/api/v10").rstrip("/"),
             discord_gateway_url=r.url("DISCORD_GATEWAY_URL", schemes=("ws", "wss")),
             discord_token_ttl=r.number("TRICKLE_DISCORD_TOKEN_TTL", float, low=0.5, high=900.0) or 840.0,
+            **_shards(r),
         )
+
+
+def _shards(r: _Reader) -> dict[str, object]:
+    """TRICKLE_SHARD_COUNT and TRICKLE_SHARD_IDS, checked against each other."""
+    count = r.number("TRICKLE_SHARD_COUNT", int, low=1, high=100_000)
+    raw = r.text("TRICKLE_SHARD_IDS")
+    if raw is None:
+        return {"shard_count": count, "shard_ids": None}
+    if count is None:
+        raise SettingsError("TRICKLE_SHARD_IDS is set without TRICKLE_SHARD_COUNT (accepted: both, or neither)")
+    try:
+        ids = tuple(sorted({int(part) for part in raw.split(",") if part.strip()}))
+    except ValueError:
+        raise SettingsError(f"TRICKLE_SHARD_IDS={raw!r} is not a list of shard numbers (accepted: e.g. 0,1)") from None
+    if not ids or not all(0 <= i < count for i in ids):
+        raise SettingsError(f"TRICKLE_SHARD_IDS={raw!r} must name shards from 0 to {count - 1}")
+    return {"shard_count": count, "shard_ids": ids}
 
 
 def _default(value: T | None, default: T) -> T:

@@ -69,13 +69,22 @@ class DiscordService:
         return f"<DiscordService client={self.client!r} {self.budgets!r}>"
 
     def _build(self, *, message_content: bool) -> tuple[discord.Client, app_commands.CommandTree[discord.Client]]:
-        client = discord.Client(
+        options: dict[str, Any] = dict(
             intents=intents(message_content=message_content),
             http_trace=self.budgets.trace_config(),
             allowed_mentions=discord.AllowedMentions.none(),
             chunk_guilds_at_startup=False,
             guild_ready_timeout=self.guild_ready_timeout,
         )
+        settings = self.ctx.settings
+        client: discord.Client
+        if settings.shard_count:
+            # Several processes split the shards between them (TRICKLE_SHARD_IDS); each
+            # sees only its shards' guilds, and Redis keeps their budgets shared.
+            ids = list(settings.shard_ids or range(settings.shard_count))
+            client = discord.AutoShardedClient(shard_count=settings.shard_count, shard_ids=ids, **options)
+        else:
+            client = discord.Client(**options)
         tree: app_commands.CommandTree[discord.Client] = app_commands.CommandTree(client)
         self.handlers.install(client, tree)
         return client, tree
