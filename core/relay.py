@@ -285,7 +285,42 @@ class Answer(Generic[Ref]):
                 await self._sync(final=True)
         except (SurfaceError, TimeoutError, OSError) as exc:
             self.log.error("final edit failed: %s", exc)
+            if isinstance(exc, SurfaceError) and not exc.transient:
+                await self._rescue(exc.code)
         self.observer.ended(end.value)
+
+    async def _rescue(self, code: str) -> None:
+        """The platform refuses the final text (e.g. `msg_too_long`): end every open page
+        with what it already shows, which the platform accepted, and say why.
+
+        Without this the page would keep its streaming indicator and Stop button for good.
+        """
+        self._override = (EndReason.PLATFORM_ERROR, code)
+        notice = self._end()[1]
+        for index, shown in enumerate(self._shown):
+            if shown.final:
+                continue
+            # The notice may be what tips the page over the limit: then the shown text
+            # alone, which still drops the indicator and the button.
+            for text in dict.fromkeys((with_notice(shown.text, notice), shown.text)):
+                if await self._end_page(index, text):
+                    self._shown[index] = _Shown(text, True)
+                    break
+
+    async def _end_page(self, index: int, text: str) -> bool:
+        """One final edit of page `index` with `text`, paced like any other; True if done."""
+        ref = self._refs[index]
+
+        async def call() -> None:
+            await self.surface.edit(ref, text, final=True)
+
+        try:
+            async with asyncio.timeout(self.config.call_timeout):
+                await self._calls.run(call, self.surface.edit_budget(ref), final=lambda: True)
+        except (SurfaceError, TimeoutError, OSError) as exc:
+            self.log.error("could not end page %d: %s", index, exc)
+            return False
+        return True
 
     def _settle(self) -> None:
         """Fix the final text once the stream is over; later aborts no longer change it."""

@@ -237,6 +237,22 @@ async def test_a_permanent_platform_error_mid_stream_is_named_in_the_message():
     assert surface.unfinished() == []
 
 
+async def test_a_page_refused_as_too_long_even_when_final_ends_with_what_it_showed():
+    class SmallerThanItSays(FakeSurface):
+        async def edit(self, ref, text, *, final):
+            if len(text) > 60:  # the platform's real limit is below the page limit
+                raise SurfaceError("msg_too_long")
+            await super().edit(ref, text, final=final)
+
+    surface = SmallerThanItSays()
+    source = ScriptedSource(words(POEM * 3), delay=0.01)
+    outcome = await relay(surface, source.stream(), config=RelayConfig(interval=0.05))
+    assert outcome.end is EndReason.PLATFORM_ERROR
+    assert surface.unfinished() == []
+    (final,) = surface.final_texts()
+    assert final and (POEM * 3).startswith(final)  # the notice did not fit
+
+
 async def test_a_grant_that_arrives_after_the_stream_ended_carries_the_final_text():
     budget = Budget(rate=1.0, burst=1, reserve=0)
     surface = FakeSurface(edit_budget=budget)

@@ -165,6 +165,8 @@ async def test_a_long_answer_continues_in_more_thread_messages_exactly(slack_bot
             assert len(text) <= 3500 + len(INDICATOR)
     assert any(unescape(p.visible).startswith("```python\n") for p in pages[1:])  # fence reopened
     assert not [c for c in h.fake.calls if c.error]  # never msg_too_long
+    # The notification `text` carries the whole page too, for clients that read it.
+    assert [p.text for p in pages] == [p.visible for p in pages]
 
 
 async def test_model_failing_mid_stream_keeps_the_text_and_adds_a_notice(slack_bot):
@@ -190,6 +192,22 @@ async def test_placeholder_refused_with_not_in_channel_is_logged_clearly(slack_b
     await h.settle()
     assert h.pages("C9", None) == []
     assert "not_in_channel" in caplog.text and "/invite" in caplog.text
+
+
+async def test_msg_too_long_below_our_page_size_still_finishes_the_message(slack_bot, fake_slack):
+    fake_slack.max_markdown_text = 1500  # a workspace stricter than the 3,500 we plan for
+    h = await slack_bot()
+    text = " ".join(f"word{n}" for n in range(500))
+    h.model.script_queue.append(script_from_text(text, delay=0.002))
+    event = h.fake.mention_event("UALICE", "write a lot", "C1")
+    await h.deliver(event)
+    await h.settle()
+    (page,) = h.pages("C1", event["ts"])
+    shown = unescape(page.visible)
+    assert not has_button(page) and not shown.endswith(INDICATOR)
+    kept = shown.split("\n\n_(")[0]
+    assert kept and text.startswith(kept)
+    assert shown == kept or shown.endswith("msg_too_long — ask again)_")
 
 
 async def test_a_stall_inside_indentation_still_finishes_the_message(slack_bot):

@@ -28,7 +28,7 @@ __all__ = [
     "to_plain_fallback",
 ]
 
-FALLBACK_LIMIT = 3000  # a notification `text` next to blocks; a section holds 3,000 too
+FALLBACK_LIMIT = 3900  # above any page (3,500), so `text` carries the whole page; below msg_too_long
 RULE = "———"  # Slack has no horizontal rule; as long as the `---` it replaces
 LABEL_BAR = "¦"  # `|` would end a link's URL part early, so labels get a look-alike
 
