@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import io
+import os
 import sys
 from collections.abc import Sequence
 
@@ -18,6 +20,7 @@ USAGE_HINT = 'usage: trickle ask "your question"   (or: echo "your question" | t
 EXIT_OK = 0
 EXIT_MODEL_ERROR = 1
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130  # the shell's convention for Ctrl-C
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -53,14 +56,29 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     configure_logging(settings, quiet=args.command == "ask")
     if args.command == "ask":
-        from bots.terminal import ask
-
         prompt = _read_prompt(args.prompt)
         if prompt is None:
             print(USAGE_HINT, file=sys.stderr)
             return EXIT_USAGE
-        return asyncio.run(ask(settings, prompt, model=args.model, stream=not args.no_stream))
+        return _run_ask(settings, prompt, args)
     return _run_service(args, settings)
+
+
+def _run_ask(settings: Settings, prompt: str, args: argparse.Namespace) -> int:
+    from bots.terminal import ask
+
+    if isinstance(sys.stdout, io.TextIOWrapper):
+        # A terminal that cannot show a character gets a `?`, not a traceback.
+        sys.stdout.reconfigure(errors="replace")
+    try:
+        return asyncio.run(ask(settings, prompt, model=args.model, stream=not args.no_stream))
+    except BrokenPipeError:
+        # The reader (`| head`) has gone: nobody is left to tell. Point stdout at
+        # /dev/null so that the interpreter's last flush does not complain either.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
 
 
 def _run_service(args: argparse.Namespace, settings: Settings) -> int:
@@ -78,7 +96,8 @@ def _run_service(args: argparse.Namespace, settings: Settings) -> int:
 def _read_prompt(words: Sequence[str]) -> str | None:
     """The prompt from the arguments (or stdin for `-`); None when it is blank."""
     if list(words) == ["-"]:
-        text = sys.stdin.read()
+        # Bytes that are not UTF-8 become U+FFFD rather than a traceback.
+        text = sys.stdin.buffer.read().decode("utf-8", errors="replace")
     else:
         text = " ".join(words)
     return text if text.strip() else None

@@ -10,7 +10,7 @@ import sys
 from typing import TextIO
 
 from core.conversation import conversation
-from core.models import EndReason, Finish, StreamError, TextDelta
+from core.models import EndReason, Finish, StreamError, TextDelta, Waiting
 from core.notices import end_for_error, notice_for
 from core.settings import Settings
 from core.sources.factory import build_source
@@ -43,6 +43,8 @@ async def ask(
                 finish = event.reason
             elif isinstance(event, StreamError):
                 failure = event
+            elif isinstance(event, Waiting):
+                print(f"trickle: the model is busy (rate limited); retrying in {event.seconds:.3g} s", file=err)
     finally:
         await source.aclose()
         text = "".join(pieces)

@@ -104,3 +104,36 @@ async def test_unreachable_endpoint_is_one_clear_line_and_exit_1():
     assert code == 1
     assert out == ""
     assert len(err.strip().splitlines()) == 1
+    assert "could not connect to 127.0.0.1:9" in err
+
+
+async def test_stdin_that_is_not_utf8_is_asked_with_replacement_characters(fake_openai: FakeOpenAI):
+    fake_openai.script_queue.append(script_from_text("Café noted."))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "TRICKLE_"))}
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bots.cli", "ask", "-",
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        env={**env, "OPENAI_BASE_URL": fake_openai.base_url},
+        cwd=os.path.dirname(os.path.dirname(__file__)),
+    )
+    out, err = await asyncio.wait_for(proc.communicate(b"caf\xc3\xa9 \xff?"), 60)
+    assert (proc.returncode, out.decode(), err.decode()) == (0, "Café noted.\n", "")
+    assert fake_openai.requests[0]["messages"][-1]["content"] == "café \ufffd?"
+
+
+async def test_a_reader_that_hangs_up_early_ends_quietly(fake_openai: FakeOpenAI):
+    fake_openai.script_queue.append(script_from_text("word " * 20000))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "TRICKLE_"))}
+    read, write = os.pipe()
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bots.cli", "ask", "talk",
+        stdout=write, stderr=asyncio.subprocess.PIPE,
+        env={**env, "OPENAI_BASE_URL": fake_openai.base_url},
+        cwd=os.path.dirname(os.path.dirname(__file__)),
+    )
+    os.close(write)
+    assert await asyncio.to_thread(os.read, read, 10)  # like `| head -c 10`, then hang up
+    os.close(read)
+    _, err = await asyncio.wait_for(proc.communicate(), 60)
+    assert proc.returncode == 0
+    assert "Traceback" not in err.decode() and "BrokenPipe" not in err.decode()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import aclosing
 from typing import Any
@@ -28,6 +29,8 @@ _MESSAGE_LIMIT = 120
 _FIRST_BACKOFF = 1.0
 _MIN_WAIT = 0.1
 _UNFINISHED = "the stream ended before the model finished"
+_USAGE_GRACE = 0.5  # seconds to wait for the usage chunk after finish_reason
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def build_openai_client(
@@ -159,23 +162,41 @@ class OpenAISource:
             stream = await self._client.chat.completions.create(**request)
         except openai.RateLimitError as err:
             raise _RateLimited(_retry_after(err)) from err
+        except openai.APITimeoutError as err:
+            yield _stream_error(err)
+            return
+        except openai.APIConnectionError:
+            url = self._client.base_url
+            yield StreamError(ErrorKind.CONNECTION, f"could not connect to {url.host}:{url.port or ''}".rstrip(":"))
+            return
         except Exception as err:  # noqa: BLE001 - every failure becomes an event
             yield _stream_error(err)
             return
         finished = False
+        pairs = _SurrogatePairs()
+        chunks = stream.__aiter__()
         try:
-            async for chunk in stream:
+            while True:
+                try:
+                    chunk = await _next_chunk(chunks, finished=finished)
+                except StopAsyncIteration:
+                    break
                 for choice in chunk.choices:
-                    if choice.index != 0:
+                    if choice.index not in (0, None):  # some proxies leave `index` out
                         continue
                     if choice.delta is not None and choice.delta.content:
-                        yield TextDelta(choice.delta.content)
+                        if text := pairs.join(choice.delta.content):
+                            yield TextDelta(text)
                     if choice.finish_reason is not None and not finished:
                         finished = True
+                        if text := pairs.flush():
+                            yield TextDelta(text)
                         yield Finish(choice.finish_reason)
                 if chunk.usage is not None:
                     yield Usage(chunk.usage.prompt_tokens, chunk.usage.completion_tokens)
             if not finished:
+                if text := pairs.flush():
+                    yield TextDelta(text)
                 # The SDK ends quietly when the body ends, [DONE] or not: a proxy closing
                 # the connection cleanly mid-answer looks like a short, finished answer.
                 yield StreamError(ErrorKind.CONNECTION, _UNFINISHED)
@@ -187,6 +208,44 @@ class OpenAISource:
             yield _stream_error(err)
         finally:
             await _close_quietly(stream)
+
+
+async def _next_chunk(chunks: AsyncIterator[Any], *, finished: bool) -> Any:
+    """The next chunk; after `finish_reason`, only briefly.
+
+    All that may follow the finish is the optional usage chunk: a server that keeps the
+    connection open after it must not hold a finished answer for the idle timeout.
+    """
+    if not finished:
+        return await anext(chunks)
+    async with asyncio.timeout(_USAGE_GRACE):
+        return await anext(chunks)
+
+
+class _SurrogatePairs:
+    """Rejoins a UTF-16 surrogate pair that a server split across two deltas.
+
+    JSON may spell an emoji as two `\\u` escapes, and a server that cuts between them
+    sends two lone surrogates, which no platform (nor a UTF-8 terminal) accepts. A high
+    surrogate at the end of a delta waits for the next; one left unpaired becomes U+FFFD.
+    """
+
+    __slots__ = ("held",)
+
+    def __init__(self) -> None:
+        self.held = ""
+
+    def join(self, text: str) -> str:
+        text, self.held = self.held + text, ""
+        if "\ud800" <= text[-1] <= "\udbff":
+            text, self.held = text[:-1], text[-1]
+        if _SURROGATE.search(text):
+            text = text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+        return text
+
+    def flush(self) -> str:
+        held, self.held = self.held, ""
+        return "\ufffd" if held else ""
 
 
 def rate_limit_wait(retry_after: float | None, *, remaining: float, backoff: float) -> float | None:
