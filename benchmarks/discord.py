@@ -50,9 +50,6 @@ async def start_bot(fake: FakeDiscord, model_url: str) -> asyncio.subprocess.Pro
         "OPENAI_BASE_URL": model_url,
         "TRICKLE_HTTP_PORT": "0",
         "TRICKLE_LOG_LEVEL": "WARNING",
-        "TRICKLE_USER_RPM": "1000",
-        "TRICKLE_CHANNEL_RPM": "10000",
-        "TRICKLE_MODEL_CONCURRENCY": "1000",
     }
     return await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bots.cli", "discord", env=env,

@@ -33,9 +33,6 @@ async def start_bot(
         "OPENAI_BASE_URL": model_url,
         "TRICKLE_HTTP_PORT": "0",
         "TRICKLE_LOG_LEVEL": "WARNING",
-        "TRICKLE_USER_RPM": "1000",
-        "TRICKLE_CHANNEL_RPM": "10000",
-        "TRICKLE_MODEL_CONCURRENCY": "1000",
         **({"TRICKLE_REDIS_URL": redis_url} if redis_url else {}),
     }
     return await asyncio.create_subprocess_exec(

@@ -45,9 +45,9 @@ class Settings:
     log_level: str = "INFO"
     admins: frozenset[str] = field(default_factory=frozenset)
     user_concurrency: int = 1
-    model_concurrency: int = 16
-    user_rpm: int = 20
-    channel_rpm: int = 120
+    model_concurrency: int = 128
+    user_rpm: int = 60
+    channel_rpm: int = 600
     redis_url: str | None = None
     state_path: str | None = None
     heartbeat_interval: float = 5.0
@@ -112,10 +112,10 @@ class Settings:
             ),
             user_concurrency=_default(r.number("TRICKLE_USER_CONCURRENCY", int, low=1, high=100), 1),
             model_concurrency=_default(
-                r.number("TRICKLE_MODEL_CONCURRENCY", int, low=1, high=10_000), 16
+                r.number("TRICKLE_MODEL_CONCURRENCY", int, low=1, high=10_000), 128
             ),
-            user_rpm=_default(r.number("TRICKLE_USER_RPM", int, low=1, high=100_000), 20),
-            channel_rpm=_default(r.number("TRICKLE_CHANNEL_RPM", int, low=1, high=100_000), 120),
+            user_rpm=_default(r.number("TRICKLE_USER_RPM", int, low=1, high=100_000), 60),
+            channel_rpm=_default(r.number("TRICKLE_CHANNEL_RPM", int, low=1, high=100_000), 600),
             redis_url=r.url("TRICKLE_REDIS_URL", schemes=("redis", "rediss", "unix")),
             state_path=r.text("TRICKLE_STATE_PATH"),
             heartbeat_interval=r.number("TRICKLE_HEARTBEAT_INTERVAL", float, low=0.1, high=300.0)
