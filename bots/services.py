@@ -12,6 +12,7 @@ import argparse
 import asyncio
 import logging
 import signal
+import socket
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Any
@@ -49,6 +50,8 @@ class ServiceContext:
 async def run_service(command: str, settings: Settings, args: argparse.Namespace | None = None) -> int:
     """Run `trickle slack|discord|playground|serve` until SIGTERM/SIGINT."""
     platforms = _platforms(command, settings)
+    # Listen before any platform connects: a busy port is then a clean start error.
+    sock = None if command == "playground" else _listen(settings, required=_needs_http(platforms, settings))
     metrics = Metrics()
     source = build_source(settings)
     state = await _build_state(settings)
@@ -74,11 +77,12 @@ async def run_service(command: str, settings: Settings, args: argparse.Namespace
                 runners.append(runner)
         ctx.web_app.router.add_get("/healthz", lambda _: _healthz(ctx))
         ctx.web_app.router.add_get("/metrics", lambda _: _metrics(ctx))
-        if command != "playground":
+        if sock is not None:
             http = web.AppRunner(ctx.web_app, access_log=None)
             await http.setup()
-            await web.TCPSite(http, settings.http_host, settings.http_port).start()
-            log.info("health and metrics on http://%s:%s/", settings.http_host, settings.http_port)
+            await web.SockSite(http, sock).start()
+            host, port = sock.getsockname()[:2]
+            log.info("health and metrics on http://%s:%s/", host, port)
         tasks = [asyncio.create_task(r) for r in runners]
         await inflight.beat()
         keepers = [
@@ -103,9 +107,37 @@ async def run_service(command: str, settings: Settings, args: argparse.Namespace
     finally:
         if http is not None:
             await http.cleanup()
+        elif sock is not None:
+            sock.close()
         await source.aclose()
         await state.aclose()
     return 0
+
+
+def _needs_http(platforms: list[str], settings: Settings) -> bool:
+    """Slack without Socket Mode receives its events over HTTP; the rest is optional."""
+    return "slack" in platforms and not settings.slack_app_token
+
+
+def _listen(settings: Settings, *, required: bool) -> socket.socket | None:
+    """The socket for `/slack/events`, `/healthz` and `/metrics`.
+
+    Only Slack's HTTP mode cannot work without it. Otherwise a busy port costs the
+    health and metrics endpoints, not the bot: it says so and carries on.
+    """
+    where = f"{settings.http_host}:{settings.http_port}"
+    try:
+        return socket.create_server((settings.http_host, settings.http_port))
+    except OSError as exc:
+        if required:
+            raise SettingsError(
+                f"TRICKLE_HTTP_PORT: cannot listen on {where} for Slack events ({exc.strerror or exc})"
+            ) from exc
+        log.warning(
+            "no /healthz or /metrics: cannot listen on %s (%s); set TRICKLE_HTTP_PORT to a free port",
+            where, exc.strerror or exc,
+        )
+        return None
 
 
 def _platforms(command: str, settings: Settings) -> list[str]:

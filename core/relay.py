@@ -33,11 +33,16 @@ log = logging.getLogger("trickle.relay")
 
 @dataclass(frozen=True, slots=True)
 class RelayConfig:
-    """How an answer is paced; `interval` is TRICKLE_EDIT_INTERVAL."""
+    """How an answer is paced; `interval` is TRICKLE_EDIT_INTERVAL.
+
+    `finish_timeout` is only a backstop against a platform that never accepts the final
+    edit: a final may rightly queue for a minute or more behind the finals of many other
+    answers on one shared budget (fifty at Slack's 50 edits a minute).
+    """
 
     interval: float = 0.5
     call_timeout: float = 30.0
-    finish_timeout: float = 60.0
+    finish_timeout: float = 600.0
     final_attempts: int = 6
 
 
@@ -273,12 +278,11 @@ class Answer(Generic[Ref]):
         if self._finished:
             return
         self._finished = True
-        end, _ = self._end()
         self._settle()
-        if not self._refs:
-            self.log.error("no message could be posted; the answer is lost (%s)", end.value)
-            return
         try:
+            if not self._refs:
+                self.log.error("no message could be posted; the answer is lost (%s)", self._end()[0].value)
+                return
             # The final edit skips the per-message floor: it is the one edit people wait
             # for, and the shared budget still paces it (finals first).
             async with asyncio.timeout(self.config.finish_timeout):
@@ -287,7 +291,8 @@ class Answer(Generic[Ref]):
             self.log.error("final edit failed: %s", exc)
             if isinstance(exc, SurfaceError) and not exc.transient:
                 await self._rescue(exc.code)
-        self.observer.ended(end.value)
+        finally:
+            self.observer.ended(self._end()[0].value)
 
     async def _rescue(self, code: str) -> None:
         """The platform refuses the final text (e.g. `msg_too_long`): end every open page

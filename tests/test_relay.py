@@ -8,6 +8,7 @@ import pytest
 
 from core.models import EndReason, ErrorKind
 from core.pacing import Budget
+from core.observer import NullObserver
 from core.relay import Answer, RelayConfig, relay
 from tests.fakes.model import ScriptedSource, words
 from core.surface import SurfaceError
@@ -163,6 +164,31 @@ async def test_placeholder_failure_closes_the_stream_and_names_the_platform_erro
     assert "not_in_channel" in (outcome.notice or "")
     assert source.closed
     assert surface.messages == []
+
+
+async def test_an_answer_that_could_not_post_anything_still_reports_its_end():
+    ends: list[str] = []
+
+    class Ends(NullObserver):
+        def ended(self, end: str) -> None:
+            ends.append(end)
+
+    surface = FakeSurface(fail_placeholder="not_in_channel")
+    await relay(surface, ScriptedSource(words(POEM)).stream(), observer=Ends())
+    assert ends == ["platform_error"]  # else an "active streams" gauge never comes down
+
+
+@pytest.mark.looptime
+async def test_many_finals_queued_on_one_shared_budget_all_get_written():
+    # Eighty answers end together on a budget of one edit a second: the last final
+    # waits over a minute, and must still be written rather than given up on.
+    budget = Budget(rate=1.0, burst=2)
+    surfaces = [FakeSurface(edit_budget=budget) for _ in range(80)]
+    sources = [ScriptedSource(words(POEM), delay=0.01) for _ in surfaces]
+    outcomes = await asyncio.gather(*(relay(f, s.stream()) for f, s in zip(surfaces, sources)))
+    assert all(o.end is EndReason.STOP for o in outcomes)
+    assert [f.final_texts() for f in surfaces] == [[POEM]] * 80
+    assert all(f.unfinished() == [] for f in surfaces)
 
 
 async def test_long_answers_continue_on_further_pages():

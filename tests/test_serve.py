@@ -98,3 +98,58 @@ async def test_serve_without_any_platform_is_a_clear_settings_error():
     _, err = await asyncio.wait_for(proc.communicate(), 30)
     assert proc.returncode == 2
     assert b"SLACK_BOT_TOKEN" in err and b"DISCORD_BOT_TOKEN" in err
+
+
+async def test_a_busy_port_stops_slack_http_mode_with_a_clear_message():
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "OPENAI_", "TRICKLE_"))}
+        env.update(
+            SLACK_API_URL="http://127.0.0.1:9/api/", SLACK_BOT_TOKEN="xoxb-x", SLACK_SIGNING_SECRET="s",
+            OPENAI_BASE_URL="http://127.0.0.1:9/v1", TRICKLE_HTTP_PORT=str(port),
+        )
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bots.cli", "slack", env=env,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )
+        _, err = await asyncio.wait_for(proc.communicate(), 30)
+    assert proc.returncode == 2
+    assert f"TRICKLE_HTTP_PORT: cannot listen on 127.0.0.1:{port}".encode() in err
+
+
+async def test_a_busy_port_costs_socket_mode_only_its_health_endpoint(fake_openai: FakeOpenAI):
+    fake_openai.default = script_from_text("Still here.")
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        async with FakeSlack() as slack:
+            env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "OPENAI_", "TRICKLE_"))}
+            env.update(
+                SLACK_API_URL=slack.api_url, SLACK_BOT_TOKEN="xoxb-p", SLACK_APP_TOKEN="xapp-p",
+                OPENAI_BASE_URL=fake_openai.base_url, TRICKLE_HTTP_PORT=str(busy.getsockname()[1]),
+            )
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "bots.cli", "slack", env=env,
+                stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+            )
+            try:
+                await slack.wait_connected(1, timeout=30)
+                event = slack.mention_event("U1", "there?", "C1")
+                await slack.send_event(event)
+                for _ in range(200):
+                    replies = [m for m in slack.thread("C1", event["ts"]) if m.is_bot]
+                    if replies and slack.unescape(slack.visible_text(replies[-1])) == "Still here.":
+                        break
+                    await asyncio.sleep(0.05)
+                else:
+                    raise AssertionError("the bot did not answer")
+                proc.send_signal(signal.SIGTERM)
+                _, err = await asyncio.wait_for(proc.communicate(), 30)
+                assert proc.returncode == 0
+                assert b"no /healthz or /metrics: cannot listen" in err
+            finally:
+                if proc.returncode is None:
+                    proc.kill()
+                    await proc.wait()
