@@ -7,6 +7,8 @@ import logging
 import re
 import sys
 import time
+from collections.abc import Iterable
+from urllib.parse import unquote, urlsplit
 
 from core.settings import Settings
 
@@ -15,45 +17,67 @@ _SECRET_PATTERNS = re.compile(
     r"(xox[abposr]-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+|sk-[A-Za-z0-9_-]{8,}|"
     r"[MNO][A-Za-z0-9_-]{23,}\.[A-Za-z0-9_-]{6}\.[A-Za-z0-9_-]{27,})"
 )
+# The password of any URL written with credentials (redis://user:PASSWORD@host).
+_URL_PASSWORD = re.compile(r"(\b[A-Za-z][A-Za-z0-9+.-]*://[^\s/:@]*:)([^\s/@]+)(@)")
+MIN_SECRET = 6  # shorter configured values are too likely to be ordinary words
 
 
-class RedactingFilter(logging.Filter):
-    """Masks configured secrets and anything shaped like a token in every record."""
+class Redactor:
+    """Masks configured secrets and anything shaped like a token or a URL password.
 
-    def __init__(self, secrets: list[str]) -> None:
-        super().__init__()
-        self._secrets = sorted({s for s in secrets if s and len(s) >= 6}, key=len, reverse=True)
+    Applied to the whole formatted line, traceback included: an exception's message
+    (a failed Redis URL, a header echoed by an HTTP error) is as likely to carry a
+    secret as the log message itself.
+    """
 
-    def redact(self, text: str) -> str:
+    __slots__ = ("_secrets",)
+
+    def __init__(self, secrets: Iterable[str]) -> None:
+        self._secrets = sorted({s for s in secrets if s and len(s) >= MIN_SECRET}, key=len, reverse=True)
+
+    def __repr__(self) -> str:
+        return f"<Redactor secrets={len(self._secrets)}>"
+
+    def __call__(self, text: str) -> str:
         for secret in self._secrets:
             text = text.replace(secret, "***")
+        text = _URL_PASSWORD.sub(r"\1***\3", text)
         return _SECRET_PATTERNS.sub("***", text)
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = self.redact(record.getMessage())
-        record.args = None
-        return True
 
 
 class JsonFormatter(logging.Formatter):
     """One JSON object a line, carrying the answer id when the record has one."""
+
+    def __init__(self, redact: Redactor | None = None) -> None:
+        super().__init__()
+        self._redact = redact or Redactor(())
 
     def format(self, record: logging.LogRecord) -> str:
         entry = {
             "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)),
             "level": record.levelname,
             "logger": record.name,
-            "message": record.getMessage(),
+            "message": self._redact(record.getMessage()),
         }
         answer_id = getattr(record, "answer_id", None)
         if answer_id:
             entry["answer_id"] = answer_id
         if record.exc_info:
-            entry["error"] = self.formatException(record.exc_info)
-        return json.dumps(entry, ensure_ascii=False)
+            entry["error"] = self._redact(self.formatException(record.exc_info))
+        if record.stack_info:
+            entry["stack"] = self._redact(self.formatStack(record.stack_info))
+        # Fields are redacted before escaping (a secret with a quote in it still
+        # matches), the line after it (whatever else a record carried).
+        return self._redact(json.dumps(entry, ensure_ascii=False))
 
 
 class TextFormatter(logging.Formatter):
+    """`time LEVEL logger: [answer id] message`, then any traceback, all redacted."""
+
+    def __init__(self, redact: Redactor | None = None) -> None:
+        super().__init__()
+        self._redact = redact or Redactor(())
+
     def format(self, record: logging.LogRecord) -> str:
         answer_id = getattr(record, "answer_id", None)
         prefix = f"[{answer_id}] " if answer_id else ""
@@ -61,7 +85,27 @@ class TextFormatter(logging.Formatter):
         line = f"{self.formatTime(record)} {record.levelname:<7} {record.name}: {prefix}{record.message}"
         if record.exc_info:
             line += "\n" + self.formatException(record.exc_info)
-        return line
+        if record.stack_info:
+            line += "\n" + self.formatStack(record.stack_info)
+        return self._redact(line)
+
+
+def secrets_of(settings: Settings) -> list[str]:
+    """Every configured value that must never be written, in the forms it may appear."""
+    secrets = [
+        settings.openai_api_key or "",
+        settings.slack_bot_token or "",
+        settings.slack_app_token or "",
+        settings.slack_signing_secret or "",
+        settings.discord_bot_token or "",
+    ]
+    if settings.redis_url:
+        try:
+            password = urlsplit(settings.redis_url).password or ""
+        except ValueError:
+            password = ""
+        secrets += [password, unquote(password)]
+    return secrets
 
 
 def configure_logging(
@@ -72,18 +116,9 @@ def configure_logging(
     `quiet` (for `trickle ask`) keeps the terminal to warnings and errors.
     """
     handler = logging.StreamHandler(stream or sys.stderr)
-    handler.setFormatter(JsonFormatter() if settings.log_format == "json" else TextFormatter())
-    handler.addFilter(
-        RedactingFilter(
-            [
-                settings.openai_api_key or "",
-                settings.slack_bot_token or "",
-                settings.slack_app_token or "",
-                settings.slack_signing_secret or "",
-                settings.discord_bot_token or "",
-            ]
-        )
-    )
+    redact = Redactor(secrets_of(settings))
+    formatter = JsonFormatter(redact) if settings.log_format == "json" else TextFormatter(redact)
+    handler.setFormatter(formatter)
     root = logging.getLogger()
     for old in [h for h in root.handlers if getattr(h, "_trickle", False)]:
         root.removeHandler(old)

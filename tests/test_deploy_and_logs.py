@@ -18,6 +18,8 @@ from core.settings import Settings
 ROOT = Path(__file__).resolve().parent.parent
 CANARY_KEY = "sk-canary-0123456789abcdef"
 CANARY_SLACK = "xoxb-canary-1111-2222-abcdefgh"
+CANARY_DISCORD = "canary-discord-token-with-no-known-shape"
+CANARY_REDIS_PASSWORD = "redis-canary-pw"
 
 
 def test_compose_file_validates():
@@ -44,15 +46,43 @@ def test_env_example_documents_every_contract_setting():
         assert name in example, name
 
 
-@pytest.fixture
-def captured_json_logs():
+def _capture(log_format: str):
     settings = Settings.from_mapping(
-        {"OPENAI_API_KEY": CANARY_KEY, "SLACK_BOT_TOKEN": CANARY_SLACK, "TRICKLE_LOG_FORMAT": "json"}
+        {
+            "OPENAI_API_KEY": CANARY_KEY,
+            "SLACK_BOT_TOKEN": CANARY_SLACK,
+            "DISCORD_BOT_TOKEN": CANARY_DISCORD,
+            "TRICKLE_REDIS_URL": f"redis://default:{CANARY_REDIS_PASSWORD}@redis:6379/0",
+            "TRICKLE_LOG_FORMAT": log_format,
+        }
     )
     stream = io.StringIO()
     handler = configure_logging(settings, stream=stream)
     yield stream
     logging.getLogger().removeHandler(handler)
+
+
+@pytest.fixture
+def captured_json_logs():
+    yield from _capture("json")
+
+
+@pytest.fixture(params=["json", "text"])
+def captured_logs(request):
+    yield from _capture(request.param)
+
+
+def _fail_with_secrets() -> None:
+    def connect() -> None:
+        raise ConnectionError(
+            f"cannot reach redis://default:{CANARY_REDIS_PASSWORD}@redis:6379/0 "
+            f"(AUTH {CANARY_REDIS_PASSWORD} refused; key {CANARY_KEY}, token {CANARY_DISCORD})"
+        )
+
+    try:
+        connect()
+    except ConnectionError as exc:
+        raise RuntimeError(f"retry with {CANARY_SLACK} failed") from exc
 
 
 def test_secrets_never_reach_the_logs(captured_json_logs):
@@ -70,3 +100,22 @@ def test_json_logs_carry_the_answer_id(captured_json_logs):
     line = json.loads(captured_json_logs.getvalue().strip().splitlines()[-1])
     assert line["answer_id"] == "abc123"
     assert line["message"] == "edited"
+
+
+def test_secrets_in_an_exception_never_reach_the_logs(captured_logs):
+    log = logging.getLogger("trickle.test")
+    try:
+        _fail_with_secrets()
+    except RuntimeError:
+        log.exception("the answer failed")
+    log.warning("where we are", stack_info=True)
+    output = captured_logs.getvalue()
+    assert "Traceback" in output and "ConnectionError: cannot reach redis://default:***@redis" in output
+    for canary in (CANARY_KEY, CANARY_SLACK, CANARY_DISCORD, CANARY_REDIS_PASSWORD):
+        assert canary not in output, canary
+
+
+def test_any_url_password_is_masked(captured_logs):
+    logging.getLogger("trickle.test").error("proxy https://bob:hunter2@proxy.example:8080/v1 refused")
+    output = captured_logs.getvalue()
+    assert "hunter2" not in output and "https://bob:***@proxy.example:8080/v1" in output
