@@ -92,6 +92,7 @@ async def run_service(command: str, settings: Settings, args: argparse.Namespace
                     ctx.finalizers, ctx.stopping, every=settings.heartbeat_interval * 2
                 )
             ),
+            asyncio.create_task(assistant.watch_stops(ctx.stopping)),
         ]
         stop_wait = asyncio.create_task(ctx.stopping.wait())
         done, _ = await asyncio.wait([*tasks, stop_wait], return_when=asyncio.FIRST_COMPLETED)

@@ -154,7 +154,7 @@ class Assistant:
             config=self.relay_config,
             observer=observer or NullObserver(),
             answer_id=answer_id,
-            on_page=self._page_recorder(answer_id, surface),
+            on_page=self._page_recorder(answer_id, surface, question.asker.id),
         )
         refusal = self._refusal(question)
         if self._closing:
@@ -170,7 +170,7 @@ class Assistant:
                 await self.inflight.done(answer_id)
             self._running.pop(answer_id, None)
 
-    def _page_recorder(self, answer_id: str, surface: Surface[Ref]):
+    def _page_recorder(self, answer_id: str, surface: Surface[Ref], asker: str):
         """Write each open page down in the in-flight registry, if the surface can say where."""
         inflight = self.inflight
         locate = getattr(surface, "locate", None)
@@ -180,11 +180,11 @@ class Assistant:
         pending = getattr(surface, "pending_location", None)
         if pending is not None:
             # Claimed but not yet posted: a crash now must not swallow the question.
-            inflight.shown(answer_id, platform, pending(), "")
+            inflight.shown(answer_id, platform, pending(), "", asker=asker)
 
         def record(index: int, ref: Ref, text: str, final: bool) -> None:
             if not final:
-                inflight.shown(answer_id, platform, locate(ref), text)
+                inflight.shown(answer_id, platform, locate(ref), text, asker=asker)
 
         return record
 
@@ -197,6 +197,44 @@ class Assistant:
             return StopResult.NOT_ALLOWED
         running.answer.stop(by=by.name)
         return StopResult.STOPPED
+
+    async def stop_anywhere(self, answer_id: str, *, by: Asker) -> StopResult:
+        """`stop`, for an answer that may be running on another replica.
+
+        Replicas share no memory, and Slack hands a button click to whichever replica
+        holds the connection it picked. The in-flight registry says who asked; the stop
+        is left in shared state for the owner, whose `watch_stops` acts on it.
+        """
+        result = self.stop(answer_id, by=by)
+        inflight = self.inflight
+        if result is not StopResult.NOT_FOUND or inflight is None or not inflight.state.shared:
+            return result
+        record = await inflight.record_of(answer_id)
+        if record is None:
+            return StopResult.NOT_FOUND
+        if by.id != record.asker and by.id not in self.settings.admins:
+            return StopResult.NOT_ALLOWED
+        await inflight.request_stop(answer_id, by.name)
+        return StopResult.STOPPED
+
+    async def watch_stops(self, stopping: asyncio.Event, *, every: float = 0.5) -> None:
+        """Act on stops asked on other replicas for this process's answers."""
+        inflight = self.inflight
+        if inflight is None or not inflight.state.shared:
+            return
+        while not stopping.is_set():
+            try:
+                if self._running:
+                    for answer_id, name in (await inflight.stop_requests(list(self._running))).items():
+                        running = self._running.get(answer_id)
+                        if running is not None:
+                            running.answer.stop(by=name)
+            except Exception:  # shared state away: local stops still work
+                log.warning("could not read stop requests", exc_info=True)
+            try:
+                await asyncio.wait_for(stopping.wait(), timeout=every)
+            except TimeoutError:
+                pass
 
     def abort(self, answer_id: str, end: EndReason, detail: str = "") -> bool:
         """End a running answer with `end`'s notice, keeping its text (e.g. a private

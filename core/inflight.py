@@ -26,6 +26,7 @@ Finalizer = Callable[[Mapping[str, Any], str], Awaitable[None]]
 """Writes `text` as the final content of the message at `location` (platform-specific)."""
 
 RECORD_TTL = 24 * 3600.0
+STOP_TTL = 600.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,18 +36,22 @@ class InflightRecord:
     owner: str
     location: dict[str, Any]
     text: str
+    asker: str = ""  # who may stop it from another replica
 
     def dumps(self) -> str:
         return json.dumps(
             {"answer_id": self.answer_id, "platform": self.platform, "owner": self.owner,
-             "location": self.location, "text": self.text},
+             "location": self.location, "text": self.text, "asker": self.asker},
             ensure_ascii=False, separators=(",", ":"),
         )
 
     @classmethod
     def loads(cls, raw: str) -> InflightRecord:
         data = json.loads(raw)
-        return cls(data["answer_id"], data["platform"], data["owner"], data["location"], data["text"])
+        return cls(
+            data["answer_id"], data["platform"], data["owner"], data["location"], data["text"],
+            data.get("asker", ""),
+        )
 
 
 class Inflight:
@@ -82,9 +87,11 @@ class Inflight:
             except TimeoutError:
                 pass
 
-    def shown(self, answer_id: str, platform: str, location: dict[str, Any], text: str) -> None:
+    def shown(
+        self, answer_id: str, platform: str, location: dict[str, Any], text: str, *, asker: str = ""
+    ) -> None:
         """An open page now shows `text`: record it (latest wins, one write at a time)."""
-        self._pending[answer_id] = InflightRecord(answer_id, platform, self.owner, location, text)
+        self._pending[answer_id] = InflightRecord(answer_id, platform, self.owner, location, text, asker)
         if answer_id not in self._writes:
             self._writes[answer_id] = asyncio.get_running_loop().create_task(self._flush(answer_id))
 
@@ -103,6 +110,29 @@ class Inflight:
         if writing is not None:
             await asyncio.wait([writing], timeout=5)
         await self.state.delete(f"inflight:{answer_id}")
+
+    # -- Stop across replicas ---------------------------------------------------------------
+    async def record_of(self, answer_id: str) -> InflightRecord | None:
+        """The registry's record of an answer running anywhere, or None."""
+        raw = await self.state.get(f"inflight:{answer_id}")
+        try:
+            return InflightRecord.loads(raw) if raw is not None else None
+        except (ValueError, KeyError):
+            return None
+
+    async def request_stop(self, answer_id: str, by: str) -> None:
+        """Ask whichever replica runs `answer_id` to stop it (see `stop_requests`)."""
+        await self.state.put(f"stop:{answer_id}", by, ttl=STOP_TTL)
+
+    async def stop_requests(self, answer_ids: list[str]) -> dict[str, str]:
+        """Stops asked elsewhere for these answers, by answer id -> who; each taken once."""
+        found: dict[str, str] = {}
+        for answer_id in answer_ids:
+            by = await self.state.get(f"stop:{answer_id}")
+            if by is not None:
+                await self.state.delete(f"stop:{answer_id}")
+                found[answer_id] = by
+        return found
 
     # -- other processes' orphans ----------------------------------------------------------
     async def recover(self, finalizers: Mapping[str, Finalizer]) -> int:

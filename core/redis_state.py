@@ -100,6 +100,7 @@ class RedisState:
     """`StateStore` over Redis; keys are namespaced with `prefix`."""
 
     __slots__ = ("_redis", "_prefix", "_take", "_pause")
+    shared = True
 
     def __init__(self, redis: aioredis.Redis, *, prefix: str = "trickle:") -> None:
         self._redis = redis

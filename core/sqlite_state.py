@@ -19,6 +19,7 @@ class SqliteState:
     """`StateStore` over one SQLite file (`TRICKLE_STATE_PATH`)."""
 
     __slots__ = ("_db", "path")
+    shared = False  # one process at a time: the file outlives restarts, not processes
 
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)

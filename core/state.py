@@ -16,7 +16,13 @@ from core.pacing import RemoteBucket
 
 
 class StateStore(Protocol):
-    """What the assistant needs to remember across events."""
+    """What the assistant needs to remember across events.
+
+    `shared` is True when other processes see the same state (replicas on Redis): only
+    then can an answer be running somewhere else, and worth asking about.
+    """
+
+    shared: bool
 
     async def claim(self, key: str, ttl: float) -> bool:
         """True the first time `key` is claimed within `ttl` seconds (SET NX)."""
@@ -51,6 +57,7 @@ class MemoryState:
     """In-process state with expiry; bounded so a busy bot cannot grow it forever."""
 
     __slots__ = ("_entries", "_clock", "_max_entries")
+    shared = False
 
     def __init__(self, *, clock: Callable[[], float] = time.monotonic, max_entries: int = 100_000) -> None:
         self._entries: OrderedDict[str, tuple[float, str]] = OrderedDict()

@@ -200,7 +200,7 @@ class SlackBot:
         container = body.get("container") or {}
         channel = str(container.get("channel_id") or (body.get("channel") or {}).get("id") or "")
         thread_ts = container.get("thread_ts")
-        result = self.assistant.stop(answer_id, by=Asker(user, await self.people.name(team, user)))
+        result = await self.assistant.stop_anywhere(answer_id, by=Asker(user, await self.people.name(team, user)))
         log.info("stop of %s by %s: %s", answer_id, user, result.value, extra={"answer_id": answer_id})
         if result is StopResult.NOT_ALLOWED:
             await self.replies.ephemeral(channel, user, thread_ts, replies.NOT_ALLOWED)

@@ -1,0 +1,73 @@
+"""Stop across replicas: a click handled by one process stops an answer another runs."""
+
+from __future__ import annotations
+
+import asyncio
+
+from core.assistant import Asker, Assistant, Question, StopResult
+from core.inflight import Inflight
+from core.models import EndReason
+from core.redis_state import RedisState
+from core.settings import Settings
+from tests.fakes.model import ScriptedSource, words
+from tests.fakes.surface import FakeMessage, FakeSurface
+
+TEXT = "One word after another, slowly, so that there is time to stop it. " * 4
+ADA, BOB = Asker("U1", "Ada"), Asker("U2", "Bob")
+
+
+class LocatedSurface(FakeSurface):
+    platform = "fake"
+
+    def locate(self, ref: FakeMessage) -> dict:
+        return {"id": ref.id}
+
+
+def replica(state: RedisState, owner: str, source: ScriptedSource, **env: str) -> Assistant:
+    settings = Settings.from_mapping({"TRICKLE_EDIT_INTERVAL": "0.1", **env})
+    return Assistant(source=source, settings=settings, inflight=Inflight(state, owner=owner))
+
+
+async def test_a_stop_clicked_on_the_other_replica_stops_the_answer(redis_server):
+    a_state, b_state = [await RedisState.connect(redis_server.url) for _ in range(2)]
+    source = ScriptedSource(words(TEXT), delay=0.05)
+    owner = replica(a_state, "a", source)
+    peer = replica(b_state, "b", ScriptedSource([]))
+    stopping = asyncio.Event()
+    watcher = asyncio.create_task(owner.watch_stops(stopping, every=0.05))
+    surface = LocatedSurface()
+    try:
+        answer = asyncio.create_task(owner.answer(surface, Question("go", ADA), answer_id="ans1"))
+        await asyncio.sleep(0.5)
+        assert await peer.stop_anywhere("ans1", by=BOB) is StopResult.NOT_ALLOWED
+        assert await peer.stop_anywhere("ans1", by=ADA) is StopResult.STOPPED
+        outcome = await asyncio.wait_for(answer, 10)
+        assert outcome.end is EndReason.STOPPED
+        assert outcome.notice == "_(stopped by Ada)_"
+        assert source.closed and len(outcome.text) < len(TEXT)
+        assert surface.final_texts()[0].endswith("_(stopped by Ada)_")
+        assert await peer.stop_anywhere("ans1", by=ADA) is StopResult.NOT_FOUND  # it is over
+    finally:
+        stopping.set()
+        await watcher
+        await a_state.aclose()
+        await b_state.aclose()
+
+
+async def test_an_admin_may_stop_from_another_replica(redis_server):
+    a_state, b_state = [await RedisState.connect(redis_server.url) for _ in range(2)]
+    source = ScriptedSource(words(TEXT), delay=0.05)
+    owner = replica(a_state, "a", source)
+    peer = replica(b_state, "b", ScriptedSource([]), TRICKLE_ADMINS="U2")
+    stopping = asyncio.Event()
+    watcher = asyncio.create_task(owner.watch_stops(stopping, every=0.05))
+    try:
+        answer = asyncio.create_task(owner.answer(LocatedSurface(), Question("go", ADA), answer_id="ans2"))
+        await asyncio.sleep(0.5)
+        assert await peer.stop_anywhere("ans2", by=BOB) is StopResult.STOPPED
+        assert (await asyncio.wait_for(answer, 10)).notice == "_(stopped by Bob)_"
+    finally:
+        stopping.set()
+        await watcher
+        await a_state.aclose()
+        await b_state.aclose()
