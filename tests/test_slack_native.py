@@ -54,6 +54,23 @@ async def test_without_native_streaming_the_bot_falls_back_to_edits(slack_bot, f
     assert "native streaming is unavailable (unknown_method)" in caplog.text
 
 
+async def test_a_stream_refused_for_another_reason_answers_that_question_with_edits(slack_bot, caplog):
+    h = await slack_bot(TRICKLE_SLACK_STREAM="native")
+    h.fake.fail("chat.startStream", "channel_type_not_supported")
+    h.model.script_queue.append(script_from_text("Answered anyway.", delay=0.02))
+    event = h.fake.mention_event("UALICE", "q", "C1")
+    await h.deliver(event)
+    await h.settle()
+    assert [unescape(m.visible) for m in h.pages("C1", event["ts"])] == ["Answered anyway."]
+    assert "chat.startStream refused" in caplog.text and "channel_type_not_supported" in caplog.text
+    h.model.script_queue.append(script_from_text("Streamed again.", delay=0.02))
+    event = h.fake.mention_event("UALICE", "q2", "C1")
+    await h.deliver(event)
+    await h.settle()
+    (message,) = h.pages("C1", event["ts"])
+    assert message.streamed and unescape(message.visible) == "Streamed again."  # only that one
+
+
 async def test_a_top_level_dm_is_answered_in_edit_mode(slack_bot):
     h = await slack_bot(TRICKLE_SLACK_STREAM="native")
     h.model.script_queue.append(script_from_text("Hi in the DM."))

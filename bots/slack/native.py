@@ -9,8 +9,8 @@ Slack's streams have limits the edit mode does not: they live only in threads (a
 at the top level is answered in edit mode), they stop accepting appends after about five
 minutes (`message_not_in_streaming_state`), they cannot carry the Stop button while
 streaming, and the method may not exist for an app (`unknown_method`). An expired stream
-is finished with `chat.update` on the same message; an unavailable method switches the
-whole process back to edit mode.
+is finished with `chat.update` on the same message; a refused start answers that question
+in edit mode, and an unavailable method switches the whole process back to edit mode.
 """
 
 from __future__ import annotations
@@ -53,9 +53,10 @@ class NativeThreadSurface(SlackThreadSurface):
         self._recipient = recipient
         self._support = support
         self._streams: dict[str, _Stream] = {}
+        self._refused = False  # chat.startStream said no to this answer: edit mode
 
     def _native(self) -> bool:
-        return self._support.enabled and self.thread_ts is not None
+        return self._support.enabled and self.thread_ts is not None and not self._refused
 
     async def post_placeholder(self) -> SlackMessage:
         if self._native():
@@ -136,10 +137,13 @@ class NativeThreadSurface(SlackThreadSurface):
         await call_slack(func(channel=ref.channel, ts=ref.ts, **extra), method=method, where=self.where)
 
     def _unavailable(self, exc: SurfaceError) -> None:
-        """Native streaming refused: say so once, and use the edit mode from now on."""
+        """`chat.startStream` refused: this answer goes on in edit mode, whatever the reason
+        (a channel type streams cannot use, a missing scope...), so nothing is lost; a
+        method the app cannot use at all switches the whole process to edit mode, once."""
+        self._refused = True
         if exc.code not in UNAVAILABLE:
-            raise exc
-        if self._support.enabled:
+            log.warning("chat.startStream refused in %s (%s); this answer uses chat.update", self.where, exc.code)
+        elif self._support.enabled:
             self._support.enabled = False
             log.warning("native streaming is unavailable (%s); streaming with chat.update instead", exc.code)
 
