@@ -203,3 +203,15 @@ async def test_long_answer_continues_in_follow_ups_with_fences_repaired(discord_
     for page, following in zip(messages, messages[1:]):
         assert page.writes[-1].time <= following.writes[0].time
     assert bot.fake.mention_violations() == []
+
+
+async def test_ask_streams_when_the_callback_answers_204_without_a_body(discord_bot) -> None:
+    # Discord documents 204 for the callback when with_response is not honoured; discord.py
+    # 2.7 then fails to read the (empty) body after the deferral went out.
+    bot = await discord_bot(webhook_bucket=(50, 1.0), callback_with_response=False)
+    bot.model.script_queue.append(script_from_text(ANSWER, delay=0.01))
+    inter = await bot.fake.send_interaction("ask", {"prompt": "What is streaming?"})
+    await bot.fake.wait_until(lambda: final_of(bot.fake, inter.token) == ANSWER, timeout=10)
+    assert inter.response_type == 5
+    assert bot.fake.calls_to("POST", rf"/interactions/{inter.id}/.+/callback")[0].status == 204
+    assert bot.fake.mention_violations() == []

@@ -75,12 +75,18 @@ class DiscordHandlers:
         asker = Asker(str(interaction.user.id), interaction.user.display_name)
         # One flag lookup, so that a refusal is shown to the asker alone.
         refused = RESTARTING if self._ctx.stopping.is_set() else None
+        callback = None
         try:
-            await interaction.response.defer(ephemeral=private or refused is not None, thinking=True)
-        except discord.HTTPException as exc:  # 10062: later than 3 s; 40060: answered elsewhere
-            log.warning("could not defer /ask: %s", exc)
-            self._ctx.metrics.errors.labels("discord", str(exc.code or exc.status)).inc()
-            return
+            callback = await interaction.response.defer(ephemeral=private or refused is not None, thinking=True)
+        except Exception as exc:
+            if not interaction.response.is_done():  # 10062: later than 3 s; 40060: answered elsewhere
+                log.warning("could not defer /ask: %s", exc)
+                code = exc.code or exc.status if isinstance(exc, discord.HTTPException) else type(exc).__name__
+                self._ctx.metrics.errors.labels("discord", str(code)).inc()
+                return
+            # The deferral went out; only its answer could not be read (e.g. 204 No Content
+            # where discord.py expects the callback's JSON). Discord shows "thinking...".
+            log.info("/ask deferred, but its callback answer was unreadable: %r", exc)
         if refused is None and is_blank(prompt):
             refused = ASK_HINT
         if refused is not None:
@@ -95,6 +101,7 @@ class DiscordHandlers:
             private=private,
             trust_until=trust_until,
             stop_view=self._views,
+            original_id=getattr(callback, "message_id", None),
         )
         question = Question(prompt, asker, model=model or None, place=f"discord:{interaction.channel_id}")
         await self._answer(surface, question, answer_id, abort_at=trust_until if private else None)

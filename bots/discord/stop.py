@@ -54,7 +54,9 @@ class StopView(discord.ui.View):
                 await interaction.response.send_message(
                     text, ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
                 )
-        except discord.HTTPException as exc:  # e.g. 10062: the click came too late to answer
+        except Exception as exc:  # e.g. 10062: the click came too late to answer
+            if interaction.response.is_done():
+                return  # acknowledged; only the callback's answer was unreadable (a 204)
             log.warning("could not acknowledge a Stop click: %s", exc, extra={"answer_id": self.answer_id})
 
 

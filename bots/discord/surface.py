@@ -97,9 +97,11 @@ class InteractionSurface(MessageWriter):
         trust_until: float,
         stop_view: ViewFactory | None = None,
         clock: Callable[[], float] | None = None,
+        original_id: int | None = None,
     ) -> None:
         super().__init__(budgets=budgets, answer_id=answer_id, stop_view=stop_view)
         self._interaction = interaction
+        self._original_id = original_id  # from the deferral's callback, when Discord said
         self.private = private
         self.trust_until = trust_until
         self._clock = clock or asyncio.get_running_loop().time

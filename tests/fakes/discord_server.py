@@ -393,6 +393,7 @@ class FakeDiscord:
         ack_deadline: float = 3.0,
         heartbeat_interval_ms: int = 41_250,
         echo_own_messages: bool = True,
+        callback_with_response: bool = True,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.bot_token = bot_token
@@ -405,6 +406,9 @@ class FakeDiscord:
         self.ack_deadline = ack_deadline
         self.heartbeat_interval_ms = heartbeat_interval_ms
         self.echo_own_messages = echo_own_messages
+        # False: the interaction callback answers 204 No Content even when asked
+        # with_response=1, as Discord documents for the plain callback (and many fakes do).
+        self.callback_with_response = callback_with_response
         self.clock = clock
 
         self.calls: list[Call] = []
@@ -1502,7 +1506,7 @@ class FakeDiscord:
                 await self._echo("MESSAGE_CREATE", message)
             elif rtype == RESPONSE_UPDATE:
                 await self._echo("MESSAGE_UPDATE", message)
-        if req.query.get("with_response") not in ("1", "true", "True"):
+        if not self.callback_with_response or req.query.get("with_response") not in ("1", "true", "True"):
             return _Reply(204)
         # discord.py 2.7 always asks with_response=1 and reads body["interaction"]["id"].
         callback: Json = {
