@@ -106,3 +106,17 @@ async def test_ten_mentions_at_once_share_the_channel_bucket_without_429(discord
     await asyncio.gather(*(wait_for_reply(bot.fake, q, texts[f"question {i}"], 30) for i, q in enumerate(questions)))
     assert bot.fake.rate_limited[f"channel:{bot.fake.channel_id}"] == 0
     assert bot.fake.mention_violations() == []
+
+
+async def test_in_a_guild_the_bot_has_not_cached_only_mentions_are_answered(discord_bot) -> None:
+    # READY lists no guilds and no GUILD_CREATE follows: discord.py knows the message is
+    # from a guild only by its guild_id; `message.guild` is None as in a DM.
+    bot = await discord_bot(announce_guilds=False)
+    bot.model.script_queue.append(script_from_text("Only this one."))
+    await bot.fake.send_message(bot.fake.channel_id, "just chatting, no mention")
+    question = await ask_by_mention(bot.fake, "and this one?")
+    await wait_for_reply(bot.fake, question, "Only this one.")
+    await bot.fake.roundtrip()
+    await asyncio.sleep(0.1)
+    assert len(bot.model.requests) == 1
+    assert len(bot_replies(bot.fake, bot.fake.channel_id)) == 1

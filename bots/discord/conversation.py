@@ -28,9 +28,19 @@ def strip_mentions(content: str, bot_id: int, role_id: int | None = None) -> str
     return re.sub(pattern, "", content).strip()
 
 
+def is_direct(message: discord.Message) -> bool:
+    """True for a DM. Not `message.guild is None`: that is also true of a guild message
+    whose guild discord.py has not cached (READY without it, an outage); such a message
+    arrives in a `PartialMessageable` that knows its guild_id."""
+    channel = message.channel
+    if isinstance(channel, discord.DMChannel):
+        return True
+    return isinstance(channel, discord.PartialMessageable) and channel.type is discord.ChannelType.private
+
+
 def addressed(message: discord.Message, bot_id: int, role_id: int | None = None) -> bool:
     """True for a DM, or a message mentioning the bot (or its integration role)."""
-    if message.guild is None:
+    if is_direct(message):
         return True
     if any(user.id == bot_id for user in message.mentions):
         return True

@@ -394,6 +394,7 @@ class FakeDiscord:
         heartbeat_interval_ms: int = 41_250,
         echo_own_messages: bool = True,
         callback_with_response: bool = True,
+        announce_guilds: bool = True,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.bot_token = bot_token
@@ -409,6 +410,9 @@ class FakeDiscord:
         # False: the interaction callback answers 204 No Content even when asked
         # with_response=1, as Discord documents for the plain callback (and many fakes do).
         self.callback_with_response = callback_with_response
+        # False: READY lists no guilds and no GUILD_CREATE follows, so the client caches
+        # none (an outage, or a large bot before its guilds stream in).
+        self.announce_guilds = announce_guilds
         self.clock = clock
 
         self.calls: list[Call] = []
@@ -1074,7 +1078,7 @@ class FakeDiscord:
         ready = {
             "v": 10,
             "user": dict(self.bot_user),
-            "guilds": [{"id": gid, "unavailable": True} for gid in self.guilds],
+            "guilds": [{"id": gid, "unavailable": True} for gid in self.guilds] if self.announce_guilds else [],
             "session_id": session.id,
             "resume_gateway_url": self.gateway_url,
             "shard": session.shard,
@@ -1088,7 +1092,7 @@ class FakeDiscord:
             "_trace": ["trickle-fake-discord"],
         }
         await self._send_to_session(session, "READY", ready)
-        for guild in self.guilds.values():
+        for guild in self.guilds.values() if self.announce_guilds else ():
             await self._send_to_session(session, "GUILD_CREATE", self._guild_payload(guild, intents=session.intents))
         self._ready.set()
 
