@@ -86,12 +86,12 @@ def test_the_rate_is_learned_from_the_first_call_of_a_window() -> None:
 def test_responses_feed_the_budget_their_path_names() -> None:
     clock = Clock()
     budgets = DiscordBudgets(clock=clock)
-    budgets.observe(path="/api/v10/channels/42/messages/1", status=200, headers=headers(0, 4.0))
+    budgets.observe(method="PATCH", path="/api/v10/channels/42/messages/1", status=200, headers=headers(0, 4.0))
     channel = budgets.channel(42)
     assert channel.bucket.ready_at(clock.now) >= clock.now + 4.0  # exhausted until the reset
     assert budgets.channel(43).bucket.ready_at(clock.now) == clock.now  # other channels unaffected
 
-    budgets.observe(path="/api/v10/webhooks/1/SECRET-TOKEN/messages/@original", status=429, headers=headers(0, 2.0))
+    budgets.observe(method="PATCH", path="/api/v10/webhooks/1/SECRET-TOKEN/messages/@original", status=429, headers=headers(0, 2.0))
     token = budgets.interaction("SECRET-TOKEN")
     assert token.stats.rate_limited == 1 and token.bucket.rate < 1.0
     assert "SECRET-TOKEN" not in repr(token)  # interaction tokens are secrets: never in logs

@@ -120,3 +120,22 @@ async def test_in_a_guild_the_bot_has_not_cached_only_mentions_are_answered(disc
     await asyncio.sleep(0.1)
     assert len(bot.model.requests) == 1
     assert len(bot_replies(bot.fake, bot.fake.channel_id)) == 1
+
+
+async def test_reading_a_reply_chain_does_not_spend_the_channels_write_budget(discord_bot) -> None:
+    # Reads have their own bucket on Discord (here a stingy one: 2 per 30 s). Had its
+    # headers fed the channel's write budget, the answer would wait out that window.
+    bot = await discord_bot(read_bucket=(2, 30.0))
+    bob = bot.fake.add_user("bob")
+    older = await bot.fake.send_message(bot.fake.channel_id, "Rome or Paris?", author=bob, dispatch=False)
+    reply = await bot.fake.send_message(
+        bot.fake.channel_id, "Paris, surely.", author=bob, message_reference=older.id, dispatch=False
+    )
+    text = " ".join(f"word{n}" for n in range(30)) + "."
+    bot.model.script_queue.append(script_from_text(text, delay=0.02))
+    question = await ask_by_mention(bot.fake, "settle it", message_reference=reply.id)
+    await wait_for_reply(bot.fake, question, text, timeout=10)
+
+    assert bot.fake.calls_to("GET", rf"/channels/{bot.fake.channel_id}/messages/{older.id}")  # fetched
+    sent = [m["content"] for m in bot.model.requests[0]["messages"][1:]]
+    assert sent == ["Rome or Paris?\n\nParis, surely.", "settle it"]

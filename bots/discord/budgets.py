@@ -6,7 +6,9 @@ follow-ups per interaction token, and states the limit on every response
 itself and, when a bucket runs dry, sleeps before sending (or through a 429) inside the
 awaited call. We want the relay's fair, stalest-first `Budget` to decide who edits next,
 so the budgets must run just under Discord's count: an `aiohttp.TraceConfig` on the
-client's session sees every response and feeds the budget its path names.
+client's session sees every response and feeds the budget its path names. Only writes
+count: reading a channel's messages (a reply chain, a thread's history) is limited by a
+bucket of its own, whose headers say nothing about the write budget.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from core.pacing import Budget, RemoteBucket
 DEFAULT_RATE = 1.0  # calls a second per bucket: Discord's observed 5 per 5 s
 DEFAULT_BURST = 5
 TOKEN_LIFETIME = 900.0  # an interaction token (and so its bucket) lives 15 minutes
+WRITES = frozenset({"POST", "PATCH", "DELETE"})
 
 _CHANNEL_PATH = re.compile(r"/channels/(\d+)/messages(?:/\d+)?$")
 _WEBHOOK_PATH = re.compile(r"/webhooks/\d+/([^/]+)(?:/messages/[^/]+)?$")
@@ -159,8 +162,10 @@ class DiscordBudgets:
             return self.channel(key.removeprefix("channel:"))
         return self.interaction(key.removeprefix("webhook:"))
 
-    def observe(self, *, path: str, status: int, headers: Mapping[str, str]) -> None:
-        """Feed one response's headers to the budget its path draws on."""
+    def observe(self, *, method: str, path: str, status: int, headers: Mapping[str, str]) -> None:
+        """Feed one write's headers to the budget its path draws on (reads are ignored)."""
+        if method.upper() not in WRITES:
+            return
         key = budget_key(path)
         if key is None:
             return
@@ -182,7 +187,12 @@ class DiscordBudgets:
         async def on_request_end(
             session: aiohttp.ClientSession, context: SimpleNamespace, params: aiohttp.TraceRequestEndParams
         ) -> None:
-            self.observe(path=params.url.path, status=params.response.status, headers=params.response.headers)
+            self.observe(
+                method=params.method,
+                path=params.url.path,
+                status=params.response.status,
+                headers=params.response.headers,
+            )
 
         trace.on_request_end.append(on_request_end)
         return trace

@@ -395,6 +395,7 @@ class FakeDiscord:
         echo_own_messages: bool = True,
         callback_with_response: bool = True,
         announce_guilds: bool = True,
+        read_bucket: tuple[int, float] | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.bot_token = bot_token
@@ -413,6 +414,9 @@ class FakeDiscord:
         # False: READY lists no guilds and no GUILD_CREATE follows, so the client caches
         # none (an outage, or a large bot before its guilds stream in).
         self.announce_guilds = announce_guilds
+        # Reading a channel's messages (GET one, or its history) has its own bucket on
+        # Discord, separate from creating and editing them; None: reads are unlimited.
+        self.read_bucket = read_bucket
         self.clock = clock
 
         self.calls: list[Call] = []
@@ -738,9 +742,14 @@ class FakeDiscord:
         almost never sees a 429; this is how tests make one happen.  Keys are
         ``"channel:<id>"`` and ``"webhook:<interaction token>"``.
         """
-        limit, period = self.channel_bucket if key.startswith("channel:") else self.webhook_bucket
-        bucket = self._buckets.setdefault(key, _Bucket(limit, period))
+        bucket = self._buckets.setdefault(key, _Bucket(*self._limits(key)))
         bucket.exhaust(self.clock())
+
+    def _limits(self, key: str) -> tuple[int, float]:
+        if key.startswith("read:"):
+            assert self.read_bucket is not None
+            return self.read_bucket
+        return self.channel_bucket if key.startswith("channel:") else self.webhook_bucket
 
     def expire_interaction(self, token: str) -> None:
         """Make the token invalid now, without advancing the clock."""
@@ -796,8 +805,12 @@ class FakeDiscord:
         mentions: Sequence[Json | int | str] | None = None,
         message_reference: int | str | Json | None = None,
         mention_reply: bool = True,
+        dispatch: bool = True,
     ) -> FakeMessage:
         """A user posts in a channel: store it and dispatch MESSAGE_CREATE.
+
+        ``dispatch=False`` stores it only, as a message posted before the bot connected:
+        the bot has to fetch it over REST to see it.
 
         ``mentions`` defaults to the known users named as ``<@id>`` in the content; a reply
         (``message_reference``) also mentions the replied-to author unless
@@ -841,7 +854,8 @@ class FakeDiscord:
         )
         self.messages[msg.id] = msg
         channel["last_message_id"] = msg.id
-        await self._dispatch_message("MESSAGE_CREATE", msg, referenced=referenced)
+        if dispatch:
+            await self._dispatch_message("MESSAGE_CREATE", msg, referenced=referenced)
         return msg
 
     async def send_interaction(
@@ -1142,6 +1156,11 @@ class FakeDiscord:
         def channel_bucket(p: dict[str, str]) -> tuple[str, str]:
             return f"channel:{p['channel_id']}", _bucket_hash("channel-messages")
 
+        def read_bucket(p: dict[str, str]) -> tuple[str, str] | None:
+            if self.read_bucket is None:
+                return None
+            return f"read:channel:{p['channel_id']}", _bucket_hash("channel-messages-read")
+
         def webhook_bucket(p: dict[str, str]) -> tuple[str, str]:
             return f"webhook:{p['token']}", _bucket_hash("webhook")
 
@@ -1164,9 +1183,9 @@ class FakeDiscord:
             r("POST", wh, self._webhook_followup, auth=False, bucket=webhook_bucket),
             r("GET", "/channels/{channel_id}", self._get_channel),
             r("POST", "/channels/{channel_id}/typing", self._typing),
-            r("GET", "/channels/{channel_id}/messages", self._history),
+            r("GET", "/channels/{channel_id}/messages", self._history, bucket=read_bucket),
             r("POST", "/channels/{channel_id}/messages", self._channel_create, bucket=channel_bucket),
-            r("GET", "/channels/{channel_id}/messages/{message_id}", self._channel_get),
+            r("GET", "/channels/{channel_id}/messages/{message_id}", self._channel_get, bucket=read_bucket),
             r("PATCH", "/channels/{channel_id}/messages/{message_id}", self._channel_edit, bucket=channel_bucket),
             r("DELETE", "/channels/{channel_id}/messages/{message_id}", self._channel_delete),
         ]
@@ -1219,8 +1238,9 @@ class FakeDiscord:
             try:
                 if "app_id" in params:
                     self._webhook_interaction(params)  # 404/401 before the bucket is touched
-                if route.bucket is not None:
-                    bucket_key, bucket_hash = route.bucket(params)
+                named = route.bucket(params) if route.bucket is not None else None
+                if named is not None:
+                    bucket_key, bucket_hash = named
                     rl_headers, limited = self._take(bucket_key, bucket_hash)
                     if limited is not None:
                         return limited, bucket_key
@@ -1236,8 +1256,7 @@ class FakeDiscord:
     def _take(self, key: str, bucket_hash: str) -> tuple[dict[str, str], _Reply | None]:
         """Spend from a bucket; every response of a limited route carries all X-RateLimit-*
         headers (discord.py needs -Reset-After whenever -Remaining is present)."""
-        limit, period = self.channel_bucket if key.startswith("channel:") else self.webhook_bucket
-        bucket = self._buckets.setdefault(key, _Bucket(limit, period))
+        bucket = self._buckets.setdefault(key, _Bucket(*self._limits(key)))
         ok, remaining, reset_after = bucket.take(self.clock())
         reset_after = _ceil_ms(reset_after)
         headers = {
