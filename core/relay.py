@@ -203,7 +203,14 @@ class Answer(Generic[Ref]):
                 if self._stream.done:
                     return
             self._stream.dirty.clear()
-            await self._sync(final=False)
+            try:
+                await self._sync(final=False)
+            except (SurfaceError, TimeoutError, OSError) as exc:
+                if isinstance(exc, SurfaceError) and not exc.transient:
+                    raise
+                # The platform is having a bad moment: the answer goes on, and the next
+                # edit carries everything written meanwhile.
+                self.log.warning("edit failed (%s); the next one carries the text", exc)
 
     # -- writing -------------------------------------------------------------------------
     def _current_text(self) -> str:

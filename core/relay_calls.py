@@ -3,7 +3,9 @@
 Every post and edit of an answer goes through here so that all of them are paced and
 retried the same way: drawn from the budget of their scope, limited in time, waiting out
 429s without limit (the platform said when to come back), and retrying transient failures
-with backoff a bounded number of times before giving up.
+with backoff: a bounded number of times for interim calls (the next edit carries the text
+anyway), and for a final edit until the relay's finish timeout, because nothing comes
+after it to take a placeholder's "thinking…" away.
 """
 
 from __future__ import annotations
@@ -64,7 +66,7 @@ class PlatformCalls:
                 failures += 1
                 self.observer.surface_error(getattr(exc, "code", type(exc).__name__))
                 permanent = isinstance(exc, SurfaceError) and not exc.transient
-                if permanent or failures >= self.attempts:
+                if permanent or (failures >= self.attempts and not final()):
                     raise
                 self.log.warning("platform call failed (%s), retrying", exc)
                 await asyncio.sleep(min(8.0, 0.25 * 2**failures))

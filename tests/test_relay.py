@@ -244,6 +244,24 @@ async def test_a_transient_platform_error_is_retried_and_the_answer_ends_exact()
     assert surface.final_texts() == [POEM]
 
 
+@pytest.mark.looptime
+async def test_a_platform_outage_longer_than_the_retries_still_ends_exact():
+    # Every edit fails for 40 s (longer than the interim retries last): the answer keeps
+    # streaming, and the final edit is retried until the platform is back.
+    class DownForAWhile(FakeSurface):
+        async def edit(self, ref, text, *, final):
+            if asyncio.get_running_loop().time() - self.started < 40:
+                raise SurfaceError("internal_error", transient=True)
+            await super().edit(ref, text, final=final)
+
+    surface = DownForAWhile()
+    surface.started = asyncio.get_running_loop().time()
+    outcome = await relay(surface, ScriptedSource(words(POEM * 4), delay=0.5).stream())
+    assert outcome.end is EndReason.STOP
+    assert surface.final_texts() == [POEM * 4]
+    assert surface.unfinished() == []
+
+
 async def test_a_permanent_platform_error_mid_stream_is_named_in_the_message():
     class BrokenSurface(FakeSurface):
         edits_before_failure = 1
