@@ -70,14 +70,22 @@ class Inflight:
         self._writes: dict[str, asyncio.Task[None]] = {}
         self._pending: dict[str, InflightRecord] = {}
         self._suspects: set[str] = set()
+        self._forget: set[str] = set()  # finished answers whose record is still to delete
 
     def __repr__(self) -> str:
         return f"<Inflight owner={self.owner} writing={len(self._writes)}>"
 
     # -- this process's answers ------------------------------------------------------
     async def beat(self) -> None:
-        """Say this process is alive (peers recover only what no live process owns)."""
+        """Say this process is alive (peers recover only what no live process owns).
+
+        It also retries forgetting finished answers the store was away for: a record left
+        behind would have a peer "finish" a complete answer as interrupted one day.
+        """
         await self.state.put(f"alive:{self.owner}", "1", ttl=self.heartbeat * 3)
+        for answer_id in list(self._forget):
+            if await self.state.delete(f"inflight:{answer_id}"):
+                self._forget.discard(answer_id)
 
     async def run_heartbeat(self, stopping: asyncio.Event) -> None:
         while not stopping.is_set():
@@ -109,7 +117,8 @@ class Inflight:
         writing = self._writes.get(answer_id)
         if writing is not None:
             await asyncio.wait([writing], timeout=5)
-        await self.state.delete(f"inflight:{answer_id}")
+        if not await self.state.delete(f"inflight:{answer_id}"):
+            self._forget.add(answer_id)
 
     # -- Stop across replicas ---------------------------------------------------------------
     async def record_of(self, answer_id: str) -> InflightRecord | None:

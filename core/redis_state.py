@@ -142,11 +142,13 @@ class RedisState:
         except (RedisError, OSError) as exc:
             log.warning("could not cache %s: %s", key, exc)
 
-    async def delete(self, key: str) -> None:
+    async def delete(self, key: str) -> bool:
         try:
             await self._redis.delete(self._prefix + key)
-        except (RedisError, OSError):
-            pass
+        except (RedisError, OSError) as exc:
+            log.warning("could not delete %s: %s", key, exc)
+            return False
+        return True
 
     async def scan(self, pattern: str) -> dict[str, str]:
         """Every key matching `pattern` (prefix excluded) with its value."""

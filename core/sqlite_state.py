@@ -53,8 +53,9 @@ class SqliteState:
             (key, value, time.time() + ttl),
         )
 
-    async def delete(self, key: str) -> None:
+    async def delete(self, key: str) -> bool:
         self._db.execute("DELETE FROM kv WHERE key = ?", (key,))
+        return True
 
     async def scan(self, pattern: str) -> dict[str, str]:
         rows = self._db.execute("SELECT key, value FROM kv WHERE expires > ?", (time.time(),))

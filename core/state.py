@@ -36,8 +36,8 @@ class StateStore(Protocol):
         """Cache `value` under `key` for `ttl` seconds."""
         ...
 
-    async def delete(self, key: str) -> None:
-        """Forget `key`."""
+    async def delete(self, key: str) -> bool:
+        """Forget `key`; False when the store could not be reached (try again later)."""
         ...
 
     async def scan(self, pattern: str) -> dict[str, str]:
@@ -95,8 +95,9 @@ class MemoryState:
     async def put(self, key: str, value: str, ttl: float) -> None:
         self._set(key, value, ttl)
 
-    async def delete(self, key: str) -> None:
+    async def delete(self, key: str) -> bool:
         self._entries.pop(key, None)
+        return True
 
     async def scan(self, pattern: str) -> dict[str, str]:
         found = {}

@@ -144,3 +144,21 @@ async def test_an_owner_that_beats_again_after_a_blip_is_not_taken_over():
     await Inflight(state, owner="blip").beat()  # ... and back
     assert await peer.recover({"fake": finalize}) == 0
     assert finished == []
+
+
+async def test_a_record_the_store_could_not_forget_is_forgotten_at_the_next_beat():
+    class AwayForOneDelete(MemoryState):
+        away = True
+
+        async def delete(self, key: str) -> bool:
+            if self.away:  # Redis down just as the answer ended
+                self.away = False
+                return False
+            return await super().delete(key)
+
+    state = AwayForOneDelete()
+    assistant, inflight = assistant_with(ScriptedSource(words("Done in time."), delay=0.01), state)
+    await assistant.answer(LocatedSurface(), Question("q", ADA), answer_id="a9")
+    assert "inflight:a9" in await state.scan("inflight:*")
+    await inflight.beat()
+    assert await state.scan("inflight:*") == {}  # no peer will ever "finish" it as interrupted
