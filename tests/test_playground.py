@@ -10,6 +10,7 @@ import asyncio
 import importlib.util
 import os
 from collections.abc import AsyncIterator
+from html.parser import HTMLParser
 from typing import Any
 
 import aiohttp
@@ -19,7 +20,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from bots.metrics import Metrics
 from bots.playground.channel import Channel
-from bots.playground.service import Playground, build_app, question_in, setup
+from bots.playground.service import STATIC, Playground, build_app, question_in, setup
 from bots.playground.surface import INDICATOR, PLACEHOLDER, AnswerStats, PlaygroundSurface, channel_budget
 from bots.services import ServiceContext
 from core.assistant import USAGE_HINT, Assistant
@@ -57,10 +58,16 @@ async def client(assistant: Assistant) -> AsyncIterator[TestClient]:
 
 async def join(client: TestClient) -> Socket:
     """Open a tab and swallow the history it gets first."""
-    socket = await client.ws_connect("/ws")
+    socket, _ = await join_as(client)
+    return socket
+
+
+async def join_as(client: TestClient, key: str | None = None) -> tuple[Socket, dict[str, str]]:
+    """Open a tab (resuming `key`'s identity if given): its socket and who it was told it is."""
+    socket = await client.ws_connect("/ws", params={"key": key} if key else None)
     first = await socket.receive_json(timeout=5)
     assert first["type"] == "history"
-    return socket
+    return socket, first["you"]
 
 
 async def say(socket: Socket, name: str, text: str) -> None:
@@ -178,19 +185,62 @@ async def test_the_asker_stops_their_answer_and_the_model_stream_is_closed(
     assert fake_openai.completed == []
 
 
-async def test_someone_else_cannot_stop_an_answer(client: TestClient, fake_openai: FakeOpenAI) -> None:
+async def test_someone_else_cannot_stop_an_answer_even_by_sending_the_askers_name(
+    client: TestClient, fake_openai: FakeOpenAI
+) -> None:
     fake_openai.script_queue.append(script_from_text(POEM, delay=0.03))
-    ada, grace = await join(client), await join(client)
+    (ada, ada_is), (grace, _) = await join_as(client), await join_as(client)
     await say(ada, "ada", "@trickle write a poem")
     placeholder = await next_event(grace, "message.create")  # ada's message
     placeholder = await next_event(grace, "message.create")
     assert placeholder["bot"] and placeholder["asker"] == "ada"
-    await grace.send_json({"type": "stop", "name": "grace", "answer_id": placeholder["answer_id"]})
+    assert placeholder["asker_id"] == ada_is["id"]
+    await grace.send_json({"type": "stop", "name": "ada", "answer_id": placeholder["answer_id"]})
     refused = await next_event(grace, "notice")
     assert refused["text"] == "Only ada can stop this answer."
     events = await answer_events(ada)
     assert events[-1]["text"] == POEM
     assert fake_openai.disconnects == []
+
+
+async def test_every_connection_is_its_own_person(client: TestClient) -> None:
+    (_, first), (_, second) = await join_as(client), await join_as(client)
+    assert first["id"] != second["id"] and first["key"] != second["key"]
+    assert first["id"].startswith("tab-") and first["name"].startswith("guest-")
+    assert first["key"] not in first["id"]
+
+
+async def test_two_tabs_with_one_name_are_still_two_people(
+    client: TestClient, fake_openai: FakeOpenAI
+) -> None:
+    fake_openai.script_queue.append(script_from_text(LONG, delay=0.02))
+    ada, copy = await join(client), await join(client)  # e.g. a duplicated tab
+    await say(ada, "ada", "@trickle write a long essay")
+    await next_event(copy, "message.create")
+    placeholder = await next_event(copy, "message.create")
+    await copy.send_json({"type": "stop", "name": "ada", "answer_id": placeholder["answer_id"]})
+    assert (await next_event(copy, "notice"))["text"] == "Only ada can stop this answer."
+    await ada.send_json({"type": "stop", "name": "ada", "answer_id": placeholder["answer_id"]})
+    events = await answer_events(ada)
+    assert events[-1]["stats"]["end"] == "stopped"
+
+
+async def test_a_tab_that_reconnects_with_its_key_can_still_stop_its_answer(
+    client: TestClient, fake_openai: FakeOpenAI
+) -> None:
+    fake_openai.script_queue.append(script_from_text(LONG, delay=0.02))
+    ada, ada_is = await join_as(client)
+    await say(ada, "ada", "@trickle write a long essay")
+    await next_event(ada, "message.create")
+    placeholder = await next_event(ada, "message.create")
+    await ada.close()
+    stranger, stranger_is = await join_as(client, key="not-a-key-it-was-given")
+    assert stranger_is["id"] != ada_is["id"]
+    back, back_is = await join_as(client, key=ada_is["key"])
+    assert back_is["id"] == ada_is["id"]
+    await back.send_json({"type": "stop", "name": "ada", "answer_id": placeholder["answer_id"]})
+    events = await answer_events(back)
+    assert events[-1]["text"].endswith("_(stopped by ada)_")
 
 
 async def test_stopping_an_answer_that_has_ended_says_so(client: TestClient) -> None:
@@ -277,6 +327,21 @@ async def test_the_page_and_its_files_are_served_with_a_strict_policy(client: Te
     for name in ("app.js", "style.css"):
         assert (await client.get(f"/static/{name}")).status == 200
     assert (await client.get("/static/../service.py")).status == 404
+
+
+def test_the_composer_is_the_first_text_field_on_the_page() -> None:
+    """Scripts that drive the page pick `input, textarea`: that must be the message box."""
+    fields: list[dict[str, str | None]] = []
+
+    class Fields(HTMLParser):
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            if tag in {"input", "textarea"}:
+                fields.append({"tag": tag, **dict(attrs)})
+
+    Fields().feed((STATIC / "index.html").read_text())
+    first = fields[0]
+    assert (first["tag"], first["id"], first["name"]) == ("textarea", "input", "message")
+    assert first["aria-label"] and (first["placeholder"] or "").startswith("Ask @trickle")
 
 
 # -- the command -------------------------------------------------------------------------------

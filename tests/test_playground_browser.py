@@ -207,14 +207,15 @@ def _open_tab(driver: Any, url: str, name: str) -> None:
     field = driver.find_element(By.ID, "name")
     field.clear()
     field.send_keys(name, Keys.ENTER)
-    _until(lambda: driver.execute_script("return sessionStorage.getItem('trickle.name')") == name)
+    _until(lambda: driver.execute_script("return document.body.dataset.name") == name)
 
 
 def _say(driver: Any, text: str) -> None:
+    """Type as an independent script would: into the page's first text field."""
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
 
-    driver.find_element(By.ID, "input").send_keys(text, Keys.ENTER)
+    driver.find_element(By.CSS_SELECTOR, "input, textarea").send_keys(text, Keys.ENTER)
 
 
 def test_a_person_watches_an_answer_grow_and_stops_another(
@@ -261,10 +262,27 @@ def test_a_person_watches_an_answer_grow_and_stops_another(
     browser.switch_to.window(grace)
     theirs = _until(lambda: (a := browser.execute_script(_LAST_ANSWER)) and a["count"] == 2 and a)
     assert not theirs["stop"]
+    # A tab ada opens from her own (window.open copies sessionStorage, as "Duplicate tab"
+    # does) is somebody else: its own identity and name, and no Stop on ada's answer.
+    browser.switch_to.window(ada)
+    ada_is = browser.execute_script("return document.body.dataset.you")
+    before = set(browser.window_handles)
+    browser.execute_script("window.open(location.href)")
+    copy = _until(lambda: next(iter(set(browser.window_handles) - before), None))
+    browser.switch_to.window(copy)
+    _until(lambda: browser.find_element(By.ID, "status").text == "live")
+    copy_is = _until(lambda: browser.execute_script("return document.body.dataset.you"))
+    assert copy_is != ada_is
+    assert browser.execute_script("return document.body.dataset.name") != "ada"
+    theirs = _until(lambda: (a := browser.execute_script(_LAST_ANSWER)) and a["count"] == 2 and a)
+    assert not theirs["final"] and not theirs["stop"]
+    browser.close()
     browser.switch_to.window(ada)
     ARTIFACT.parent.mkdir(parents=True, exist_ok=True)
     browser.save_screenshot(str(STREAMING_ARTIFACT))
-    browser.find_element(By.CSS_SELECTOR, f'article[data-id="{essay["id"]}"] button.stop').click()
+    stop = browser.find_element(By.CSS_SELECTOR, f'article[data-id="{essay["id"]}"] button.stop')
+    assert stop.text == "Stop"
+    stop.click()
     stopped = _until(lambda: (a := browser.execute_script(_LAST_ANSWER))["final"] and a)
     assert stopped["shown"].endswith("(stopped by ada)")
     assert ESSAY.startswith(stopped["text"].removesuffix("\n\n_(stopped by ada)_"))

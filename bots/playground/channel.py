@@ -39,8 +39,9 @@ class Socket(Protocol):
 class Message:
     """One message in the channel, from a person or from the bot.
 
-    `answer_id` and `asker` are set on the bot's answer pages: the page uses them to
-    offer Stop to the asker only, and the assistant to check who may stop.
+    `answer_id`, `asker` (a name, shown) and `asker_id` (the asking tab's public id) are
+    set on the bot's answer pages: the page offers Stop only to the tab whose id it is;
+    the assistant, not the page, decides who may stop.
     """
 
     id: str
@@ -51,6 +52,7 @@ class Message:
     at: float
     answer_id: str | None = None
     asker: str | None = None
+    asker_id: str | None = None
     stats: dict[str, Any] | None = None
 
     def event(self, kind: EventType) -> dict[str, Any]:
@@ -65,6 +67,7 @@ class Message:
             "at": self.at,
             "answer_id": self.answer_id,
             "asker": self.asker,
+            "asker_id": self.asker_id,
             "stats": self.stats,
         }
 
@@ -118,6 +121,7 @@ class Channel:
         final: bool,
         answer_id: str | None = None,
         asker: str | None = None,
+        asker_id: str | None = None,
         stats: dict[str, Any] | None = None,
     ) -> Message:
         """Add a message and tell every tab."""
@@ -130,6 +134,7 @@ class Channel:
             at=self._wall_clock(),
             answer_id=answer_id,
             asker=asker,
+            asker_id=asker_id,
             stats=stats,
         )
         self._messages[message.id] = message

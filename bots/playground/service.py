@@ -6,8 +6,13 @@ runs its own small aiohttp server (the shared one on port 3000 is not started fo
 command), on loopback by default, and prints exactly one line with its URL.
 
 Protocol over `/ws` (JSON text frames). Tabs send `{"type": "say", "name", "text"}` and
-`{"type": "stop", "name", "answer_id"}`; the server sends `history` once, then
-`message.create` / `message.edit` to everyone and `notice` to one tab.
+`{"type": "stop", "answer_id"}`; the server sends `history` once (with the tab's own
+identity under `you`), then `message.create` / `message.edit` to everyone and `notice` to
+one tab.
+
+Who a tab is comes from its connection, never from what it sends (see `tabs.py`): two
+tabs are always two people, and only the tab that asked (or a reconnect of it, presenting
+its key as `/ws?key=...`) may stop an answer. The name a tab sends is only shown.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from aiohttp import WSMsgType, web
 
 from bots.playground.channel import Channel, Socket
 from bots.playground.surface import AnswerStats, PlaygroundSurface, channel_budget
+from bots.playground.tabs import Tab
 from core.assistant import USAGE_HINT, Asker, Assistant, Question, StopResult, is_blank, new_answer_id
 from core.pacing import Budget
 from core.settings import SettingsError
@@ -38,7 +44,6 @@ log = logging.getLogger("trickle.playground")
 STATIC = Path(__file__).parent / "static"
 HISTORY_TURNS = 20
 MAX_TEXT = 4000
-MAX_NAME = 32
 SETTLE_SECONDS = 40.0
 _ASK = re.compile(r"^\s*/ask(?:\s+|$)", re.IGNORECASE)
 _MENTION = re.compile(r"(?<![\w@])@trickle\b[:,]?", re.IGNORECASE)
@@ -59,12 +64,6 @@ def question_in(text: str) -> str | None:
     if _MENTION.search(text):
         return _SPACES.sub(" ", _MENTION.sub(" ", text)).strip()
     return None
-
-
-def person_name(raw: object) -> str:
-    """A tab's display name, tidied; tabs are people, and the name is who they are."""
-    name = " ".join(str(raw or "").split())[:MAX_NAME]
-    return name or "guest"
 
 
 def notice(text: str) -> dict[str, Any]:
@@ -95,31 +94,33 @@ class Playground:
         """One tab: send it the history, then read what it says until it leaves."""
         if not _same_origin(request):
             raise web.HTTPForbidden(text="cross-origin WebSocket refused")
+        tab = Tab.issue(request.query.get("key"))
         socket = web.WebSocketResponse(heartbeat=30, max_msg_size=64 * 1024)
         await socket.prepare(request)
-        await socket.send_str(json.dumps(self.channel.join(socket), ensure_ascii=False))
+        history = {**self.channel.join(socket), "you": tab.introduction()}
+        await socket.send_str(json.dumps(history, ensure_ascii=False))
         try:
             async for frame in socket:
                 if frame.type == WSMsgType.TEXT:
-                    await self.receive(socket, frame.data)
+                    await self.receive(socket, tab, frame.data)
         finally:
             self.channel.leave(socket)
         return socket
 
-    async def receive(self, socket: Socket, data: str) -> None:
+    async def receive(self, socket: Socket, tab: Tab, data: str) -> None:
         """Act on one frame from a tab."""
         try:
             event = json.loads(data)
-            kind, name = event["type"], person_name(event.get("name"))
+            kind, asker = event["type"], tab.asker(event.get("name"))
         except (ValueError, TypeError, KeyError):
             await self.channel.tell(socket, notice("The page sent something unreadable; reload it."))
             return
         if kind == "say":
-            await self.say(socket, name, str(event.get("text", "")))
+            await self.say(socket, asker, str(event.get("text", "")))
         elif kind == "stop":
-            await self.stop(socket, name, str(event.get("answer_id", "")))
+            await self.stop(socket, asker, str(event.get("answer_id", "")))
 
-    async def say(self, socket: Socket, name: str, text: str) -> None:
+    async def say(self, socket: Socket, asker: Asker, text: str) -> None:
         """Post what a person wrote; if it asks the bot something, start the answer."""
         if is_blank(text):
             return
@@ -127,7 +128,7 @@ class Playground:
             too_long = f"That message is too long ({MAX_TEXT} characters at most)."
             await self.channel.tell(socket, notice(too_long))
             return
-        message = await self.channel.post(author=name, text=text, bot=False, final=True)
+        message = await self.channel.post(author=asker.name, text=text, bot=False, final=True)
         asked = question_in(text)
         if asked is None:
             return
@@ -135,15 +136,18 @@ class Playground:
             await self.channel.tell(socket, notice(USAGE_HINT))
             return
         history = self.channel.conversation(before=message.id, limit=HISTORY_TURNS)
-        asker = Asker(id=name, name=name)
         question = Question(text=asked, asker=asker, history=history, place="playground")
         task = asyncio.create_task(self._answer(question), name=f"trickle-playground-{message.id}")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def stop(self, socket: Socket, name: str, answer_id: str) -> None:
-        """The Stop button: only the asker (or an admin) may stop an answer."""
-        result = self.assistant.stop(answer_id, by=Asker(id=name, name=name))
+    async def stop(self, socket: Socket, by: Asker, answer_id: str) -> None:
+        """The Stop button: only the tab that asked may stop an answer.
+
+        `by.id` is the tab's, so TRICKLE_ADMINS (platform user ids) never matches here: the
+        playground has no login, and a typed name proves nothing.
+        """
+        result = self.assistant.stop(answer_id, by=by)
         if result is StopResult.NOT_ALLOWED:
             asker = self.assistant.asker_of(answer_id)
             owner = asker.name if asker else "the asker"
@@ -157,7 +161,12 @@ class Playground:
         answer_id = new_answer_id()
         stats = AnswerStats()
         surface = PlaygroundSurface(
-            self.channel, budget=self.budget, answer_id=answer_id, asker=question.asker.name, stats=stats
+            self.channel,
+            budget=self.budget,
+            answer_id=answer_id,
+            asker=question.asker.name,
+            asker_id=question.asker.id,
+            stats=stats,
         )
         try:
             outcome = await self.assistant.answer(surface, question, answer_id=answer_id, observer=stats)

@@ -108,12 +108,20 @@ class PlaygroundSurface:
     page_limit = PAGE_LIMIT
 
     def __init__(
-        self, channel: Channel, *, budget: Budget, answer_id: str, asker: str, stats: AnswerStats
+        self,
+        channel: Channel,
+        *,
+        budget: Budget,
+        answer_id: str,
+        asker: str,
+        stats: AnswerStats,
+        asker_id: str | None = None,
     ) -> None:
         self._channel = channel
         self._budget = budget
         self.answer_id = answer_id
         self.asker = asker
+        self.asker_id = asker_id
         self.stats = stats
         self.refs: list[str] = []
         self._status = PLACEHOLDER
@@ -178,6 +186,7 @@ class PlaygroundSurface:
             final=final,
             answer_id=self.answer_id,
             asker=self.asker,
+            asker_id=self.asker_id,
             stats=self.stats.snapshot(),
         )
         self.refs.append(message.id)

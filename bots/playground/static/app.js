@@ -5,7 +5,6 @@
 
 (() => {
   const INDICATOR = " ▌";
-  const NAME_KEY = "trickle.name";
   const $ = (id) => document.getElementById(id);
   const list = $("messages");
   const input = $("input");
@@ -16,24 +15,30 @@
   let retry = 500;
 
   // -- who am I -------------------------------------------------------------------------
-  function myName() {
-    let name = sessionStorage.getItem(NAME_KEY);
-    if (!name) {
-      name = "guest-" + String(Math.floor(1000 + Math.random() * 9000));
-      sessionStorage.setItem(NAME_KEY, name);
-    }
-    return name;
+  // This page load is one person. The server says who (an id, a default name, and a key
+  // that proves it on reconnect); all three live in this variable only — never in
+  // sessionStorage, which window.open and "Duplicate tab" copy into the new tab.
+  const me = { id: null, key: null, name: "" };
+
+  function meet(you) {
+    me.id = you.id;
+    me.key = you.key;
+    if (!me.name) me.name = you.name;
+    nameInput.placeholder = me.name;
+    if (!nameInput.value.trim()) nameInput.value = me.name;
+    document.body.dataset.you = me.id;
+    document.body.dataset.name = me.name;
   }
-  nameInput.value = nameInput.placeholder = myName();
+
   function saveName() {
     // An emptied field keeps the last name (shown as its placeholder) until one is typed.
     const name = nameInput.value.trim().replace(/\s+/g, " ").slice(0, 32);
     if (name) {
-      sessionStorage.setItem(NAME_KEY, name);
+      me.name = name;
       nameInput.value = name;
     }
-    nameInput.placeholder = myName();
-    for (const page of pages.values()) renderControls(page);
+    nameInput.placeholder = me.name;
+    document.body.dataset.name = me.name;
   }
   nameInput.addEventListener("change", saveName);
   nameInput.addEventListener("keydown", (e) => {
@@ -112,8 +117,10 @@
   }
 
   function build(data) {
-    const root = el("article", "message" + (data.bot ? " bot" : ""));
+    const root = el("article", "message" + (data.bot ? " bot" : " person"));
     root.dataset.id = data.id;
+    root.dataset.author = data.author;
+    root.dataset.bot = String(!!data.bot);
     const avatar = el("div", "avatar");
     avatar.textContent = data.bot ? "t" : (data.author[0] || "?").toUpperCase();
     if (!data.bot) avatar.style.background = `hsl(${hue(data.author)} 55% 45%)`;
@@ -147,6 +154,8 @@
     if (streaming && text.endsWith(INDICATOR)) text = text.slice(0, -INDICATOR.length);
     root.dataset.final = String(data.final);
     root.dataset.answerId = data.answer_id || "";
+    root.dataset.askerId = data.asker_id || "";
+    root.dataset.end = (data.stats && data.stats.end) || "";
     root.classList.toggle("streaming", streaming);
     body.dataset.text = text;
     body.replaceChildren();
@@ -166,15 +175,16 @@
   function renderControls(page) {
     const { data } = page;
     const last = data.bot && data.answer_id && isLastPage(page);
-    const canStop = last && !data.final && data.asker === myName();
+    const canStop = last && !data.final && !!me.id && data.asker_id === me.id;
     if (canStop && !page.stop) {
       page.stop = el("button", "stop");
       page.stop.type = "button";
       page.stop.textContent = "Stop";
       page.stop.title = "Stop this answer (keeps what is written)";
       page.stop.addEventListener("click", () => {
+        // The text stays "Stop" (scripts look for it); disabled shows it was heard.
         page.stop.disabled = true;
-        page.stop.textContent = "Stopping…";
+        page.stop.title = "Stopping…";
         send({ type: "stop", answer_id: page.data.answer_id });
       });
       page.foot.prepend(page.stop);
@@ -232,7 +242,8 @@
 
   // -- the socket ------------------------------------------------------------------------
   function connect() {
-    const url = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/ws";
+    const base = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/ws";
+    const url = me.key ? base + "?key=" + encodeURIComponent(me.key) : base;
     socket = new WebSocket(url);
     setStatus("connecting");
     socket.addEventListener("open", () => { retry = 500; setStatus("live"); });
@@ -246,6 +257,7 @@
 
   function receive(event) {
     if (event.type === "history") {
+      if (event.you) meet(event.you);
       for (const page of pages.values()) page.el.remove();
       pages.clear();
       list.querySelectorAll(".notice").forEach((n) => n.remove());
@@ -264,7 +276,7 @@
       showNotice("Not connected to the playground; retrying…");
       return false;
     }
-    socket.send(JSON.stringify({ ...event, name: myName() }));
+    socket.send(JSON.stringify({ ...event, name: me.name }));
     return true;
   }
 
