@@ -181,3 +181,17 @@ def test_any_url_password_is_masked(captured_logs):
     logging.getLogger("trickle.test").error("proxy https://bob:hunter2@proxy.example:8080/v1 refused")
     output = captured_logs.getvalue()
     assert "hunter2" not in output and "https://bob:***@proxy.example:8080/v1" in output
+
+
+def test_the_readme_lists_every_exported_metric_and_the_setup_guides():
+    from bots.metrics import Metrics
+
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## Metrics", 1)[1].split("\n## ", 1)[0]
+    exported = {m.name for m in Metrics().registry.collect()}
+    listed = set(re.findall(r"`(trickle_[a-z_]+)`", section))
+    # prometheus-client names counters without their `_total`; the page shows what is scraped.
+    assert {n if n in listed else f"{n}_total" for n in exported} == listed
+    for heading in ("## Quick start", "## Slack setup", "## Discord setup", "## Deployment"):
+        assert heading in readme, heading
+    assert "docs/slack.md" in readme and "docs/discord.md" in readme
