@@ -6,6 +6,8 @@ The fake's tokens live 2 s here and trickle trusts them for 0.8 s
 
 from __future__ import annotations
 
+import pytest
+
 from bots.discord.handlers import PRIVATE_EXPIRY
 from bots.discord.messages import INDICATOR
 from tests.fakes.discord_server import FakeDiscord, FakeMessage
@@ -62,18 +64,71 @@ async def test_private_answer_ends_with_a_notice_and_never_becomes_public(discor
     assert not [c for c in bot.fake.calls if c.status == 401]
 
 
-async def test_a_token_that_dies_early_moves_the_public_page_to_the_channel(discord_bot) -> None:
+def continuations(fake: FakeDiscord) -> list[FakeMessage]:
+    """The bot's ordinary channel messages: where a public answer goes once its token is gone."""
+    return [m for m in bot_channel_messages(fake) if m.interaction_token is None]
+
+
+async def _die_after_word3(bot, inter) -> None:  # type: ignore[no-untyped-def]
+    await bot.fake.wait_until(lambda: "word3" in ((bot.fake.original(inter.token) or FakeMessage("", "", None, {})).content))
+    bot.fake.expire_interaction(inter.token)  # long before trickle expected it to die
+
+
+async def test_a_token_that_dies_early_lets_the_bot_token_finish_the_original(discord_bot) -> None:
     bot = await discord_bot(**GENEROUS)
     bot.model.script_queue.append(script_from_text(TEXT, delay=0.03))
     inter = await bot.fake.send_interaction("ask", {"prompt": "go"})
-    await bot.fake.wait_until(lambda: "word3" in ((bot.fake.original(inter.token) or FakeMessage("", "", None, {})).content))
-    bot.fake.expire_interaction(inter.token)  # 50027 from now on, long before we expected
+    await _die_after_word3(bot, inter)
 
-    def moved() -> FakeMessage | None:
-        later = [m for m in bot_channel_messages(bot.fake) if m.interaction_token is None]
-        return later[-1] if later else None
-
-    await bot.fake.wait_until(lambda: done(moved()) and moved().content.endswith("."), timeout=10)  # type: ignore[union-attr]
-    rest = moved()
-    assert rest is not None and rest.content == TEXT  # the page's whole text, nothing lost
+    await bot.fake.wait_until(lambda: done(bot.fake.original(inter.token)), timeout=10)
+    original = bot.fake.original(inter.token)
+    assert original is not None and original.content == TEXT  # ended cleanly: no mark, no button
+    assert original.writes[-1].route.startswith("PATCH /channels/")  # through the channel route
+    assert continuations(bot.fake) == []  # nothing posted twice
     assert bot.fake.mention_violations() == []
+
+
+@pytest.mark.parametrize("status", [401, 404])
+async def test_a_bare_401_or_404_from_the_webhook_counts_as_a_dead_token(discord_bot, status: int) -> None:
+    # No JSON code at all, as a proxy in front of Discord may answer.
+    bot = await discord_bot(dead_token_status=status, **GENEROUS)
+    bot.model.script_queue.append(script_from_text(TEXT, delay=0.03))
+    inter = await bot.fake.send_interaction("ask", {"prompt": "go"})
+    await _die_after_word3(bot, inter)
+
+    await bot.fake.wait_until(lambda: done(bot.fake.original(inter.token)), timeout=10)
+    original = bot.fake.original(inter.token)
+    assert original is not None and original.content == TEXT
+    assert bot.fake.mention_violations() == []
+
+
+async def test_when_the_original_cannot_be_finished_the_channel_message_goes_on_without_repeating(
+    discord_bot,
+) -> None:
+    bot = await discord_bot(bot_edits_interaction_messages=False, **GENEROUS)
+    bot.model.script_queue.append(script_from_text(TEXT, delay=0.03))
+    inter = await bot.fake.send_interaction("ask", {"prompt": "go"})
+    await _die_after_word3(bot, inter)
+
+    await bot.fake.wait_until(lambda: bool(continuations(bot.fake)) and done(continuations(bot.fake)[-1]), timeout=10)
+    original = bot.fake.original(inter.token)
+    (rest,) = continuations(bot.fake)
+    assert original is not None and rest.content.endswith(".")
+    left = original.content.removesuffix(INDICATOR)  # the dead token froze it, mark and all
+    assert left and left + rest.content == TEXT  # the page goes on where the original stopped
+    assert (rest.message_reference or {}).get("message_id") == original.id
+    assert bot.fake.mention_violations() == []
+
+
+async def test_a_token_dead_before_the_first_edit_still_ends_the_thinking_message(discord_bot) -> None:
+    # Nothing was edited yet: the message id comes from the deferral's callback answer.
+    bot = await discord_bot(**GENEROUS)
+    bot.model.script_queue.append(script_from_text(TEXT, delay=0.01, first_delay=0.5))
+    inter = await bot.fake.send_interaction("ask", {"prompt": "go"})
+    await bot.fake.wait_until(lambda: inter.response_type == 5)
+    bot.fake.expire_interaction(inter.token)
+
+    await bot.fake.wait_until(lambda: done(bot.fake.original(inter.token)), timeout=10)
+    original = bot.fake.original(inter.token)
+    assert original is not None and original.content == TEXT
+    assert continuations(bot.fake) == []

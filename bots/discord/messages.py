@@ -80,12 +80,16 @@ class DiscordRef:
     """Which message a page lives in, and its Stop view while it has one.
 
     Mutable on purpose: if an interaction token dies mid-answer, a public page moves to
-    a channel message, and the relay keeps using the same reference.
+    a channel message, and the relay keeps using the same reference. `shown` is the page
+    text its messages show; `prefix` the part of it left in a message the page had to
+    leave behind, which the page's current message does not repeat.
     """
 
     kind: Literal["original", "followup", "channel"]
-    message: discord.Message | None = None
+    message: discord.Message | discord.PartialMessage | None = None
     view: StopView | None = None
+    shown: str = ""
+    prefix: str = ""
 
 
 class MessageWriter:
@@ -111,9 +115,12 @@ class MessageWriter:
     async def edit(self, ref: DiscordRef, text: str, *, final: bool) -> None:
         self._answering = True
         async with self._writing:
-            await self._apply(ref, render(text, final=final), final=final)
+            rest = text.removeprefix(ref.prefix)
+            await self._apply(ref, render(rest, final=final), final=final, text=text)
+            ref.shown = text
 
-    async def _apply(self, ref: DiscordRef, content: str, *, final: bool) -> None:
+    async def _apply(self, ref: DiscordRef, content: str, *, final: bool, text: str | None = None) -> None:
+        """Write `content` (the rendered `text`, or a status when `text` is None) to `ref`."""
         raise NotImplementedError
 
     def edit_budget(self, ref: DiscordRef) -> Budget:
@@ -141,7 +148,10 @@ class MessageWriter:
     def locate(self, ref: DiscordRef) -> dict[str, Any]:
         """Where `ref` is, so another process can finish it after a crash (`finish_orphan`)."""
         message = ref.message
-        return {"channel_id": str(message.channel.id), "message_id": str(message.id)} if message else {}
+        if message is None:
+            return {}
+        where = {"channel_id": str(message.channel.id), "message_id": str(message.id)}
+        return where | {"skip": len(ref.prefix)} if ref.prefix else where
 
     def _view_args(self, ref: DiscordRef, final: bool) -> tuple[dict[str, Any], StopView | None]:
         """A message gets its Stop view with its first interim write and loses it with the
@@ -201,7 +211,7 @@ async def finish_orphan(client: discord.Client, location: Mapping[str, Any], tex
     Channel messages are edited with the bot token; interaction messages through their
     webhook, which works only while the interaction token lives (15 minutes).
     """
-    content = fit(text)
+    content = fit(text[int(location.get("skip", 0)) :])  # a page that moved does not repeat itself
     message_id = str(location["message_id"])
     if location.get("token"):
         webhook = discord.Webhook.partial(int(location["application_id"]), location["token"], client=client)

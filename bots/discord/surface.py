@@ -24,8 +24,9 @@ from core.surface import SurfaceError
 log = logging.getLogger("trickle.discord")
 
 # Unknown webhook, invalid webhook token, unknown interaction, unknown message: the
-# interaction token can no longer reach its messages.
-TOKEN_GONE = frozenset({"10015", "50027", "10062", "10008"})
+# interaction token can no longer reach its messages. A bare 401 or 404 (no JSON code,
+# as proxies and some servers answer) on a webhook route says the same.
+TOKEN_GONE = frozenset({"10015", "50027", "10062", "10008", "401", "404"})
 
 
 class ChannelSurface(MessageWriter):
@@ -63,9 +64,10 @@ class ChannelSurface(MessageWriter):
         ref = await self._send(self._trigger.channel, render(text, final=final), final=final, reply_to=self._last)
         assert ref.message is not None
         self._last = ref.message
+        ref.shown = text
         return ref
 
-    async def _apply(self, ref: DiscordRef, content: str, *, final: bool) -> None:
+    async def _apply(self, ref: DiscordRef, content: str, *, final: bool, text: str | None = None) -> None:
         await self._edit_channel(ref, content, final=final)
 
     def post_budget(self) -> Budget | None:
@@ -127,8 +129,8 @@ class InteractionSurface(MessageWriter):
         content = render(text, final=final)
         self._answering = True
         if self._leaving() and not self.private:
-            return await self._post_in_channel(content, final=final)
-        ref = DiscordRef("followup")
+            return await self._post_in_channel(content, final=final, text=text)
+        ref = DiscordRef("followup", shown=text)
         extra, view = self._view_args(ref, final)
         try:
             ref.message = await call(
@@ -139,12 +141,12 @@ class InteractionSurface(MessageWriter):
         except SurfaceError as exc:
             if not self._gone(exc):
                 raise
-            return await self._post_in_channel(content, final=final)
+            return await self._post_in_channel(content, final=final, text=text)
         self._wrote(ref, view, final)
         self._last = ref.message
         return ref
 
-    async def _apply(self, ref: DiscordRef, content: str, *, final: bool) -> None:
+    async def _apply(self, ref: DiscordRef, content: str, *, final: bool, text: str | None = None) -> None:
         if ref.kind == "channel":
             return await self._edit_channel(ref, content, final=final)
         extra, view = self._view_args(ref, final)
@@ -160,13 +162,48 @@ class InteractionSurface(MessageWriter):
         except SurfaceError as exc:
             if not self._gone(exc):
                 raise
-            # The token died before we left: show this page's text in a channel message.
-            moved = await self._post_in_channel(content, final=final)
-            if ref.view is not None:
-                ref.view.stop()
-            ref.kind, ref.message, ref.view = moved.kind, moved.message, moved.view
+            await self._take_over(ref, content, final=final, text=text)
             return
         self._wrote(ref, view, final)
+
+    async def _take_over(self, ref: DiscordRef, content: str, *, final: bool, text: str | None) -> None:
+        """The token died under this page: go on in the channel, repeating nothing.
+
+        A public interaction message is an ordinary message by the bot, so the bot token
+        can edit it (`PATCH /channels/.../messages/...`): the page simply goes on there,
+        and ends without its mark and button. Where Discord refuses (or the message id is
+        unknown: the token died before the first edit, and the callback named no message),
+        the message keeps what it shows and the rest of the page continues in a new one.
+        """
+        channel = self._writable_channel()
+        message_id = ref.message.id if ref.message is not None else None
+        if message_id is None and ref.kind == "original":
+            message_id = self._original_id
+        if message_id is not None and hasattr(channel, "get_partial_message"):
+            same = DiscordRef("channel", channel.get_partial_message(message_id), ref.view, ref.shown, ref.prefix)
+            try:
+                await self._channel_turn()
+                await self._edit_channel(same, content, final=final)
+            except SurfaceError as exc:
+                log.info("cannot edit the interaction message with the bot token (%s)", exc.code,
+                         extra={"answer_id": self._answer_id})
+            else:
+                ref.kind, ref.message, ref.view = same.kind, same.message, same.view
+                self._last = self._last or same.message  # type: ignore[assignment]
+                return
+        rest = content if text is None else render(text.removeprefix(ref.shown), final=final)
+        await self._channel_turn()
+        moved = await self._post_in_channel(rest, final=final)
+        if ref.view is not None:
+            ref.view.stop()  # its button stays on the dead message; a click there finds nothing
+        prefix = ref.shown if text is not None and text.startswith(ref.shown) else ""
+        ref.kind, ref.message, ref.view, ref.prefix = moved.kind, moved.message, moved.view, prefix
+
+    async def _channel_turn(self) -> None:
+        """A rescue write outside the relay's pacing still waits its turn in the channel."""
+        budget = self._channel_budget()
+        await budget.acquire(stale_since=asyncio.get_running_loop().time(), final=True)
+        budget.succeeded()
 
     def _gone(self, exc: SurfaceError) -> bool:
         """True when `exc` says the token is dead and a channel message may take over."""
@@ -176,14 +213,18 @@ class InteractionSurface(MessageWriter):
         log.warning("interaction token no longer usable (%s)", exc.code, extra={"answer_id": self._answer_id})
         return not self.private
 
-    async def _post_in_channel(self, content: str, *, final: bool) -> DiscordRef:
+    def _writable_channel(self) -> discord.abc.Messageable:
         if self.private:
             raise SurfaceError("private", "a private answer is never posted in the channel")
         channel = self._interaction.channel
         if channel is None or not isinstance(channel, discord.abc.Messageable):
             raise SurfaceError("no_channel", "the interaction's channel cannot be written to")
-        ref = await self._send(channel, content, final=final, reply_to=self._last)
+        return channel
+
+    async def _post_in_channel(self, content: str, *, final: bool, text: str = "") -> DiscordRef:
+        ref = await self._send(self._writable_channel(), content, final=final, reply_to=self._last)
         self._last = ref.message
+        ref.shown = text
         return ref
 
     def locate(self, ref: DiscordRef) -> dict[str, Any]:

@@ -350,9 +350,17 @@ class _HTTPError(Exception):
     def __init__(self, status: int, code: int, message: str, errors: Json | None = None) -> None:
         super().__init__(message)
         self.status = status
-        self.body: Json = {"message": message, "code": code}
+        self.body: Json | None = {"message": message, "code": code}
         if errors is not None:
             self.body["errors"] = errors
+
+
+class _BareError(_HTTPError):
+    """An error with an empty body and no Discord code, as a proxy or gateway may answer."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(status, 0, "")
+        self.body = None
 
 
 def _form_error(field_name: str, code: str, message: str) -> _HTTPError:
@@ -396,6 +404,8 @@ class FakeDiscord:
         callback_with_response: bool = True,
         announce_guilds: bool = True,
         read_bucket: tuple[int, float] | None = None,
+        dead_token_status: int | None = None,
+        bot_edits_interaction_messages: bool = True,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.bot_token = bot_token
@@ -417,6 +427,12 @@ class FakeDiscord:
         # Reading a channel's messages (GET one, or its history) has its own bucket on
         # Discord, separate from creating and editing them; None: reads are unlimited.
         self.read_bucket = read_bucket
+        # Set (401 or 404): a dead interaction token gets that status with an empty body
+        # instead of Discord's JSON 50027, as from a proxy in front of Discord.
+        self.dead_token_status = dead_token_status
+        # Discord lets the bot token edit its public interaction messages through the
+        # channel route; False refuses that (50005), as for an app without the channel.
+        self.bot_edits_interaction_messages = bot_edits_interaction_messages
         self.clock = clock
 
         self.calls: list[Call] = []
@@ -1479,6 +1495,8 @@ class FakeDiscord:
         if inter is None or params.get("app_id") != str(self.app_id):
             raise _HTTPError(404, 10015, "Unknown Webhook")
         if self._interaction_expired(inter):
+            if self.dead_token_status is not None:
+                raise _BareError(self.dead_token_status)
             raise _HTTPError(401, 50027, "Invalid Webhook Token")
         return inter
 
@@ -1624,7 +1642,9 @@ class FakeDiscord:
 
     async def _channel_edit(self, req: _Request) -> _Reply:
         msg = self._channel_message(req.params["channel_id"], req.params["message_id"])
-        if msg.author["id"] != self.bot_user["id"]:
+        if msg.author["id"] != self.bot_user["id"] or (
+            msg.interaction_token is not None and not self.bot_edits_interaction_messages
+        ):
             raise _HTTPError(403, 50005, "Cannot edit a message authored by another user")
         payload = dict(req.json) if isinstance(req.json, Mapping) else {}
         self._validate(payload, msg)
