@@ -3,6 +3,11 @@
 Everything is built here from the settings and passed down (no client at import). The
 REST base and gateway are process-wide in discord.py, so the overrides are set here, in
 the entry point, and deliberately not restored.
+
+With `DISCORD_API_URL` overridden and no `DISCORD_GATEWAY_URL`, the gateway is the one
+that REST base names (`GET /gateway/bot`), never Discord's. Whichever gateway was chosen
+is pinned: discord.py resumes at the READY's `resume_gateway_url`, which a proxy or a
+recorded session may point at Discord's own hosts.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ PERMISSIONS = discord.Permissions(
     read_message_history=True,
 )
 SCOPES = ("bot", "applications.commands")
+DISCORD_API = "https://discord.com/api/v10"
 
 
 def intents(*, message_content: bool) -> discord.Intents:
@@ -52,6 +58,26 @@ def invite_url(application_id: int) -> str:
     return discord.utils.oauth_url(application_id, permissions=PERMISSIONS, scopes=SCOPES)
 
 
+def pin_gateway(client: discord.Client, gateway: yarl.URL) -> None:
+    """Send every gateway connection of `client` (first, reconnects, resumes) to `gateway`.
+
+    discord.py opens them all through `client.http.ws_connect`, with the URL it chose
+    (`DEFAULT_GATEWAY`, or the READY's resume URL) plus its query (version, encoding,
+    compression), which is kept. Only the main gateway is moved: its URL names an
+    `encoding`, a voice gateway's does not.
+    """
+    http = client.http
+    connect = http.ws_connect
+
+    async def ws_connect(url: str, *args: Any, **kwargs: Any) -> Any:
+        asked = yarl.URL(url)
+        if "encoding" in asked.query and asked.with_query(None) != gateway.with_query(None):
+            url = str(gateway.with_query(asked.query))
+        return await connect(url, *args, **kwargs)
+
+    http.ws_connect = ws_connect  # type: ignore[method-assign]
+
+
 class DiscordService:
     """One bot connection and the handlers it feeds; see the module docstring."""
 
@@ -64,6 +90,7 @@ class DiscordService:
         self.handlers = DiscordHandlers(ctx, self.budgets)
         self.guild_ready_timeout = guild_ready_timeout
         self.client: discord.Client | None = None
+        self.gateway: yarl.URL | None = None  # pinned; None: discord.py's own choice
 
     def __repr__(self) -> str:
         return f"<DiscordService client={self.client!r} {self.budgets!r}>"
@@ -94,15 +121,34 @@ class DiscordService:
         client, tree = self._build(message_content=True)
         self.client = client
         try:
-            await client.login(self.token)
+            await self._login(client)
         except discord.LoginFailure as exc:
             await client.close()
             raise SettingsError(f"DISCORD_BOT_TOKEN was refused by Discord: {exc}") from exc
+        except discord.GatewayNotFound as exc:
+            await client.close()
+            raise SettingsError(
+                f"DISCORD_API_URL={self.ctx.settings.discord_api_url} does not say where its gateway is "
+                "(GET /gateway/bot failed): set DISCORD_GATEWAY_URL"
+            ) from exc
         app_id = client.application_id
         if app_id is not None:
             log.info("invite the bot with: %s", invite_url(app_id))
         await self._sync(tree)
         self.ctx.finalizers["discord"] = self.finish_orphan
+
+    async def _login(self, client: discord.Client) -> None:
+        """Log in; then find (once) and pin the gateway this client must use."""
+        await client.login(self.token)
+        settings = self.ctx.settings
+        if self.gateway is None and settings.discord_gateway_url:
+            self.gateway = yarl.URL(settings.discord_gateway_url)
+        elif self.gateway is None and settings.discord_api_url.rstrip("/") != DISCORD_API:
+            _, url, _ = await client.http.get_bot_gateway()
+            self.gateway = yarl.URL(url)
+            log.info("gateway from %s/gateway/bot: %s", settings.discord_api_url, url)
+        if self.gateway is not None:
+            pin_gateway(client, self.gateway)
 
     async def finish_orphan(self, location: Mapping[str, Any], text: str) -> None:
         """Finish a message a crashed process left streaming (see core.inflight)."""
@@ -155,7 +201,7 @@ class DiscordService:
                     )
                     await self.client.close()
                     self.client, _ = self._build(message_content=False)
-                    await self.client.login(self.token)
+                    await self._login(self.client)
                     continue
                 if error is not None:
                     raise error

@@ -406,6 +406,7 @@ class FakeDiscord:
         read_bucket: tuple[int, float] | None = None,
         dead_token_status: int | None = None,
         bot_edits_interaction_messages: bool = True,
+        resume_gateway_url: str | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.bot_token = bot_token
@@ -433,6 +434,10 @@ class FakeDiscord:
         # Discord lets the bot token edit its public interaction messages through the
         # channel route; False refuses that (50005), as for an app without the channel.
         self.bot_edits_interaction_messages = bot_edits_interaction_messages
+        # What READY names as `resume_gateway_url` (default: this fake's own gateway);
+        # Discord names one of its regional hosts there.
+        self.resume_gateway_url = resume_gateway_url
+        self.resumes = 0  # sessions resumed (op 6 accepted), as opposed to identified anew
         self.clock = clock
 
         self.calls: list[Call] = []
@@ -1110,7 +1115,7 @@ class FakeDiscord:
             "user": dict(self.bot_user),
             "guilds": [{"id": gid, "unavailable": True} for gid in self.guilds] if self.announce_guilds else [],
             "session_id": session.id,
-            "resume_gateway_url": self.gateway_url,
+            "resume_gateway_url": self.resume_gateway_url or self.gateway_url,
             "shard": session.shard,
             "application": {"id": str(self.app_id), "flags": 0},
             "private_channels": [],
@@ -1140,6 +1145,7 @@ class FakeDiscord:
             return
         session.connection = conn
         conn.session_id = session.id
+        self.resumes += 1
         last = d.get("seq") or 0
         for frame in list(session.backlog):
             if frame["s"] > last:
