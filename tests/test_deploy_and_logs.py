@@ -66,12 +66,7 @@ def compose(tmp_path_factory) -> dict:
         if os.environ.get("CI"):
             pytest.fail("docker-compose is required in CI to validate docker-compose.yml")
         pytest.skip("docker-compose not installed")
-    try:
-        import yaml  # PyYAML: here through the 'local' extra (llm); not a declared dev dependency yet
-    except ImportError:
-        if os.environ.get("CI"):
-            pytest.fail("PyYAML is required in CI to read the resolved docker-compose.yml")
-        pytest.skip("PyYAML not installed")
+    import yaml  # the dev extra's PyYAML
     empty = tmp_path_factory.mktemp("compose") / "empty.env"
     empty.write_text("")
     env = {k: v for k, v in os.environ.items() if not k.startswith(_SETTING_PREFIXES)}
