@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from core.history import trim_history, trim_question
 from core.inflight import Inflight
 from core.models import ChatMessage, EndReason, Outcome, StreamEvent, Waiting
+from core.notices import without_notice
 from core.quotas import SlidingWindow, Slots
 from core.observer import NullObserver, RelayObserver
 from core.relay import Answer, RelayConfig
@@ -103,7 +104,11 @@ class Assistant:
         """The conversation the model sees, and whether anything had to be cut."""
         budget = self.settings.history_tokens
         text, cut_question = trim_question(question.text, budget)
-        history, cut_history = trim_history(question.history, max(0, budget - len(text) // 4))
+        past = [
+            ChatMessage(m.role, without_notice(m.content), m.name) if m.role == "assistant" else m
+            for m in question.history
+        ]
+        history, cut_history = trim_history(past, max(0, budget - len(text) // 4))
         system = [ChatMessage("system", self.settings.system_prompt)] if self.settings.system_prompt else []
         return [*system, *history, ChatMessage("user", text)], cut_question or cut_history
 

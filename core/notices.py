@@ -6,6 +6,8 @@ Markdown; each surface renders them with the rest of the text.
 
 from __future__ import annotations
 
+import re
+
 from core.models import EndReason, ErrorKind
 
 _MODEL_FAILED = "_(the model failed: {detail} — ask again)_"
@@ -38,6 +40,18 @@ def notice_for(end: EndReason, *, detail: str = "", by: str = "") -> str | None:
 def end_for_error(kind: ErrorKind) -> EndReason:
     """Map a stream failure to how the answer ends."""
     return EndReason.TIMEOUT if kind is ErrorKind.TIMEOUT else EndReason.ERROR
+
+
+_TRAILING_NOTICE = re.compile(r"(?:\A|\n\n)_\([^\n]*\)_\Z")
+
+
+def without_notice(text: str) -> str:
+    """An earlier answer as the model should read it back: without its closing notice.
+
+    A model that sees `_(stopped by Ada)_` at the end of its past answers learns to write
+    such notices itself, and a fake notice reads like a real one.
+    """
+    return _TRAILING_NOTICE.sub("", text)
 
 
 def with_notice(text: str, notice: str | None) -> str:
