@@ -215,3 +215,17 @@ async def test_ask_streams_when_the_callback_answers_204_without_a_body(discord_
     assert inter.response_type == 5
     assert bot.fake.calls_to("POST", rf"/interactions/{inter.id}/.+/callback")[0].status == 204
     assert bot.fake.mention_violations() == []
+
+
+async def test_a_lone_answer_spends_all_but_one_call_of_each_window_on_its_text(discord_bot) -> None:
+    bot = await discord_bot()  # 5 calls per 5 s for the interaction token, as on Discord
+    text = " ".join(f"word{n}" for n in range(72)) + "."
+    bot.model.script_queue.append(script_from_text(text, delay=0.1))  # streams for about 7 s
+    inter = await bot.fake.send_interaction("ask", {"prompt": "talk for a while"})
+    await bot.fake.wait_until(lambda: final_of(bot.fake, inter.token) == text, timeout=20)
+
+    interim = [c for c in contents(bot.fake.original(inter.token))[1:] if c.endswith(INDICATOR)]  # type: ignore[arg-type]
+    # Four interim edits a window (one call kept for the final), so six in the first two
+    # windows; keeping two calls back would show only five.
+    assert len(interim) >= 6, interim
+    assert sum(bot.fake.rate_limited.values()) == 0

@@ -55,16 +55,17 @@ def test_a_partly_spent_window_caps_grants_even_when_tokens_refill() -> None:
     assert bucket.try_take(3.1)  # a new window: the continuous rate applies again
 
 
-def test_interim_calls_are_spread_over_the_window_and_leave_the_final_slots() -> None:
+def test_interim_calls_are_spread_over_the_window_and_leave_the_final_slot() -> None:
     bucket = WindowBucket(rate=1.0, burst=5, now=0.0)
     assert bucket.try_take(0.0, need=2.0)  # the first edit opens the window at once
     bucket.observe(0.0, remaining=4, reset_after=5.0, limit=5)
     assert not bucket.try_take(1.0, need=2.0)
-    assert bucket.try_take(1.67, need=2.0)  # two interim slots left over 5 s: one every 1.67 s
-    assert not bucket.try_take(3.0, need=2.0)
-    assert bucket.try_take(3.34, need=2.0)
-    assert not bucket.try_take(4.0, need=2.0)  # the last two calls are for final edits
-    assert bucket.try_take(4.0, need=1.0) and bucket.try_take(4.0, need=1.0)
+    assert bucket.try_take(1.25, need=2.0)  # three interim slots left over 5 s: one every 1.25 s
+    assert not bucket.try_take(2.0, need=2.0)
+    assert bucket.try_take(2.5, need=2.0)
+    assert bucket.try_take(3.75, need=2.0)
+    assert not bucket.try_take(4.0, need=2.0)  # the last call is for a final edit
+    assert bucket.try_take(4.0, need=1.0)
     assert not bucket.try_take(4.5, need=1.0)  # and nothing more until the reset
     assert bucket.try_take(5.1, need=2.0)
 
@@ -72,7 +73,7 @@ def test_interim_calls_are_spread_over_the_window_and_leave_the_final_slots() ->
 def test_while_only_a_final_could_go_the_budget_looks_again_soon() -> None:
     # A waiting interim edit turns final when its stream ends.
     bucket = WindowBucket(rate=1.0, burst=5, now=0.0)
-    bucket.observe(0.0, remaining=2, reset_after=5.0, limit=5)
+    bucket.observe(0.0, remaining=1, reset_after=5.0, limit=5)
     assert bucket.ready_at(1.0, need=2.0) == 1.0 + RECHECK
 
 

@@ -139,3 +139,22 @@ async def test_reading_a_reply_chain_does_not_spend_the_channels_write_budget(di
     assert bot.fake.calls_to("GET", rf"/channels/{bot.fake.channel_id}/messages/{older.id}")  # fetched
     sent = [m["content"] for m in bot.model.requests[0]["messages"][1:]]
     assert sent == ["Rome or Paris?\n\nParis, surely.", "settle it"]
+
+
+async def test_placeholders_queued_behind_a_full_window_all_go_when_it_resets(discord_bot) -> None:
+    # Ten mentions, five calls a window: the second five placeholders wait for the reset,
+    # then go together (the new window holds five calls), not trickled back one by one.
+    bot = await discord_bot(channel_bucket=(5, 2.0))
+    people = [bot.fake.add_user(f"person{i}") for i in range(10)]
+    text = " ".join(f"w{n}" for n in range(30)) + "."
+    bot.model.responder = lambda body: script_from_text(text, delay=0.1)  # streams for 3 s
+    questions = await asyncio.gather(
+        *(ask_by_mention(bot.fake, f"question {i}", author=people[i]) for i in range(10))
+    )
+    replies = await asyncio.gather(*(wait_for_reply(bot.fake, q, text, 30) for q in questions))
+
+    placed = sorted(reply.writes[0].time for reply in replies)
+    later = placed[5:]  # behind the first window (trickled, they would span about 1.6 s)
+    assert later[0] - placed[0] > 1.0
+    assert later[-1] - later[0] < 0.8
+    assert bot.fake.rate_limited[f"channel:{bot.fake.channel_id}"] == 0

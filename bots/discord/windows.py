@@ -13,7 +13,7 @@ import math
 from core.pacing import TokenBucket
 
 MAX_RATE = 50.0  # Discord's global limit per bot: no bucket may go faster
-FINAL_SLOTS = 2  # calls of each window that only final edits may take
+FINAL_SLOTS = 1  # calls of each window that only final edits (and placeholders) may take
 RECHECK = 0.05  # seconds between looks while only a final edit could go
 _NEW_WINDOW_SLACK = 0.25  # a reset this much later than the known one means a new window
 
@@ -26,8 +26,13 @@ class WindowBucket(TokenBucket):
       concurrent answers in one channel would spend calls the window no longer has (429).
       While a window we were told about is open, grants are capped by its remaining count.
     - *Final slots*: interim edits (`need > 1`, the relay's reserve) leave `FINAL_SLOTS`
-      of each window. The relay may spend a call granted just after its stream ended on a
-      last interim snapshot; the final edit that follows must not wait for the reset.
+      of each window: an interim edit already on its way when the stream ends must not
+      make the final edit wait for the reset. One is enough, since a grant that comes
+      after the end carries the final text; each more would idle a fifth of the window.
+    - *Reset*: when the window ends the server holds `limit` fresh calls at once. The
+      token bucket alone would trickle them back at `rate` (a 429 or an empty window
+      pauses it until the reset, then starts from nothing), so placeholders and finals
+      queued behind a full window would go one a second instead of together.
     - *Spread*: the interim slots left are spread over the time left, so one answer
       updates every ~1.7 s rather than three times at once and then not for 4 s.
     - *Recheck*: a waiting interim edit turns final when its stream ends, but `Budget`
@@ -35,7 +40,7 @@ class WindowBucket(TokenBucket):
     The rate and the window's length are learned from the window's first call.
     """
 
-    __slots__ = ("window_left", "window_end", "period", "last_interim")
+    __slots__ = ("window_left", "window_end", "period", "last_interim", "_refilled_for")
 
     def __init__(self, *, rate: float, burst: float, now: float) -> None:
         super().__init__(rate=rate, burst=burst, now=now)
@@ -43,13 +48,23 @@ class WindowBucket(TokenBucket):
         self.window_end = -math.inf
         self.period: float | None = None
         self.last_interim = -math.inf
+        self._refilled_for = -math.inf  # the window end whose reset was already granted
 
     def __repr__(self) -> str:
         return f"{super().__repr__()[:-1]} window_left={self.window_left:g} until={self.window_end:.3f}>"
 
+    def refill(self, now: float) -> None:
+        reset = -math.inf < self.window_end <= now and self.window_end != self._refilled_for
+        if reset and now >= self.paused_until:
+            self._refilled_for = self.window_end
+            self.tokens = self.burst  # a new window: all of its calls are there at once
+            self.updated_at = max(self.updated_at, now)
+        super().refill(now)
+
     def ready_at(self, now: float, *, need: float = 1.0) -> float:
         at = super().ready_at(now, need=need)
         if now < self.window_end:
+            at = min(at, max(self.window_end, self.paused_until))  # full again at the reset
             interim = need > 1.0
             if self.window_left < (max(need, 1.0 + FINAL_SLOTS) if interim else need):
                 at = max(at, self.window_end)
