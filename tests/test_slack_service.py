@@ -187,3 +187,12 @@ async def test_socket_mode_reconnects_when_slack_recycles_the_connection(slack_b
     await wait_until(lambda: h.pages("C1", event["ts"]), 5)
     await h.settle()
     assert unescape(h.pages("C1", event["ts"])[0].visible) == "Still here."
+
+
+async def test_a_process_shutting_down_refuses_new_http_events_so_slack_delivers_them_again(slack_bot):
+    h = await slack_bot("http")
+    h.ctx.stopping.set()
+    event = h.fake.mention_event("UALICE", "are you there?", "C1")
+    assert await h.deliver(event) == 503
+    await asyncio.sleep(0.3)
+    assert h.fake.calls_to("chat.postMessage") == [] and h.model.requests == []

@@ -114,7 +114,7 @@ async def start(ctx: ServiceContext, *, limits: SlackLimits | None = None) -> Sl
             await _connect(service.socket)
             log.info("Slack: connected over Socket Mode as %s", identity.user_id)
         else:
-            ctx.web_app.router.add_post(EVENTS_PATH, _events_endpoint(app))
+            ctx.web_app.router.add_post(EVENTS_PATH, _events_endpoint(app, ctx.stopping))
             log.info(
                 "Slack: HTTP events at http://%s:%s%s as %s",
                 settings.http_host, settings.http_port, EVENTS_PATH, identity.user_id,
@@ -172,10 +172,18 @@ class _TokenNotice(logging.Filter):
         return "`token` will be unused" not in record.getMessage()
 
 
-def _events_endpoint(app: AsyncApp) -> Any:
-    """The aiohttp handler for Slack's HTTP events and interactions (bolt verifies them)."""
+def _events_endpoint(app: AsyncApp, stopping: asyncio.Event) -> Any:
+    """The aiohttp handler for Slack's HTTP events and interactions (bolt verifies them).
+
+    A process shutting down refuses new events with 503 instead of taking them on only
+    to end them "interrupted": Slack delivers them again, to a peer behind the load
+    balancer or to this bot once it is back. Interactions (a Stop click, which is JSON
+    only for events) still go through: they act on answers still running here.
+    """
 
     async def events(request: web.Request) -> web.Response:
+        if stopping.is_set() and request.content_type == "application/json":
+            return web.Response(status=503, text="shutting down; deliver again later")
         return await to_aiohttp_response(await app.async_dispatch(await to_bolt_request(request)))
 
     return events
