@@ -5,9 +5,9 @@ REST base and gateway are process-wide in discord.py, so the overrides are set h
 the entry point, and deliberately not restored.
 
 With `DISCORD_API_URL` overridden and no `DISCORD_GATEWAY_URL`, the gateway is the one
-that REST base names (`GET /gateway/bot`), never Discord's. Whichever gateway was chosen
-is pinned: discord.py resumes at the READY's `resume_gateway_url`, which a proxy or a
-recorded session may point at Discord's own hosts.
+that REST base names (`GET /gateway/bot`), never Discord's by default. A gateway that is
+not Discord's own is then pinned: discord.py resumes at the READY's `resume_gateway_url`,
+which a proxy or a recorded session may point at Discord's hosts.
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ PERMISSIONS = discord.Permissions(
 )
 SCOPES = ("bot", "applications.commands")
 DISCORD_API = "https://discord.com/api/v10"
+DISCORD_GATEWAY_DOMAIN = "discord.gg"
 
 
 def intents(*, message_content: bool) -> discord.Intents:
@@ -145,8 +146,12 @@ class DiscordService:
             self.gateway = yarl.URL(settings.discord_gateway_url)
         elif self.gateway is None and settings.discord_api_url.rstrip("/") != DISCORD_API:
             _, url, _ = await client.http.get_bot_gateway()
-            self.gateway = yarl.URL(url)
             log.info("gateway from %s/gateway/bot: %s", settings.discord_api_url, url)
+            # A REST-only proxy names Discord's own gateway: then its regional resume
+            # URLs are right, and discord.py's defaults already aim there.
+            host = yarl.URL(url).host or ""
+            if host != DISCORD_GATEWAY_DOMAIN and not host.endswith("." + DISCORD_GATEWAY_DOMAIN):
+                self.gateway = yarl.URL(url)
         if self.gateway is not None:
             pin_gateway(client, self.gateway)
 
