@@ -16,36 +16,11 @@ import os
 import sys
 import time
 
-from benchmarks.measure import Scenario, answer_tokens, clean, print_table, staleness
+from benchmarks.measure import Scenario, answer_tokens, emissions_by_tag, print_table, solid, staleness
 from tests.fakes.discord_server import FakeDiscord, FakeMessage
 from tests.fakes.openai_server import FakeOpenAI, Script
 
 PLACEHOLDER = "…"
-
-
-def _solid(text: str) -> str:
-    """Visible text without the mark, the placeholder or any whitespace (page breaks move it)."""
-    shown = clean(text)
-    return "" if shown == PLACEHOLDER or shown.startswith("_") else "".join(shown.split())
-
-
-def _solid_emissions(emitted: list[tuple[str, int, float, str]]) -> dict[str, list[tuple[float, int]]]:
-    """Per answer tag: (emission time, non-whitespace characters emitted so far).
-
-    Counted like `_solid` counts what is shown: comparing lengths with whitespace against
-    lengths without it would call a token visible only once ~25% more text was shown.
-    """
-    by_completion: dict[str, list[tuple[float, str]]] = {}
-    for completion, _index, at, token in emitted:
-        by_completion.setdefault(completion, []).append((at, token))
-    out: dict[str, list[tuple[float, int]]] = {}
-    for marks in by_completion.values():
-        length, series = 0, []
-        for at, token in marks:
-            length += len("".join(token.split()))
-            series.append((at, length))
-        out[marks[0][1].strip()] = series
-    return out
 
 
 def _timeline(messages: list[FakeMessage]) -> list[tuple[float, str]]:
@@ -54,7 +29,7 @@ def _timeline(messages: list[FakeMessage]) -> list[tuple[float, str]]:
     current = [""] * len(messages)
     out = []
     for at, i, content in writes:
-        current[i] = _solid(content)
+        current[i] = solid(content, placeholders=(PLACEHOLDER,))
         out.append((at, "".join(current)))
     return out
 
@@ -106,7 +81,7 @@ async def run_scenario(name: str, streams: int, channels: int, tokens: int, rate
             if all(_text(fake, key, mentions) == "".join(texts.get(tag, ["?"])) for tag, key, _ in sent):
                 break
         result.wall = loop.time() - start
-        emitted = _solid_emissions(model.emitted)
+        emitted = emissions_by_tag(model.emitted)
         for tag, key, sent_at in sent:
             pages = _pages(fake, key, mentions)
             if not pages:

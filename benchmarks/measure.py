@@ -30,17 +30,31 @@ def clean(text: str) -> str:
     return text
 
 
+def solid(text: str, *, placeholders: Sequence[str] = ()) -> str:
+    """The answer text a message shows, without the mark and without whitespace.
+
+    Whitespace is left out on both sides of the comparison (see `emissions_by_tag`):
+    pages break at it and platforms trim it. A placeholder or a status line (italic,
+    `_..._`) shows no answer text at all.
+    """
+    shown = clean(text)
+    if shown in placeholders or shown.startswith("_"):
+        return ""
+    return "".join(shown.split())
+
+
 def staleness(
     emitted: Sequence[tuple[float, int]], shown: Sequence[tuple[float, str]]
 ) -> list[float]:
     """Per token: first time the shown text reached its cumulative length, minus emission.
 
-    `emitted` is (time, cumulative length of the answer after this token); `shown` is
-    (time, visible text) in order. A token never shown counts as infinitely stale.
+    `emitted` is (time, non-whitespace characters of the answer after this token);
+    `shown` is (time, `solid` visible text) in order. A token never shown counts as
+    infinitely stale.
     """
     out: list[float] = []
     j = 0
-    lengths = [(t, len(clean(text))) for t, text in shown]
+    lengths = [(t, len(text)) for t, text in shown]
     for emitted_at, length in emitted:
         while j < len(lengths) and lengths[j][1] < length:
             j += 1
@@ -109,7 +123,8 @@ def answer_tokens(tag: str, count: int) -> list[str]:
 
 
 def emissions_by_tag(emitted: Iterable[tuple[str, int, float, Any]]) -> dict[str, list[tuple[float, int]]]:
-    """FakeOpenAI.emitted, grouped per answer tag: (emission time, cumulative length)."""
+    """FakeOpenAI.emitted, grouped per answer tag: (emission time, non-whitespace
+    characters so far), counted the way `solid` counts what is shown."""
     by_completion: dict[str, list[tuple[float, str]]] = {}
     for completion, _index, at, token in emitted:
         by_completion.setdefault(completion, []).append((at, token))
@@ -118,7 +133,7 @@ def emissions_by_tag(emitted: Iterable[tuple[str, int, float, Any]]) -> dict[str
         length = 0
         series = []
         for at, token in marks:
-            length += len(token)
+            length += len("".join(token.split()))
             series.append((at, length))
         out[marks[0][1].strip()] = series
     return out

@@ -16,7 +16,7 @@ import os
 import sys
 import time
 
-from benchmarks.measure import Scenario, answer_tokens, clean, emissions_by_tag, print_table, staleness
+from benchmarks.measure import Scenario, answer_tokens, clean, emissions_by_tag, print_table, solid, staleness
 from tests.fakes.openai_server import FakeOpenAI, Script
 from tests.fakes.slack_server import FakeSlack, unescape, visible_text
 
@@ -88,7 +88,7 @@ async def run_scenario(
             if not replies:
                 result.unfinished += 1
                 continue
-            history = [(t, unescape(v)) for t, v in replies[0].visible_history()]
+            history = [(t, solid(unescape(v))) for t, v in replies[0].visible_history()]
             result.to_placeholder.append(history[0][0] - sent_at)
             expected = "".join(texts.get(tag, []))
             final = unescape(visible_text(replies[-1]))

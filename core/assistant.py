@@ -27,6 +27,8 @@ from core.surface import Ref, Surface
 
 log = logging.getLogger("trickle.assistant")
 
+FINALISE_SECONDS = 10.0  # after a drain's deadline, for the interrupted answers' finals
+
 USAGE_HINT = "Ask me something after the mention, e.g. “@trickle what is a monad?”"
 
 
@@ -215,11 +217,11 @@ class Assistant:
         if result is not StopResult.NOT_FOUND or inflight is None or not inflight.state.shared:
             return result
         record = await inflight.record_of(answer_id)
-        if record is None:
-            return StopResult.NOT_FOUND
+        if record is None or not await inflight.is_alive(record.owner):
+            return StopResult.NOT_FOUND  # a dead owner's answer is being finished anyway
         if by.id != record.asker and by.id not in self.settings.admins:
             return StopResult.NOT_ALLOWED
-        await inflight.request_stop(answer_id, by.name)
+        await inflight.request_stop(record, by.name)
         return StopResult.STOPPED
 
     async def watch_stops(self, stopping: asyncio.Event, *, every: float = 0.5) -> None:
@@ -230,7 +232,7 @@ class Assistant:
         while not stopping.is_set():
             try:
                 if self._running:
-                    for answer_id, name in (await inflight.stop_requests(list(self._running))).items():
+                    for answer_id, name in (await inflight.stop_requests(self._running)).items():
                         running = self._running.get(answer_id)
                         if running is not None:
                             running.answer.stop(by=name)
@@ -264,4 +266,6 @@ class Assistant:
         for running in list(self._running.values()):
             running.answer.abort(EndReason.INTERRUPTED)
         if pending:
-            await asyncio.wait(pending, timeout=30)
+            # Within a container's stop grace (45 s in docker-compose.yml) all told; a
+            # final still queued then is left to the in-flight registry's recovery.
+            await asyncio.wait(pending, timeout=FINALISE_SECONDS)

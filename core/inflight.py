@@ -12,7 +12,7 @@ import asyncio
 import json
 import logging
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -71,6 +71,7 @@ class Inflight:
         self._pending: dict[str, InflightRecord] = {}
         self._suspects: set[str] = set()
         self._forget: set[str] = set()  # finished answers whose record is still to delete
+        self._bell: str | None = None  # the last stop doorbell seen (see `request_stop`)
 
     def __repr__(self) -> str:
         return f"<Inflight owner={self.owner} writing={len(self._writes)}>"
@@ -129,14 +130,27 @@ class Inflight:
         except (ValueError, KeyError):
             return None
 
-    async def request_stop(self, answer_id: str, by: str) -> None:
-        """Ask whichever replica runs `answer_id` to stop it (see `stop_requests`)."""
-        await self.state.put(f"stop:{answer_id}", by, ttl=STOP_TTL)
+    async def is_alive(self, owner: str) -> bool:
+        """Whether `owner` has beaten its heart lately."""
+        return owner == self.owner or await self.state.get(f"alive:{owner}") is not None
 
-    async def stop_requests(self, answer_ids: list[str]) -> dict[str, str]:
-        """Stops asked elsewhere for these answers, by answer id -> who; each taken once."""
+    async def request_stop(self, record: InflightRecord, by: str) -> None:
+        """Ask the replica running `record`'s answer to stop it (see `stop_requests`).
+
+        The stop itself, then a fresh mark on the owner's doorbell: the owner reads one
+        key a tick, and the stops only when the doorbell changed.
+        """
+        await self.state.put(f"stop:{record.answer_id}", by, ttl=STOP_TTL)
+        await self.state.put(f"stops:{record.owner}", uuid.uuid4().hex, ttl=STOP_TTL)
+
+    async def stop_requests(self, answer_ids: Iterable[str]) -> dict[str, str]:
+        """Stops asked elsewhere for these answers of ours, answer id -> who; each taken once."""
+        bell = await self.state.get(f"stops:{self.owner}")
+        if bell is None or bell == self._bell:
+            return {}
+        self._bell = bell
         found: dict[str, str] = {}
-        for answer_id in answer_ids:
+        for answer_id in list(answer_ids):
             by = await self.state.get(f"stop:{answer_id}")
             if by is not None:
                 await self.state.delete(f"stop:{answer_id}")

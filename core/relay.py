@@ -266,7 +266,7 @@ class Answer(Generic[Ref]):
             await self.surface.edit(self._refs[index], page.text, final=page.complete)
             return None
 
-        ref = await self._calls.run(call, budget, final=is_final)
+        ref = await self._calls.run(call, budget, final=is_final, persist=final)
         page, length = snapshot
         if posting:
             self._refs.append(ref)  # type: ignore[arg-type]
@@ -309,12 +309,15 @@ class Answer(Generic[Ref]):
         """
         self._override = (EndReason.PLATFORM_ERROR, code)
         notice = self._end()[1]
+        last = len(self._shown) - 1
         for index, shown in enumerate(self._shown):
             if shown.final:
                 continue
-            # The notice may be what tips the page over the limit: then the shown text
-            # alone, which still drops the indicator and the button.
-            for text in dict.fromkeys((with_notice(shown.text, notice), shown.text)):
+            # The notice goes on the last page only (text is only ever appended), and it
+            # may be what tips the page over the limit: then the shown text alone, which
+            # still drops the indicator and the button.
+            texts = (with_notice(shown.text, notice), shown.text) if index == last else (shown.text,)
+            for text in dict.fromkeys(texts):
                 if await self._end_page(index, text):
                     self._shown[index] = _Shown(text, True)
                     break

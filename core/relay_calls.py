@@ -45,8 +45,14 @@ class PlatformCalls:
         budget: Budget | None,
         *,
         final: Callable[[], bool],
+        persist: bool = False,
     ) -> T:
-        """Run one platform call under its budget, waiting out 429s without limit."""
+        """Run one platform call under its budget, waiting out 429s without limit.
+
+        `final` ranks the call in its budget (it may turn true while waiting); `persist`
+        lifts the cap on transient retries, for the final edit, whose caller bounds it
+        with the finish timeout.
+        """
         failures = 0
         while True:
             if budget is not None:
@@ -66,7 +72,7 @@ class PlatformCalls:
                 failures += 1
                 self.observer.surface_error(getattr(exc, "code", type(exc).__name__))
                 permanent = isinstance(exc, SurfaceError) and not exc.transient
-                if permanent or (failures >= self.attempts and not final()):
+                if permanent or (failures >= self.attempts and not persist):
                     raise
                 self.log.warning("platform call failed (%s), retrying", exc)
                 await asyncio.sleep(min(8.0, 0.25 * 2**failures))

@@ -262,6 +262,21 @@ async def test_a_platform_outage_longer_than_the_retries_still_ends_exact():
     assert surface.unfinished() == []
 
 
+@pytest.mark.looptime
+async def test_a_platform_that_never_recovers_ends_the_answer_at_the_finish_timeout():
+    class Down(FakeSurface):
+        async def edit(self, ref, text, *, final):
+            raise SurfaceError("internal_error", transient=True)
+
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    config = RelayConfig(finish_timeout=120.0)
+    outcome = await relay(Down(), ScriptedSource(words(POEM), delay=0.05).stream(), config=config)
+    # Interim edits gave up after their retries; only the final retried, and not for ever.
+    assert outcome.text == POEM
+    assert loop.time() - started < 120.0 + 60.0
+
+
 async def test_a_permanent_platform_error_mid_stream_is_named_in_the_message():
     class BrokenSurface(FakeSurface):
         edits_before_failure = 1

@@ -71,3 +71,19 @@ async def test_an_admin_may_stop_from_another_replica(redis_server):
         await watcher
         await a_state.aclose()
         await b_state.aclose()
+
+
+async def test_a_stop_for_an_answer_whose_replica_died_is_not_promised(redis_server):
+    from core.inflight import InflightRecord
+
+    state = await RedisState.connect(redis_server.url)
+    try:
+        record = InflightRecord("ans3", "fake", "ghost", {"id": 1}, "half", asker="U1")
+        await state.put("inflight:ans3", record.dumps(), ttl=60)
+        peer = replica(state, "b", ScriptedSource([]))
+        # Nobody would act on it: recovery finishes the answer as interrupted instead.
+        assert await peer.stop_anywhere("ans3", by=ADA) is StopResult.NOT_FOUND
+        await state.put("alive:ghost", "1", ttl=60)
+        assert await peer.stop_anywhere("ans3", by=ADA) is StopResult.STOPPED
+    finally:
+        await state.aclose()

@@ -140,6 +140,8 @@ class NativeThreadSurface(SlackThreadSurface):
         """`chat.startStream` refused: this answer goes on in edit mode, whatever the reason
         (a channel type streams cannot use, a missing scope...), so nothing is lost; a
         method the app cannot use at all switches the whole process to edit mode, once."""
+        if exc.transient:
+            raise exc  # a 5xx may have started the stream after all: let the relay retry
         self._refused = True
         if exc.code not in UNAVAILABLE:
             log.warning("chat.startStream refused in %s (%s); this answer uses chat.update", self.where, exc.code)
