@@ -28,16 +28,12 @@ from core.models import ChatMessage
 from core.pacing import Budget
 from core.relay import Answer, RelayConfig
 from core.sources.openai_source import OpenAISource, build_openai_client
-from benchmarks.model_process import ModelProcess
+from benchmarks.model_process import ModelProcess, bench_tokens
 from tests.fakes.model import ScriptedSource
 from tests.fakes.openai_server import FakeOpenAI, Script
 from tests.fakes.surface import FakeSurface
 
 QUESTION = [ChatMessage("user", "benchmark")]
-
-
-def _tokens(count: int) -> list[str]:
-    return [f"tok{i % 97} " for i in range(count)]
 
 
 async def _bare(client, tokens: int, *, typed: bool = True) -> float:
@@ -79,7 +75,7 @@ async def _through_relay(client, tokens: int) -> float:
 
 
 async def overhead(rounds: int, tokens: int) -> None:
-    server = FakeOpenAI(default=Script(tokens=_tokens(tokens)))
+    server = FakeOpenAI(default=Script(tokens=bench_tokens(tokens)))
     base = await server.start()
     client = build_openai_client(api_key=None, base_url=base)
     bare, raw, relay = [], [], []
@@ -125,7 +121,7 @@ async def concurrency(streams: int, tokens: int, mode: str, base_url: str | None
     def make_source():
         if client is not None:
             return OpenAISource(client, model="bench").stream(QUESTION)
-        return ScriptedSource(_tokens(tokens), delay=1 / rate).stream()
+        return ScriptedSource(bench_tokens(tokens), delay=1 / rate).stream()
 
     surfaces = [FakeSurface(page_limit=4000, edit_budget=budget) for _ in range(streams)]
     gc.collect()

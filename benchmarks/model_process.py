@@ -15,12 +15,13 @@ import sys
 from tests.fakes.openai_server import FakeOpenAI, Script
 
 
-def _tokens(count: int) -> list[str]:
+def bench_tokens(count: int) -> list[str]:
+    """The scripted answer every core benchmark streams: `count` short tokens."""
     return [f"tok{i % 97} " for i in range(count)]
 
 
 async def _serve(tokens: int, delay: float) -> None:
-    server = FakeOpenAI(default=Script(tokens=_tokens(tokens), delay=delay))
+    server = FakeOpenAI(default=Script(tokens=bench_tokens(tokens), delay=delay))
     print(await server.start(), flush=True)
     loop = asyncio.get_running_loop()
     try:
