@@ -26,6 +26,10 @@ async def main(streams: int, tokens: int, rate: float) -> None:
         redis.start()
         try:
             one = await run_scenario("1 replica", streams, 1, tokens, rate, replicas=1, redis_url=redis.url)
+            # A fresh FakeSlack hands out the same message ts values again; real Slack
+            # never does. An empty Redis keeps the first run's claims from swallowing
+            # every question of the second as "already answered".
+            redis.restart()
             two = await run_scenario("2 replicas", streams, 1, tokens, rate, replicas=2, redis_url=redis.url)
         finally:
             redis.stop()
