@@ -14,7 +14,7 @@ import uuid
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 
-from core.history import trim_history, trim_question
+from core.history import TRIMMED_STATUS, trim_history, trim_question
 from core.inflight import Inflight
 from core.models import ChatMessage, EndReason, Outcome, StreamEvent, Waiting
 from core.notices import without_notice
@@ -123,9 +123,15 @@ class Assistant:
         return None
 
     async def _queued(
-        self, messages: list[ChatMessage], question: Question
+        self, messages: list[ChatMessage], question: Question, *, trimmed: bool = False
     ) -> AsyncIterator[StreamEvent]:
-        """The model stream, once the asker and the model have a free slot."""
+        """The model stream, once the asker and the model have a free slot.
+
+        A conversation cut to fit the context says so in the placeholder until the answer
+        starts: the final text must stay exactly the model's, so the notice lives there.
+        """
+        if trimmed:
+            yield Waiting(0.0, why=TRIMMED_STATUS)
         if self._user_slots.full(question.asker.id):
             yield Waiting(0.0, why="queued behind your previous question")
         async with self._user_slots.hold(question.asker.id):
@@ -154,7 +160,7 @@ class Assistant:
         messages, trimmed = self.messages_for(question)
         if trimmed:
             log.info("conversation trimmed to fit the context", extra={"answer_id": answer_id})
-        events = self._queued(messages, question)
+        events = self._queued(messages, question, trimmed=trimmed)
         answer: Answer[Ref] = Answer(
             surface,
             events,

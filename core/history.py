@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from core.models import ChatMessage
 
-TRIMMED_NOTICE = "_(older messages were left out to fit the model's context)_"
+TRIMMED_STATUS = "the conversation was too long: its oldest part was left out to fit the model's context"
 
 
 def estimate_tokens(text: str) -> int:

@@ -110,3 +110,15 @@ async def test_control_characters_and_lone_surrogates_do_not_break_an_answer(con
     outcome = await assistant.answer(surface, Question(f"weird {control} input", ADA))
     assert outcome.end is EndReason.STOP
     assert surface.final_texts() == [f"a{control}b done"]
+
+
+async def test_a_conversation_cut_to_fit_the_context_says_so_before_the_answer():
+    from core.models import ChatMessage
+
+    source = ScriptedSource(words("A short answer."), delay=0.05)
+    assistant = Assistant(source=source, settings=settings(TRICKLE_HISTORY_TOKENS="100"))
+    history = [ChatMessage("user", f"old message {n} " + "x" * 80) for n in range(20)]
+    surface = StatusSurface()
+    outcome = await assistant.answer(surface, Question("newest?", ADA, history=history))
+    assert any("oldest part was left out" in s for s in surface.statuses)
+    assert outcome.end is EndReason.STOP and surface.final_texts() == ["A short answer."]
