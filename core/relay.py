@@ -175,13 +175,28 @@ class Answer(Generic[Ref]):
 
     async def _post_placeholder(self) -> None:
         budget = self.surface.post_budget()
+        opening = getattr(self.surface, "post_opening", None)
+        shown: list[tuple[str, int]] = []
+
+        def text_so_far() -> str:
+            """What the model wrote while the post waited for its budget (often nothing)."""
+            page = self._pager.layout(self.text)[0]
+            shown[:] = [(page.text, self._stream.length)]
+            return page.text
+
         ref = await self._calls.run(
-            lambda: self.surface.post_placeholder(), budget, final=lambda: False
+            (lambda: opening(text_so_far)) if opening is not None else self.surface.post_placeholder,
+            budget,
+            final=lambda: False,
         )
+        text, length = shown[0] if shown else ("", 0)
         self._refs.append(ref)
-        self._shown.append(_Shown("", False))
+        self._shown.append(_Shown(text, False))
+        if text:  # the placeholder went up with text: it counts as the first edit
+            self._stream.shown(length)
+            self._last_edit_at = asyncio.get_running_loop().time()
         if self._on_page is not None:
-            self._on_page(0, ref, "", False)
+            self._on_page(0, ref, text, False)
         if self._pending_status is not None:
             self._show_status(self._pending_status)
         self.observer.placeholder(asyncio.get_running_loop().time() - self._started_at)

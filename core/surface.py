@@ -56,6 +56,11 @@ class Surface(Protocol[Ref]):
         """Show that an answer is coming (e.g. `…`) and return its message."""
         ...
 
+    # Optional: `async def post_opening(self, text: Callable[[], str]) -> Ref`, the
+    # placeholder for a surface whose post may wait for a budget: it calls `text()` once
+    # the platform lets it post, and shows what the model wrote meanwhile (or the
+    # placeholder if nothing). The relay uses it instead of `post_placeholder` if present.
+
     async def post_page(self, text: str, *, final: bool) -> Ref:
         """Post a continuation message holding `text`."""
         ...

@@ -331,3 +331,19 @@ async def test_the_final_edit_does_not_wait_out_the_interval():
     final_at = surface.messages[0].versions[-1][0]
     assert surface.final_texts() == ["One two three."]
     assert final_at - last_token_at < 0.05
+
+
+async def test_a_placeholder_kept_waiting_by_its_budget_goes_up_with_the_text_so_far():
+    class Opening(FakeSurface):
+        async def post_opening(self, text):
+            shown = text()
+            return await (self.post_page(shown, final=False) if shown else self.post_placeholder())
+
+    budget = Budget(rate=1.0, burst=1, reserve=0)
+    surface = Opening(post_budget=budget)
+    await budget.acquire(stale_since=0.0)  # another answer just took the channel's post
+    source = ScriptedSource(words(POEM), delay=0.01)
+    outcome = await relay(surface, source.stream(), config=RelayConfig(interval=0.1))
+    first = surface.messages[0].versions[0][1]
+    assert first != PLACEHOLDER and POEM.startswith(first.removesuffix(INDICATOR))
+    assert outcome.end is EndReason.STOP and surface.final_texts() == [POEM]

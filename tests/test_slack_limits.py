@@ -85,3 +85,24 @@ async def test_a_429_on_the_placeholder_is_retried_after_retry_after(slack_bot):
     assert unescape(page.visible) == "Got through."
     refused, posted = h.fake.calls_to("chat.postMessage")
     assert refused.status == 429 and posted.ok and posted.time - refused.time >= 0.9
+
+
+async def test_answers_whose_post_waited_for_the_channel_open_with_their_first_words(slack_bot):
+    from bots.slack.messages import PLACEHOLDER
+
+    h = await slack_bot()
+    scripts = {f"question {n}": script_from_text(answer_text(n), delay=0.05) for n in range(8)}
+    h.model.responder = lambda body: scripts[body["messages"][-1]["content"]]
+    events = [h.fake.mention_event(f"U{n:02d}", f"question {n}", "C1") for n in range(8)]
+    await asyncio.gather(*(h.deliver(e) for e in events))
+    await h.settle(60)
+    firsts = [unescape(h.pages("C1", e["ts"])[0].visible_history()[0][1]) for e in events]
+    # Five posts go at once (the channel's burst), the rest a second apart: by then the
+    # model has written, and those messages go up with it instead of "thinking…".
+    assert firsts.count(PLACEHOLDER) >= 1
+    late = [f for f in firsts if f != PLACEHOLDER]
+    assert late and all(answer_text(n).startswith(f.removesuffix(" ▌")) for n, f in enumerate(firsts) if f in late)
+    for n, event in enumerate(events):
+        (page,) = h.pages("C1", event["ts"])
+        assert unescape(page.visible) == answer_text(n)
+    assert h.fake.rate_limited["chat.postMessage"] == 0

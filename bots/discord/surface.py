@@ -50,11 +50,16 @@ class ChannelSurface(MessageWriter):
         return f"<ChannelSurface channel={self._trigger.channel.id} answer={self._answer_id}>"
 
     async def post_placeholder(self) -> DiscordRef:
+        return await self.post_opening(lambda: "")
+
+    async def post_opening(self, text: Callable[[], str]) -> DiscordRef:
+        """The reply, once the channel lets us post; it carries what the model wrote
+        while it waited (a busy channel's bucket), sparing that channel one edit."""
         # Acknowledging a question ranks with finishing one: the relay would queue the
         # placeholder behind every older answer's interim edits in a busy channel.
         budget = self._budgets.channel(self._trigger.channel.id)
         await budget.acquire(stale_since=asyncio.get_running_loop().time(), final=True)
-        ref = await self.post_page("", final=False)
+        ref = await self.post_page(text(), final=False)
         self._placed = True
         budget.succeeded()
         return ref

@@ -16,6 +16,7 @@ in edit mode, and an unavailable method switches the whole process back to edit 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -70,6 +71,11 @@ class NativeThreadSurface(SlackThreadSurface):
                     self._status.show()  # the stream shows nothing until the first append
                 return ref
         return await super().post_placeholder()
+
+    async def post_opening(self, text: Callable[[], str]) -> SlackMessage:
+        if self._native():
+            return await self.post_placeholder()  # a stream opens empty; appends follow
+        return await super().post_opening(text)
 
     async def post_page(self, text: str, *, final: bool) -> SlackMessage:
         if self._native():

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -85,6 +86,18 @@ class SlackThreadSurface:
         self.first = ref
         if self._status is not None:
             self._status.show()
+        return ref
+
+    async def post_opening(self, text: Callable[[], str]) -> SlackMessage:
+        """The placeholder, or what the model wrote while the channel's post budget kept
+        it waiting: the first words sooner, and one `chat.update` fewer from the scarce
+        workspace budget (the post budget is the channel's own)."""
+        shown = text()
+        if not shown:
+            return await self.post_placeholder()
+        self._answering = True
+        ref = await self._post(messages.streaming(shown, self.answer_id))
+        self.first = ref
         return ref
 
     async def post_page(self, text: str, *, final: bool) -> SlackMessage:
