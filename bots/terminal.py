@@ -44,7 +44,7 @@ async def ask(
             elif isinstance(event, StreamError):
                 failure = event
             elif isinstance(event, Waiting):
-                print(f"trickle: the model is busy (rate limited); retrying in {event.seconds:.3g} s", file=err)
+                print(f"trickle: {event.why}; retrying in {event.seconds:.3g} s", file=err)
     finally:
         await source.aclose()
         text = "".join(pieces)

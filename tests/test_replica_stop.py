@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 
 from core.assistant import Asker, Assistant, Question, StopResult
 from core.inflight import Inflight
@@ -28,15 +30,27 @@ def replica(state: RedisState, owner: str, source: ScriptedSource, **env: str) -
     return Assistant(source=source, settings=settings, inflight=Inflight(state, owner=owner))
 
 
-async def test_a_stop_clicked_on_the_other_replica_stops_the_answer(redis_server):
+@contextlib.asynccontextmanager
+async def two_replicas(redis_server, source: ScriptedSource, **peer_env: str) -> AsyncIterator[tuple[Assistant, Assistant]]:
+    """The owner (running `source`, watching for stops) and a peer, on one Redis."""
     a_state, b_state = [await RedisState.connect(redis_server.url) for _ in range(2)]
-    source = ScriptedSource(words(TEXT), delay=0.05)
     owner = replica(a_state, "a", source)
-    peer = replica(b_state, "b", ScriptedSource([]))
+    peer = replica(b_state, "b", ScriptedSource([]), **peer_env)
     stopping = asyncio.Event()
     watcher = asyncio.create_task(owner.watch_stops(stopping, every=0.05))
-    surface = LocatedSurface()
     try:
+        yield owner, peer
+    finally:
+        stopping.set()
+        await watcher
+        await a_state.aclose()
+        await b_state.aclose()
+
+
+async def test_a_stop_clicked_on_the_other_replica_stops_the_answer(redis_server):
+    source = ScriptedSource(words(TEXT), delay=0.05)
+    surface = LocatedSurface()
+    async with two_replicas(redis_server, source) as (owner, peer):
         answer = asyncio.create_task(owner.answer(surface, Question("go", ADA), answer_id="ans1"))
         await asyncio.sleep(0.5)
         assert await peer.stop_anywhere("ans1", by=BOB) is StopResult.NOT_ALLOWED
@@ -47,30 +61,15 @@ async def test_a_stop_clicked_on_the_other_replica_stops_the_answer(redis_server
         assert source.closed and len(outcome.text) < len(TEXT)
         assert surface.final_texts()[0].endswith("_(stopped by Ada)_")
         assert await peer.stop_anywhere("ans1", by=ADA) is StopResult.NOT_FOUND  # it is over
-    finally:
-        stopping.set()
-        await watcher
-        await a_state.aclose()
-        await b_state.aclose()
 
 
 async def test_an_admin_may_stop_from_another_replica(redis_server):
-    a_state, b_state = [await RedisState.connect(redis_server.url) for _ in range(2)]
     source = ScriptedSource(words(TEXT), delay=0.05)
-    owner = replica(a_state, "a", source)
-    peer = replica(b_state, "b", ScriptedSource([]), TRICKLE_ADMINS="U2")
-    stopping = asyncio.Event()
-    watcher = asyncio.create_task(owner.watch_stops(stopping, every=0.05))
-    try:
+    async with two_replicas(redis_server, source, TRICKLE_ADMINS="U2") as (owner, peer):
         answer = asyncio.create_task(owner.answer(LocatedSurface(), Question("go", ADA), answer_id="ans2"))
         await asyncio.sleep(0.5)
         assert await peer.stop_anywhere("ans2", by=BOB) is StopResult.STOPPED
         assert (await asyncio.wait_for(answer, 10)).notice == "_(stopped by Bob)_"
-    finally:
-        stopping.set()
-        await watcher
-        await a_state.aclose()
-        await b_state.aclose()
 
 
 async def test_a_stop_for_an_answer_whose_replica_died_is_not_promised(redis_server):
