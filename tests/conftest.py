@@ -33,6 +33,19 @@ def redis_server(tmp_path):
         server.stop()
 
 
+# Tests that need a system service carry its marker (see scripts/system-packages.txt), so
+# `./scripts/test --without redis` can leave them out on purpose; they are found by the
+# fixture that starts the service, wherever it sits in a test's fixture chain.
+_MARKER_BY_FIXTURE = {"redis_server": "redis", "compose": "compose"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        for fixture, marker in _MARKER_BY_FIXTURE.items():
+            if fixture in getattr(item, "fixturenames", ()):
+                item.add_marker(marker)
+
+
 # Platform harnesses live in their own modules; importing their fixtures here makes them
 # available to every test.
 from tests.discord_harness import discord_bot  # noqa: E402,F401

@@ -15,6 +15,7 @@ import pytest
 
 from bots.logs import configure_logging
 from core.settings import Settings
+from tests.system import require
 
 ROOT = Path(__file__).resolve().parent.parent
 CANARY_KEY = "sk-canary-0123456789abcdef"
@@ -23,11 +24,9 @@ CANARY_DISCORD = "canary-discord-token-with-no-known-shape"
 CANARY_REDIS_PASSWORD = "redis-canary-pw"
 
 
+@pytest.mark.compose
 def test_compose_file_validates():
-    if shutil.which("docker-compose") is None:
-        if os.environ.get("CI"):
-            pytest.fail("docker-compose is required in CI to validate docker-compose.yml")
-        pytest.skip("docker-compose not installed")
+    require("compose")
     result = subprocess.run(
         ["docker-compose", "-f", str(ROOT / "docker-compose.yml"), "config", "-q"],
         capture_output=True, text=True, cwd=ROOT, timeout=60,
@@ -62,10 +61,7 @@ def test_env_example_documents_every_setting():
 @pytest.fixture(scope="module")
 def compose(tmp_path_factory) -> dict:
     """The compose file as docker-compose resolves it with nothing set (no .env, no env)."""
-    if shutil.which("docker-compose") is None:
-        if os.environ.get("CI"):
-            pytest.fail("docker-compose is required in CI to validate docker-compose.yml")
-        pytest.skip("docker-compose not installed")
+    require("compose")
     import yaml  # the dev extra's PyYAML
     empty = tmp_path_factory.mktemp("compose") / "empty.env"
     empty.write_text("")

@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 
 import pytest
 
+from tests.system import require
 from tests.fakes.openai_server import FakeOpenAI, Script, script_from_text
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -48,15 +49,9 @@ ESSAY = "\n\n".join(
     for n in range(1, 30)
 )
 T = TypeVar("T")
+pytestmark = pytest.mark.browser
 
 
-def _browser_or_skip() -> None:
-    missing = [str(p) for p in (CHROMIUM, CHROMEDRIVER) if not p.exists()]
-    if not missing:
-        return
-    if os.environ.get("CI"):
-        pytest.fail(f"CI needs a browser for this test, missing: {', '.join(missing)}")
-    pytest.skip(f"no system browser ({', '.join(missing)}); CI installs it")
 
 
 class FakeModelThread:
@@ -96,7 +91,7 @@ def _script_for(body: dict[str, Any]) -> Script:
 
 @pytest.fixture
 def model() -> Iterator[FakeModelThread]:
-    _browser_or_skip()
+    require("browser")
     with FakeModelThread(_script_for) as thread:
         yield thread
 
