@@ -4,26 +4,19 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import sys
 import time
 from collections.abc import Iterable
 from urllib.parse import unquote, urlsplit
 
+from core.masking import mask_secrets
 from core.settings import Settings
 
-# Token shapes of the services trickle talks to; redacted wherever they appear.
-_SECRET_PATTERNS = re.compile(
-    r"(xox[abposr]-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+|sk-[A-Za-z0-9_-]{8,}|"
-    r"[MNO][A-Za-z0-9_-]{23,}\.[A-Za-z0-9_-]{6}\.[A-Za-z0-9_-]{27,})"
-)
-# The password of any URL written with credentials (redis://user:PASSWORD@host).
-_URL_PASSWORD = re.compile(r"(\b[A-Za-z][A-Za-z0-9+.-]*://[^\s/:@]*:)([^\s/@]+)(@)")
 MIN_SECRET = 6  # shorter configured values are too likely to be ordinary words
 
 
 class Redactor:
-    """Masks configured secrets and anything shaped like a token or a URL password.
+    """Masks configured secrets, then whatever `core.masking` knows looks like one.
 
     Applied to the whole formatted line, traceback included: an exception's message
     (a failed Redis URL, a header echoed by an HTTP error) is as likely to carry a
@@ -41,8 +34,7 @@ class Redactor:
     def __call__(self, text: str) -> str:
         for secret in self._secrets:
             text = text.replace(secret, "***")
-        text = _URL_PASSWORD.sub(r"\1***\3", text)
-        return _SECRET_PATTERNS.sub("***", text)
+        return mask_secrets(text)
 
 
 class JsonFormatter(logging.Formatter):
@@ -113,7 +105,10 @@ def configure_logging(
 ) -> logging.Handler:
     """Send logs to stderr in the configured format, with secrets redacted.
 
-    `quiet` (for `trickle ask`) keeps the terminal to warnings and errors.
+    `quiet` (for `trickle ask`) keeps the terminal to warnings and errors, and leaves
+    out what the model endpoint said (logger `trickle.model`) unless TRICKLE_LOG_LEVEL is
+    DEBUG: the error line already names the cause, and a server's words may name the
+    hosts behind its proxy, which the log's redaction does not mask.
     """
     handler = logging.StreamHandler(stream or sys.stderr)
     redact = Redactor(secrets_of(settings))
@@ -127,4 +122,6 @@ def configure_logging(
     root.setLevel(max(logging.WARNING, logging.getLevelName(settings.log_level)) if quiet else settings.log_level)
     for noisy in ("httpx", "httpx2", "httpcore", "openai", "discord.gateway", "aiohttp.access"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+    model_said = logging.ERROR if quiet and settings.log_level != "DEBUG" else logging.NOTSET
+    logging.getLogger("trickle.model").setLevel(model_said)
     return handler

@@ -93,6 +93,8 @@ async def run_service(command: str, settings: Settings, args: argparse.Namespace
                 )
             ),
             asyncio.create_task(assistant.watch_stops(ctx.stopping)),
+            # Renews shared quota leases until cancelled below, after the drain.
+            asyncio.create_task(assistant.quotas.run_upkeep(every=settings.heartbeat_interval)),
         ]
         stop_wait = asyncio.create_task(ctx.stopping.wait())
         done, _ = await asyncio.wait([*tasks, stop_wait], return_when=asyncio.FIRST_COMPLETED)

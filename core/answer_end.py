@@ -8,7 +8,7 @@ given (an abort, a stream error, the model's finish reason and its text).
 from __future__ import annotations
 
 from core.models import EndReason, StreamError
-from core.notices import end_for_error, notice_for
+from core.notices import end_for_error, error_notice, notice_for
 
 __all__ = ["answer_end"]
 
@@ -21,11 +21,13 @@ def answer_end(
     error: StreamError | None,
     finish_reason: str | None,
     text: str,
+    limit: int | None = None,
 ) -> tuple[EndReason, str | None]:
     """The end and its notice: an abort wins over a stream error, which wins over Finish.
 
     A stream that finished normally without any text is an error: people would otherwise
-    see an empty message and no reason for it.
+    see an empty message and no reason for it. `limit` is the answer cap that a `length`
+    finish reached, when trickle sent one.
     """
     if override is not None:
         end, detail = override
@@ -33,9 +35,8 @@ def answer_end(
             return end, notice_for(end, by=detail)
         return end, notice_for(end, detail=detail)
     if error is not None:
-        end = end_for_error(error.kind)
-        return end, notice_for(end, detail=error.message)
+        return end_for_error(error.kind), error_notice(error)
     end = _FINISH_ENDS.get(finish_reason or "stop", EndReason.STOP)
     if end is EndReason.STOP and not text.strip():
         return EndReason.ERROR, notice_for(EndReason.ERROR, detail="it returned no text")
-    return end, notice_for(end)
+    return end, notice_for(end, limit=limit)

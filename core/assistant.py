@@ -14,11 +14,13 @@ import uuid
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 
-from core.history import TRIMMED_STATUS, trim_history, trim_question
+from core.context import Fitted, answer_cap, context_tokens, fit_conversation
+from core.history import TRIMMED_STATUS
 from core.inflight import Inflight
 from core.models import ChatMessage, EndReason, Outcome, StreamEvent, Waiting
-from core.notices import without_notice
-from core.quotas import SlidingWindow, Slots
+from core.notices import QUESTION_TOO_LONG, without_notice
+from core.quotas import Slots
+from core.shared_quotas import PersonQuotas
 from core.observer import NullObserver, RelayObserver
 from core.relay import Answer, RelayConfig
 from core.settings import Settings
@@ -84,18 +86,23 @@ class Assistant:
     inflight: Inflight | None = None
     _running: dict[str, _Running] = field(default_factory=dict)
     _closing: bool = False
-    _user_slots: Slots = field(init=False)
+    quotas: PersonQuotas = field(init=False)
     _model_slots: Slots = field(init=False)
-    _user_rate: SlidingWindow = field(init=False)
-    _place_rate: SlidingWindow = field(init=False)
 
     def __post_init__(self) -> None:
         if self.relay_config is None:
             self.relay_config = RelayConfig(interval=self.settings.edit_interval)
-        self._user_slots = Slots(self.settings.user_concurrency)
+        # Per person: shared by the replicas when the state is. Model calls: per process,
+        # because that limit protects this process.
+        state = self.inflight.state if self.inflight is not None else None
+        self.quotas = PersonQuotas(
+            concurrency=self.settings.user_concurrency,
+            person_rpm=self.settings.user_rpm,
+            place_rpm=self.settings.channel_rpm,
+            remote=state.quotas() if state is not None else None,
+            lease=self.settings.heartbeat_interval * 3,  # renewed every beat by `run_upkeep`
+        )
         self._model_slots = Slots(self.settings.model_concurrency)
-        self._user_rate = SlidingWindow(self.settings.user_rpm)
-        self._place_rate = SlidingWindow(self.settings.channel_rpm)
 
     @property
     def active(self) -> int:
@@ -104,21 +111,29 @@ class Assistant:
 
     def messages_for(self, question: Question) -> tuple[list[ChatMessage], bool]:
         """The conversation the model sees, and whether anything had to be cut."""
-        budget = self.settings.history_tokens
-        text, cut_question = trim_question(question.text, budget)
+        fitted = self.fit(question)
+        return fitted.messages, fitted.trimmed
+
+    def fit(self, question: Question) -> Fitted:
+        """The conversation cut to TRICKLE_HISTORY_TOKENS and to the model's context."""
         past = [
             ChatMessage(m.role, without_notice(m.content), m.name) if m.role == "assistant" else m
             for m in question.history
         ]
-        history, cut_history = trim_history(past, max(0, budget - len(text) // 4))
-        system = [ChatMessage("system", self.settings.system_prompt)] if self.settings.system_prompt else []
-        return [*system, *history, ChatMessage("user", text)], cut_question or cut_history
+        return fit_conversation(
+            self.settings.system_prompt,
+            past,
+            question.text,
+            history_tokens=self.settings.history_tokens,
+            context=context_tokens(self.settings),
+            answer=answer_cap(self.settings),
+        )
 
-    def _refusal(self, question: Question) -> str | None:
+    async def _refusal(self, question: Question) -> str | None:
         """Why this question is refused by a rate quota, or None."""
-        if not self._user_rate.allow(question.asker.id):
+        if not await self.quotas.person_rate.allow(question.asker.id):
             return "you are asking faster than the limit allows — try again in a minute"
-        if question.place and not self._place_rate.allow(question.place):
+        if question.place and not await self.quotas.place_rate.allow(question.place):
             return "this channel is asking faster than the limit allows — try again in a minute"
         return None
 
@@ -132,9 +147,9 @@ class Assistant:
         """
         if trimmed:
             yield Waiting(0.0, why=TRIMMED_STATUS)
-        if self._user_slots.full(question.asker.id):
+        if await self.quotas.slots.busy(question.asker.id):
             yield Waiting(0.0, why="queued behind your previous question")
-        async with self._user_slots.hold(question.asker.id):
+        async with self.quotas.slots.hold(question.asker.id):
             if self._model_slots.full("model"):
                 yield Waiting(0.0, why="queued: the model is busy")
             async with self._model_slots.hold("model"):
@@ -157,7 +172,8 @@ class Assistant:
     ) -> Outcome:
         """Stream the answer to `question` into `surface` and return how it ended."""
         answer_id = answer_id or new_answer_id()
-        messages, trimmed = self.messages_for(question)
+        fitted = self.fit(question)
+        messages, trimmed = fitted.messages, fitted.trimmed
         if trimmed:
             log.info("conversation trimmed to fit the context", extra={"answer_id": answer_id})
         events = self._queued(messages, question, trimmed=trimmed)
@@ -169,7 +185,8 @@ class Assistant:
             answer_id=answer_id,
             on_page=self._page_recorder(answer_id, surface, question.asker.id),
         )
-        refusal = self._refusal(question)
+        # A question too long for the context is refused before it spends any quota.
+        refusal = QUESTION_TOO_LONG if fitted.too_long else await self._refusal(question)
         if self._closing:
             answer.abort(EndReason.INTERRUPTED)
         elif refusal is not None:

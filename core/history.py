@@ -1,8 +1,9 @@
 """Fitting a conversation into the model's context: newest turns win.
 
-Token counts are estimated (about four characters a token) rather than computed with a
-tokenizer: the budget is a safety margin, not an exact science, and a tokenizer per
-model would tie core/ to one vendor.
+Token counts are estimated rather than computed with a tokenizer: a tokenizer per model
+would tie core/ to one vendor. The estimate errs high, because an estimate too low is
+what fails: a prompt past the model's context is refused, or (llama.cpp) answered with
+nothing at all.
 """
 
 from __future__ import annotations
@@ -14,9 +15,17 @@ from core.models import ChatMessage
 TRIMMED_STATUS = "the conversation was too long: its oldest part was left out to fit the model's context"
 
 
+MESSAGE_OVERHEAD = 4  # tokens a chat template spends on each message's role and marks
+
+
 def estimate_tokens(text: str) -> int:
-    """A rough token count: ~4 characters a token, at least 1 per message."""
-    return max(1, (len(text) + 3) // 4)
+    """A cautious token count: three ASCII characters a token, one for any other character.
+
+    Tokenizers give English prose about four characters a token and code about three;
+    other scripts often take a token (or more) per character. At least 1 per message.
+    """
+    other = 0 if text.isascii() else sum(1 for char in text if char > "\x7f")
+    return max(1, (len(text) - other + 2) // 3 + other)
 
 
 def trim_history(history: Sequence[ChatMessage], budget: int) -> tuple[list[ChatMessage], bool]:
@@ -24,7 +33,7 @@ def trim_history(history: Sequence[ChatMessage], budget: int) -> tuple[list[Chat
     kept: list[ChatMessage] = []
     used = 0
     for message in reversed(history):
-        cost = estimate_tokens(message.content) + 4
+        cost = estimate_tokens(message.content) + MESSAGE_OVERHEAD
         if used + cost > budget:
             return list(reversed(kept)), True
         kept.append(message)
@@ -34,8 +43,8 @@ def trim_history(history: Sequence[ChatMessage], budget: int) -> tuple[list[Chat
 
 def trim_question(question: str, budget: int) -> tuple[str, bool]:
     """Cut a question that alone exceeds the budget, keeping its start and end."""
-    limit = budget * 4
-    if len(question) <= limit:
+    tokens = estimate_tokens(question)
+    if tokens <= budget:
         return question, False
-    half = limit // 2
+    half = len(question) * budget // tokens // 2
     return question[:half] + "\n…\n" + question[-half:], True

@@ -31,9 +31,14 @@ class TextDelta:
 
 @dataclass(frozen=True, slots=True)
 class Finish:
-    """The model's `finish_reason` (`stop`, `length`, `content_filter`, ...)."""
+    """The model's `finish_reason` (`stop`, `length`, `content_filter`, ...).
+
+    `limit` is the answer cap trickle sent, on a `length` finish only: the notice can then
+    say which limit was reached and which setting raises it.
+    """
 
     reason: str
+    limit: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,18 +50,42 @@ class Usage:
 
 
 class ErrorKind(str, enum.Enum):
-    """Why a stream failed, coarse enough to pick a notice and a metric label."""
+    """Why a stream failed, coarse enough to pick a notice and a metric label.
+
+    Each kind has one fixed notice (`core.notices.error_notice`). Setup kinds will fail
+    the same way every time until someone fixes the settings, so their notice says which
+    setting to check; asking again is the advice only for the transient ones.
+    """
 
     TIMEOUT = "timeout"
     RATE_LIMITED = "rate_limited"
-    CONNECTION = "connection"
-    API = "api"
-    CONFIG = "config"
+    CONNECTION = "connection"  # the endpoint could not be reached at all
+    LOST = "lost"  # the stream broke or ended early, after it had started
+    API = "api"  # the server failed (5xx, an error event mid-stream)
+    EMPTY = "empty"  # the stream ended with nothing in it (llama.cpp past its context)
+    CONTEXT = "context"  # the prompt does not fit the model's context
+    AUTH = "auth"  # 401/403: the credentials were refused
+    NOT_FOUND = "not_found"  # 404: no such model, or no chat endpoint at the base URL
+    REQUEST = "request"  # another 4xx: the server refused what was asked
+    CONFIG = "config"  # trickle's own set-up (the embedded model is missing)
+
+    @property
+    def is_setup(self) -> bool:
+        """True when asking again cannot help: the settings must change first."""
+        return self in _SETUP_KINDS
+
+
+_SETUP_KINDS = frozenset({ErrorKind.AUTH, ErrorKind.NOT_FOUND, ErrorKind.REQUEST, ErrorKind.CONFIG})
 
 
 @dataclass(frozen=True, slots=True)
 class StreamError:
-    """The stream failed; text already yielded stays valid."""
+    """The stream failed; text already yielded stays valid.
+
+    `message` is always trickle's own words, never the server's: some notices show it
+    (the model's name, an HTTP status), and a server's error body may echo the API key or
+    name hosts behind a proxy. Sources write the server's words to the log instead.
+    """
 
     kind: ErrorKind
     message: str

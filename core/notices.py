@@ -8,17 +8,27 @@ from __future__ import annotations
 
 import re
 
-from core.models import EndReason, ErrorKind
+from core.models import EndReason, ErrorKind, StreamError
 
 _MODEL_FAILED = "_(the model failed: {detail} — ask again)_"
 
+QUESTION_TOO_LONG = "the question is too long for the model's context — ask something shorter"
 
-def notice_for(end: EndReason, *, detail: str = "", by: str = "") -> str | None:
-    """Return the notice for an end, or None for a normal `stop`."""
+
+def notice_for(
+    end: EndReason, *, detail: str = "", by: str = "", limit: int | None = None
+) -> str | None:
+    """Return the notice for an end, or None for a normal `stop`.
+
+    `limit` is the answer cap trickle sent, for a `length` end: naming it and the setting
+    that raises it tells the reader the answer was cut on purpose, not lost.
+    """
     match end:
         case EndReason.STOP:
             return None
         case EndReason.LENGTH:
+            if limit is not None:
+                return f"_(cut short at the {limit}-token limit — TRICKLE_MAX_TOKENS raises it)_"
             return "_(cut short: the answer reached the length limit)_"
         case EndReason.CONTENT_FILTER:
             return "_(stopped by the model's content filter)_"
@@ -35,6 +45,41 @@ def notice_for(end: EndReason, *, detail: str = "", by: str = "") -> str | None:
         case EndReason.REFUSED:
             return f"_({detail or 'refused'})_"
     return None
+
+
+def error_notice(error: StreamError) -> str:
+    """The fixed notice for a failed stream, chosen by its kind.
+
+    The server's own words never appear: they may echo the API key or name hosts behind
+    a proxy, and people in a chat can act on the cause, not on a stack of HTTP details.
+    Setup causes name the setting to check; only transient ones say "ask again".
+    """
+    detail = error.message
+    match error.kind:
+        case ErrorKind.AUTH:
+            return "_(the model refused the credentials — check OPENAI_API_KEY)_"
+        case ErrorKind.NOT_FOUND if detail:
+            return f'_(model "{detail}" not found at the endpoint — check TRICKLE_MODEL / OPENAI_BASE_URL)_'
+        case ErrorKind.NOT_FOUND:
+            return "_(no chat endpoint at OPENAI_BASE_URL — check it: it usually ends in /v1)_"
+        case ErrorKind.REQUEST:
+            status = f" (HTTP {detail})" if detail else ""
+            return f"_(the model refused the request{status} — check the settings)_"
+        case ErrorKind.CONFIG:
+            return f"_(the model is not set up: {detail or 'see the log'})_"
+        case ErrorKind.RATE_LIMITED:
+            return "_(the model is rate limited — ask again in a minute)_"
+        case ErrorKind.CONTEXT:
+            return "_(the conversation is too long for the model's context — start a new thread)_"
+        case ErrorKind.EMPTY:
+            return "_(the model sent nothing — the prompt may exceed its context)_"
+        case ErrorKind.CONNECTION:
+            return "_(the model endpoint is unreachable — ask again)_"
+        case ErrorKind.TIMEOUT:
+            return _MODEL_FAILED.format(detail="timeout")
+        case ErrorKind.LOST:
+            return _MODEL_FAILED.format(detail=detail or "connection lost")
+    return _MODEL_FAILED.format(detail="server error")
 
 
 def end_for_error(kind: ErrorKind) -> EndReason:

@@ -1,4 +1,4 @@
-"""Shared state in Redis, for replicas: de-duplication, caches and platform budgets.
+"""Shared state in Redis, for replicas: de-duplication, caches, platform budgets, quotas.
 
 Several `trickle` processes against one Redis must answer each event once (`SET NX`) and
 together stay inside each platform's budget. The budget is a token bucket kept in Redis
@@ -13,6 +13,8 @@ import logging
 
 from redis import asyncio as aioredis
 from redis.exceptions import RedisError
+
+from core.redis_quotas import RedisQuotas
 
 log = logging.getLogger("trickle.state")
 
@@ -99,7 +101,7 @@ class RedisBucket:
 class RedisState:
     """`StateStore` over Redis; keys are namespaced with `prefix`."""
 
-    __slots__ = ("_redis", "_prefix", "_take", "_pause")
+    __slots__ = ("_redis", "_prefix", "_take", "_pause", "_quotas")
     shared = True
 
     def __init__(self, redis: aioredis.Redis, *, prefix: str = "trickle:") -> None:
@@ -107,6 +109,7 @@ class RedisState:
         self._prefix = prefix
         self._take = redis.register_script(_TAKE)
         self._pause = redis.register_script(_PAUSE)
+        self._quotas = RedisQuotas(redis, prefix=prefix)
 
     def __repr__(self) -> str:
         return f"<RedisState prefix={self._prefix!r}>"
@@ -167,6 +170,9 @@ class RedisState:
             self._redis, f"{self._prefix}bucket:{name}", rate=rate, burst=burst,
             take=self._take, pause=self._pause,
         )
+
+    def quotas(self) -> RedisQuotas:
+        return self._quotas
 
     async def aclose(self) -> None:
         await self._redis.aclose()

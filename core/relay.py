@@ -364,6 +364,7 @@ class Answer(Generic[Ref]):
             error=self._stream.error,
             finish_reason=self._stream.finish_reason,
             text=self.text,
+            limit=self._stream.limit,
         )
 
     def _outcome(self) -> Outcome:

@@ -26,7 +26,7 @@ class ModelReader:
     """
 
     __slots__ = ("_events", "_observer", "_on_status", "_chunks", "length", "_unshown",
-                 "dirty", "ended", "done", "finish_reason", "error", "usage")
+                 "dirty", "ended", "done", "finish_reason", "limit", "error", "usage")
 
     def __init__(
         self,
@@ -45,6 +45,7 @@ class ModelReader:
         self.ended = asyncio.Event()
         self.done = False
         self.finish_reason: str | None = None
+        self.limit: int | None = None  # the answer cap a `length` finish reached
         self.error: StreamError | None = None
         self.usage: Usage | None = None
 
@@ -95,6 +96,7 @@ class ModelReader:
                     # The answer is whole: write the final text now rather than after
                     # the usage chunk and the end of the HTTP body, which may never come.
                     self.finish_reason = event.reason
+                    self.limit = event.limit
                     self.end()
                 elif isinstance(event, Usage):
                     self.usage = event

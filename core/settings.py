@@ -12,8 +12,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
+from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
+
+from core.hostnames import normalize_host
+from core.masking import mask_secrets
 
 T = TypeVar("T")
 
@@ -24,7 +28,15 @@ DEFAULT_SYSTEM_PROMPT = (
 
 
 class SettingsError(ValueError):
-    """A setting has a value trickle cannot use; the message names it."""
+    """A setting has a value trickle cannot use; the message names it.
+
+    Messages quote what was typed, and what was typed may hold a password (a Redis URL)
+    or a token pasted into the wrong variable: they are masked here, once, for every
+    message, since they are printed at start before logging (and its redaction) exists.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(mask_secrets(message))
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,13 +46,16 @@ class Settings:
     openai_api_key: str | None = None
     openai_base_url: str | None = None
     model: str = "gpt-4o-mini"
+    models: tuple[str, ...] = ("gpt-4o-mini",)  # what people may choose; holds `model`
     system_prompt: str = DEFAULT_SYSTEM_PROMPT
     max_tokens: int | None = None
+    context_tokens: int | None = None  # the model's context; see core/context.py
     temperature: float | None = None
     edit_interval: float = 0.5
     idle_timeout: float = 60.0
     http_host: str = "127.0.0.1"
     http_port: int = 3000
+    playground_hosts: tuple[str, ...] = ()  # besides loopback and `--host`
     log_format: str = "text"
     log_level: str = "INFO"
     admins: frozenset[str] = field(default_factory=frozenset)
@@ -96,14 +111,15 @@ class Settings:
         return cls(
             openai_api_key=r.text("OPENAI_API_KEY"),
             openai_base_url=r.url("OPENAI_BASE_URL"),
-            model=r.text("TRICKLE_MODEL") or "gpt-4o-mini",
+            **_models(r),
             system_prompt=r.text("TRICKLE_SYSTEM_PROMPT") or DEFAULT_SYSTEM_PROMPT,
-            max_tokens=r.number("TRICKLE_MAX_TOKENS", int, low=1, high=1_000_000),
+            **_answer_limits(r),
             temperature=r.number("TRICKLE_TEMPERATURE", float, low=0.0, high=2.0),
             edit_interval=r.number("TRICKLE_EDIT_INTERVAL", float, low=0.05, high=60.0) or 0.5,
             idle_timeout=r.number("TRICKLE_IDLE_TIMEOUT", float, low=0.1, high=3600.0) or 60.0,
             http_host=r.text("TRICKLE_HTTP_HOST") or "127.0.0.1",
             http_port=_default(r.number("TRICKLE_HTTP_PORT", int, low=0, high=65535), 3000),
+            playground_hosts=_playground_hosts(r),
             log_format=r.choice("TRICKLE_LOG_FORMAT", ("text", "json")) or "text",
             log_level=r.choice("TRICKLE_LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR"), upper=True)
             or "INFO",
@@ -137,6 +153,50 @@ class Settings:
         )
 
 
+MODEL_NAME_LIMIT = 100  # Discord's longest choice name and value
+
+
+def _models(r: _Reader) -> dict[str, object]:
+    """TRICKLE_MODEL and TRICKLE_MODELS, checked against each other.
+
+    The list is what anyone who can reach the bot may pick (`/ask model:`): unset, only
+    the operator's own model, so nobody runs a pricier one on the operator's key.
+    """
+    model = r.text("TRICKLE_MODEL") or "gpt-4o-mini"
+    raw = r.text("TRICKLE_MODELS")
+    if raw is None:
+        return {"model": model, "models": (model,)}
+    models = tuple(dict.fromkeys(part.strip() for part in raw.split(",") if part.strip()))
+    too_long = [m for m in models if len(m) > MODEL_NAME_LIMIT]
+    if not models or too_long:
+        raise SettingsError(
+            f"TRICKLE_MODELS={raw!r} is not a list of model names "
+            f"(accepted: e.g. gpt-4o-mini,gpt-4o; each at most {MODEL_NAME_LIMIT} characters)"
+        )
+    if model not in models:
+        raise SettingsError(
+            f"TRICKLE_MODEL={model!r} is not in TRICKLE_MODELS={raw!r} "
+            "(the default model must be one people may choose: add it to TRICKLE_MODELS)"
+        )
+    return {"model": model, "models": models}
+
+
+def _answer_limits(r: _Reader) -> dict[str, object]:
+    """TRICKLE_MAX_TOKENS and TRICKLE_CONTEXT_TOKENS, checked against each other.
+
+    An answer cap that fills the whole context leaves no room for any question: every
+    one would be refused, so that is a bad setting, not a runtime surprise.
+    """
+    max_tokens = r.number("TRICKLE_MAX_TOKENS", int, low=1, high=1_000_000)
+    context = r.number("TRICKLE_CONTEXT_TOKENS", int, low=1, high=100_000_000)
+    if max_tokens is not None and context is not None and max_tokens >= context:
+        raise SettingsError(
+            f"TRICKLE_MAX_TOKENS={max_tokens} leaves no room for the question in "
+            f"TRICKLE_CONTEXT_TOKENS={context} (accepted: a cap below the context, e.g. {context // 4})"
+        )
+    return {"max_tokens": max_tokens, "context_tokens": context}
+
+
 def _shards(r: _Reader) -> dict[str, object]:
     """TRICKLE_SHARD_COUNT and TRICKLE_SHARD_IDS, checked against each other."""
     count = r.number("TRICKLE_SHARD_COUNT", int, low=1, high=100_000)
@@ -152,6 +212,28 @@ def _shards(r: _Reader) -> dict[str, object]:
     if not ids or not all(0 <= i < count for i in ids):
         raise SettingsError(f"TRICKLE_SHARD_IDS={raw!r} must name shards from 0 to {count - 1}")
     return {"shard_count": count, "shard_ids": ids}
+
+
+def _playground_hosts(r: _Reader) -> tuple[str, ...]:
+    """TRICKLE_PLAYGROUND_HOSTS: the extra names the playground answers to.
+
+    Names only, as a browser's `Host` header carries them: a scheme or a port here would
+    never match, and a wildcard would undo the DNS-rebinding check it feeds.
+    """
+    raw = r.text("TRICKLE_PLAYGROUND_HOSTS")
+    names: list[str] = []
+    for part in (raw or "").split(","):
+        if not part.strip():
+            continue
+        name = normalize_host(part)
+        if name is None:
+            raise SettingsError(
+                f"TRICKLE_PLAYGROUND_HOSTS has {part.strip()!r}, which is not a host name "
+                "(accepted: comma-separated names or IP addresses, without scheme or port, "
+                "e.g. chat.example.com,192.168.1.20)"
+            )
+        names.append(name)
+    return tuple(dict.fromkeys(names))
 
 
 def _default(value: T | None, default: T) -> T:
@@ -203,7 +285,14 @@ class _Reader:
         if raw is None:
             return None
         scheme, sep, rest = raw.partition("://")
+        accepted = " or ".join(f"{s}://..." for s in schemes)
         if not sep or scheme.lower() not in schemes or not rest:
-            accepted = " or ".join(f"{s}://..." for s in schemes)
             raise SettingsError(f"{name}={raw!r} is not a URL (accepted: {accepted})")
+        try:  # checked now, not when the first answer connects
+            parts = urlsplit(raw)
+            parts.port  # noqa: B018 - raises ValueError for a port that is not one
+        except ValueError:
+            raise SettingsError(f"{name}={raw!r} has a bad host or port (accepted: {accepted})") from None
+        if not parts.hostname and scheme.lower() != "unix":
+            raise SettingsError(f"{name}={raw!r} has no host (accepted: {accepted})")
         return raw

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from core.pacing import RemoteBucket
+from core.shared_quotas import RemoteQuotas
 
 
 class StateStore(Protocol):
@@ -46,6 +47,10 @@ class StateStore(Protocol):
 
     def bucket(self, name: str, *, rate: float, burst: float) -> RemoteBucket | None:
         """A budget shared across processes, or None when this process is alone."""
+        ...
+
+    def quotas(self) -> RemoteQuotas | None:
+        """Per-person quotas shared across processes, or None when this process is alone."""
         ...
 
     async def aclose(self) -> None:
@@ -109,6 +114,9 @@ class MemoryState:
         return found
 
     def bucket(self, name: str, *, rate: float, burst: float) -> RemoteBucket | None:
+        return None
+
+    def quotas(self) -> RemoteQuotas | None:
         return None
 
     async def aclose(self) -> None:

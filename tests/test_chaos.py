@@ -82,9 +82,9 @@ class Cluster:
             "TRICKLE_LOG_LEVEL": "WARNING",
         }
 
-    async def start(self, count: int = 2) -> None:
+    async def start(self, count: int = 2, **env: str) -> None:
         for n in range(count):
-            replica = Replica(f"r{n}", self.env())
+            replica = Replica(f"r{n}", {**self.env(), **env})
             await replica.start()
             self.replicas.append(replica)
         await self.slack.wait_connected(count, timeout=40)
@@ -254,3 +254,40 @@ async def test_answers_survive_a_redis_restart(cluster: Cluster):
         await cluster.ask(tag)
     await cluster.wait_settled(60)
     cluster.check_promises(exact={"r1", "r2", "r3", "r4", "r5"})
+
+
+def _status_now(slack: FakeSlack, channel: str, thread_ts: str) -> str | None:
+    """The thread's assistant status as Slack shows it now (the last one set), or None."""
+    set_here = [s["status"] for s in slack.statuses if (s["channel"], s["thread_ts"]) == (channel, thread_ts)]
+    return set_here[-1] if set_here else None
+
+
+async def test_a_replica_killed_before_its_first_words_leaves_no_thinking_status(cluster: Cluster):
+    def respond(body: dict) -> Script:
+        tag = body["messages"][-1]["content"].split()[-1]
+        return Script(tokens=words(answer_for(tag)), delay=0.03, first_delay=6.0)  # a slow first token
+
+    cluster.model.responder = respond
+    await cluster.start(2, TRICKLE_IDLE_TIMEOUT="30")
+    tags = [f"t{n}" for n in range(4)]  # Socket Mode alternates: each replica gets two
+    for tag in tags:
+        await cluster.ask(tag)
+
+    def all_thinking() -> bool:
+        return all(cluster.replies(t) and _status_now(cluster.slack, *cluster.asked[t]) == "is thinking…" for t in tags)
+
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 20
+    while not all_thinking():
+        assert loop.time() < deadline, "placeholders and statuses did not all show up"
+        await asyncio.sleep(0.05)
+    assert not cluster.model.emitted  # nobody has a first word yet
+    cluster.replicas[0].kill()
+    await cluster.wait_settled(60)
+
+    interrupted = {t for t in tags if "interrupted" in cluster.shown(t)}
+    assert interrupted, "the killed replica had answers in flight"
+    cluster.check_promises(exact=set(tags) - interrupted, marked=interrupted)
+    for tag in tags:
+        assert _status_now(cluster.slack, *cluster.asked[tag]) == "", f"{tag}: still 'is thinking…'"
+        assert not any(b.get("type") == "actions" for m in cluster.replies(tag) for b in m.blocks or [])

@@ -61,7 +61,7 @@ async def test_ask_defers_at_once_then_streams_into_the_original(discord_bot) ->
 
 
 async def test_ask_with_a_model_option_uses_that_model(discord_bot) -> None:
-    bot = await discord_bot()
+    bot = await discord_bot(env={"TRICKLE_MODELS": "gpt-4o-mini,other-model"})
     bot.model.script_queue.append(script_from_text("Fine."))
     inter = await bot.fake.send_interaction("ask", {"prompt": "hi", "model": "other-model"})
     await bot.fake.wait_until(lambda: final_of(bot.fake, inter.token) == "Fine.")

@@ -9,6 +9,7 @@ import pytest
 from core.assistant import Asker, Assistant, Question
 from core.models import EndReason
 from core.quotas import SlidingWindow, Slots
+from core.shared_quotas import PersonQuotas, StoreUnavailable
 from core.settings import Settings
 from core.sources.openai_source import OpenAISource, build_openai_client
 from tests.fakes.model import ScriptedSource, words
@@ -52,6 +53,89 @@ async def test_slots_queue_in_order():
     await asyncio.gather(*(use(n) for n in range(4)))
     assert order == [0, 1, 2, 3]
     assert not slots.full("k")
+
+
+async def test_a_waiter_cancelled_as_it_is_handed_the_slot_passes_it_on():
+    # The releasing side hands the slot over, then the waiter is cancelled before it
+    # resumes: the slot must go on to the next waiter, not vanish with the cancelled one.
+    slots = Slots(1)
+    let_go = asyncio.Event()
+
+    async def first() -> None:
+        async with slots.hold("k"):
+            await let_go.wait()
+        second.cancel()  # handed the slot just now; it has not run since
+
+    async def use() -> None:
+        async with slots.hold("k"):
+            pass
+
+    holder = asyncio.create_task(first())
+    await asyncio.sleep(0)
+    second = asyncio.create_task(use())
+    await asyncio.sleep(0)
+    third = asyncio.create_task(use())
+    await asyncio.sleep(0)
+    let_go.set()
+    await holder
+    with pytest.raises(asyncio.CancelledError):
+        await second
+    await asyncio.wait_for(third, 1)
+    assert not slots.full("k") and len(slots) == 0
+
+
+async def test_a_waiter_cancelled_in_the_queue_leaves_the_others_in_order():
+    slots = Slots(1)
+    order: list[int] = []
+
+    async def use(n: int) -> None:
+        async with slots.hold("k"):
+            order.append(n)
+            await asyncio.sleep(0.01)
+
+    tasks = [asyncio.create_task(use(n)) for n in range(4)]
+    await asyncio.sleep(0)
+    tasks[1].cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    assert order == [0, 2, 3]
+    assert len(slots) == 0
+
+
+def test_a_sliding_window_forgets_people_who_stopped_asking():
+    now = [0.0]
+    window = SlidingWindow(5, window=60, clock=lambda: now[0])
+    for n in range(100_000):  # ten new people a second for almost three hours
+        assert window.allow(f"U{n}")
+        now[0] += 0.1
+    assert len(window) <= 2 * 60 * 10 + 1  # at most the last two windows' people
+
+
+class AwayStore:
+    """A shared store that never answers (Redis down)."""
+
+    async def hit(self, key, *, limit, window):
+        raise StoreUnavailable("down")
+
+    async def try_hold(self, key, holder, *, size, lease):
+        raise StoreUnavailable("down")
+
+    async def held(self, key):
+        raise StoreUnavailable("down")
+
+    async def renew(self, leases, lease):
+        raise StoreUnavailable("down")
+
+    async def release(self, key, holder):
+        raise StoreUnavailable("down")
+
+
+async def test_with_the_shared_store_away_quotas_count_in_this_process():
+    quotas = PersonQuotas(concurrency=1, person_rpm=2, place_rpm=100, remote=AwayStore(), lease=15)
+    assert [await quotas.person_rate.allow("U1") for _ in range(3)] == [True, True, False]
+    async with quotas.slots.hold("U1"):
+        assert await quotas.slots.busy("U1")
+        await quotas.upkeep()  # renewing fails quietly
+    assert not await quotas.slots.busy("U1")
 
 
 async def test_a_second_question_is_queued_with_a_visible_placeholder():

@@ -95,7 +95,7 @@ async def test_content_filter_end_adds_its_notice():
 
 async def test_model_error_mid_stream_keeps_the_partial_text():
     surface = FakeSurface()
-    source = ScriptedSource(words(POEM), delay=0.01, fail=ErrorKind.CONNECTION, fail_after=5)
+    source = ScriptedSource(words(POEM), delay=0.01, fail=ErrorKind.LOST, fail_after=5)
     outcome = await relay(surface, source.stream())
     partial = "".join(words(POEM)[:5])
     assert outcome.end is EndReason.ERROR

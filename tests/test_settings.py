@@ -55,3 +55,47 @@ def test_redacted_hides_secrets():
     shown = s.redacted()
     assert shown["openai_api_key"] == "***" and shown["slack_bot_token"] == "***"
     assert "sk-secret" not in repr(shown)
+
+
+@pytest.mark.parametrize(
+    "name, value",
+    [
+        ("TRICKLE_REDIS_URL", "redis://:canarypw@host:notaport/0"),
+        ("TRICKLE_REDIS_URL", "redis://default:canarypw@host:99999/0"),
+        ("OPENAI_BASE_URL", "htps://bob:canarypw@api.example/v1"),
+        ("OPENAI_BASE_URL", "https://api.example:notaport/v1?api_key=canarypw"),
+        ("OPENAI_BASE_URL", "api.example/v1?token=canarypw"),
+        ("TRICKLE_MAX_TOKENS", "sk-canarypw0123456789"),
+    ],
+)
+def test_a_bad_value_is_named_but_its_secret_is_not_printed(name: str, value: str):
+    with pytest.raises(SettingsError, match=name) as refused:
+        Settings.from_mapping({name: value})
+    assert "canarypw" not in str(refused.value)
+    assert "***" in str(refused.value)
+
+
+def test_playground_hosts_are_names_in_one_spelling():
+    s = Settings.from_mapping({"TRICKLE_PLAYGROUND_HOSTS": "Chat.Example.com, 192.168.1.20 ,,[::1],localhost."})
+    assert s.playground_hosts == ("chat.example.com", "192.168.1.20", "::1", "localhost")
+    assert Settings.from_mapping({}).playground_hosts == ()
+
+
+@pytest.mark.parametrize("value", ["http://chat.example.com", "chat.example.com:8080", "*", "a b", "-x.example"])
+def test_playground_hosts_refuse_what_is_not_a_host_name(value: str):
+    with pytest.raises(SettingsError, match="TRICKLE_PLAYGROUND_HOSTS"):
+        Settings.from_mapping({"TRICKLE_PLAYGROUND_HOSTS": value})
+
+
+@pytest.mark.parametrize("value", ["0", "-5", "lots", "1e3"])
+def test_a_bad_context_size_is_named(value: str):
+    with pytest.raises(SettingsError, match="TRICKLE_CONTEXT_TOKENS"):
+        Settings.from_mapping({"TRICKLE_CONTEXT_TOKENS": value})
+
+
+def test_an_answer_cap_that_fills_the_context_is_refused_at_start():
+    with pytest.raises(SettingsError, match="TRICKLE_MAX_TOKENS"):
+        Settings.from_mapping({"TRICKLE_MAX_TOKENS": "4096", "TRICKLE_CONTEXT_TOKENS": "4096"})
+    s = Settings.from_mapping({"TRICKLE_MAX_TOKENS": "1024", "TRICKLE_CONTEXT_TOKENS": "4096"})
+    assert (s.max_tokens, s.context_tokens) == (1024, 4096)
+    assert Settings.from_mapping({}).context_tokens is None

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
+import logging
 import os
 import signal
 import socket
@@ -10,8 +13,10 @@ import sys
 import time
 from pathlib import Path
 
+import aiohttp
 import pytest
 
+from bots.slack.messages import STOP_ACTION
 from bots.slack.service import check_settings
 from core.settings import Settings, SettingsError
 from tests.slack_harness import wait_until
@@ -196,3 +201,70 @@ async def test_a_process_shutting_down_refuses_new_http_events_so_slack_delivers
     assert await h.deliver(event) == 503
     await asyncio.sleep(0.3)
     assert h.fake.calls_to("chat.postMessage") == [] and h.model.requests == []
+
+
+def _signed(body: bytes, content_type: str, secret: str = "secret") -> dict[str, str]:
+    """Headers Slack would send with `body`, signed with the harness's signing secret.
+
+    Signed by hand: slack_sdk's signer decodes the body as UTF-8 first, and some of these
+    bodies are not UTF-8 on purpose.
+    """
+    ts = str(int(time.time()))
+    digest = hmac.new(secret.encode(), b"v0:" + ts.encode() + b":" + body, hashlib.sha256).hexdigest()
+    return {"Content-Type": content_type, "X-Slack-Request-Timestamp": ts, "X-Slack-Signature": f"v0={digest}"}
+
+
+async def _post_raw(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, str]:
+    async with aiohttp.ClientSession() as session, session.post(url, data=body, headers=headers) as resp:
+        return resp.status, await resp.text()
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        pytest.param(b'{"type": "event_callback", "text": "caf\xe9 \xff"}', "application/json", id="not-utf8"),
+        pytest.param(b'{"type": "event_callback", "event": {', "application/json", id="not-json"),
+        pytest.param(b"payload=%7Bnot+json", "application/x-www-form-urlencoded", id="form-payload-not-json"),
+        pytest.param(b"[1, 2]", "application/json", id="json-not-an-object"),
+        pytest.param(b'{"user": 5}', "application/json", id="json-of-another-shape"),
+    ],
+)
+async def test_a_signed_body_that_is_not_a_slack_payload_is_a_400_and_one_log_line(
+    slack_bot, caplog: pytest.LogCaptureFixture, body: bytes, content_type: str
+):
+    h = await slack_bot("http")
+    caplog.set_level(logging.INFO)
+    status, text = await _post_raw(h.events_url, body, _signed(body, content_type))
+    assert status == 400 and "Traceback" not in text
+    refused = [r for r in caplog.records if "not a Slack payload" in r.getMessage()]
+    assert len(refused) == 1
+    assert not [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR]
+    assert h.model.requests == []
+
+
+async def test_an_unsigned_body_that_is_not_utf8_is_a_400_too(slack_bot):
+    h = await slack_bot("http")
+    status, text = await _post_raw(h.events_url, b"\xff\xfe\x00", {"Content-Type": "application/json"})
+    assert status == 400 and "Traceback" not in text
+
+
+async def test_after_a_malformed_body_valid_events_and_clicks_still_work(slack_bot):
+    h = await slack_bot("http")
+    assert (await _post_raw(h.events_url, b"{", _signed(b"{", "application/json")))[0] == 400
+    challenge = b'{"type": "url_verification", "token": "t", "challenge": "c-123"}'
+    answered = await _post_raw(h.events_url, challenge, _signed(challenge, "application/json"))
+    assert answered == (200, '{"challenge": "c-123"}')  # the signature is good: bolt read it
+    h.model.script_queue.append(script_from_text("Still answering.", delay=0.01))
+    event = h.fake.mention_event("UALICE", "are you there?", "C1")
+    assert await h.deliver(event) == 200
+    await wait_until(lambda: h.pages("C1", event["ts"]), 5)
+    await h.settle()
+    message = h.pages("C1", event["ts"])[0]
+    assert unescape(message.visible) == "Still answering."
+    stop = next(
+        e["value"] for b in message.history[0].blocks or [] for e in b.get("elements", [])
+        if e.get("action_id") == STOP_ACTION
+    )
+    await h.click(h.fake.block_action_payload("UALICE", "C1", message.ts, STOP_ACTION, stop))  # a form body
+    await wait_until(lambda: h.fake.ephemerals, 5)
+    assert "already finished" in h.fake.ephemerals[0]["text"]

@@ -20,6 +20,7 @@ from bots.discord.messages import NO_PINGS, call
 from bots.discord.surface import ChannelSurface, InteractionSurface
 from bots.services import ServiceContext
 from core.assistant import USAGE_HINT, Asker, Question, is_blank, new_answer_id
+from core.model_choice import as_fixed_choices, refusal, suggestions
 from core.models import EndReason
 from core.surface import Surface
 
@@ -38,6 +39,7 @@ class DiscordHandlers:
         self._ctx = ctx
         self._budgets = budgets
         self._views = stop_views(ctx.assistant.stop)
+        self._models = ctx.settings.models
         self._client: discord.Client | None = None
         self.tasks: set[asyncio.Task[object]] = set()
 
@@ -49,18 +51,28 @@ class DiscordHandlers:
         self._client = client
         handlers = self
 
-        @app_commands.command(name="ask", description="Ask the assistant; the answer streams in")
-        @app_commands.describe(
-            prompt="Your question",
-            model="Model name (default: the server's)",
-            private="Only you see the answer",
-        )
         async def ask(
             interaction: discord.Interaction, prompt: str, model: str | None = None, private: bool = False
         ) -> None:
             await handlers.ask(interaction, prompt=prompt, model=model, private=private)
 
-        tree.add_command(ask)
+        async def complete_model(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+            return [app_commands.Choice(name=m, value=m) for m in suggestions(handlers._models, current)]
+
+        # The models people may pick (TRICKLE_MODELS) are offered, never typed freely:
+        # fixed choices while Discord can list them all, else autocomplete.
+        offer = (
+            app_commands.choices(model=[app_commands.Choice(name=m, value=m) for m in self._models])
+            if as_fixed_choices(self._models)
+            else app_commands.autocomplete(model=complete_model)
+        )
+        described = app_commands.describe(
+            prompt="Your question",
+            model="Model (default: the server's)",
+            private="Only you see the answer",
+        )
+        command = app_commands.command(name="ask", description="Ask the assistant; the answer streams in")
+        tree.add_command(command(described(offer(ask))))
 
         async def on_message(message: discord.Message) -> None:
             await handlers.on_message(message)
@@ -72,6 +84,12 @@ class DiscordHandlers:
         """Defer at once, then stream the answer into the deferred response."""
         loop = asyncio.get_running_loop()
         received = loop.time()
+        # Autocomplete lets people type anything, and an old registration may still
+        # offer other choices: a model outside TRICKLE_MODELS is refused with the one
+        # ephemeral reply, before any model call or shared budget.
+        if (not_allowed := refusal(model or None, self._models)) is not None:
+            await self._refuse(interaction, not_allowed)
+            return
         asker = Asker(str(interaction.user.id), interaction.user.display_name)
         # One flag lookup, so that a refusal is shown to the asker alone.
         refused = RESTARTING if self._ctx.stopping.is_set() else None
@@ -105,6 +123,14 @@ class DiscordHandlers:
         )
         question = Question(prompt, asker, model=model or None, place=f"discord:{interaction.channel_id}")
         await self._answer(surface, question, answer_id, abort_at=trust_until if private else None)
+
+    async def _refuse(self, interaction: discord.Interaction, text: str) -> None:
+        """Answer the interaction itself with `text`, seen by the asker alone."""
+        log.info("/ask refused a model outside TRICKLE_MODELS (user %s)", interaction.user.id)
+        try:
+            await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NO_PINGS)
+        except Exception as exc:  # later than 3 s, or answered elsewhere: nothing else to do
+            log.warning("could not refuse /ask: %s", exc)
 
     async def _tell(self, interaction: discord.Interaction, text: str) -> None:
         try:

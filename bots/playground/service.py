@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import WSMsgType, web
 
 from bots.playground.channel import Channel, Socket
+from bots.playground.hosts import PlaygroundHosts, guard, same_origin
 from bots.playground.surface import AnswerStats, PlaygroundSurface, channel_budget
 from bots.playground.tabs import Tab
 from core.assistant import USAGE_HINT, Asker, Assistant, Question, StopResult, is_blank, new_answer_id
@@ -92,7 +93,10 @@ class Playground:
 
     async def websocket(self, request: web.Request) -> web.StreamResponse:
         """One tab: send it the history, then read what it says until it leaves."""
-        if not _same_origin(request):
+        # The host names were checked for every route (`hosts.guard`); a page of another
+        # port or scheme on one of them is still another site.
+        if not same_origin(request.headers.get("Host"), request.headers.get("Origin")):
+            log.warning("refused a WebSocket from another origin: %.100r", request.headers.get("Origin"))
             raise web.HTTPForbidden(text="cross-origin WebSocket refused")
         tab = Tab.issue(request.query.get("key"))
         socket = web.WebSocketResponse(heartbeat=30, max_msg_size=64 * 1024)
@@ -190,9 +194,10 @@ class Playground:
                 await socket.close(code=1001, message=b"the playground is shutting down")
 
 
-def build_app(playground: Playground) -> web.Application:
-    """The page, its static files, and the WebSocket."""
-    app = web.Application()
+def build_app(playground: Playground, *, hosts: PlaygroundHosts | None = None) -> web.Application:
+    """The page, its static files, and the WebSocket, answering only to `hosts`' names
+    (loopback unless told otherwise)."""
+    app = web.Application(middlewares=[guard(hosts or PlaygroundHosts())])
     app.router.add_get("/", _index)
     app.router.add_get("/ws", playground.websocket)
     app.router.add_get("/static/{name}", _static)
@@ -220,21 +225,16 @@ def _file(name: str) -> web.FileResponse:
     return web.FileResponse(STATIC / name, headers=headers)
 
 
-def _same_origin(request: web.Request) -> bool:
-    """Refuse pages of other sites: they could make the bot answer at the owner's cost."""
-    origin = request.headers.get("Origin")
-    if origin is None or origin == "null":
-        return origin is None
-    return origin.partition("://")[2].rstrip("/").lower() == request.host.lower()
-
-
 async def setup(ctx: ServiceContext) -> Coroutine[Any, Any, None]:
     """Start listening (a busy port fails the start) and return the serving coroutine."""
     host: str = getattr(ctx.args, "host", None) or "127.0.0.1"
     given = getattr(ctx.args, "port", None)
     port = 8080 if given is None else int(given)
     playground = Playground(ctx.assistant)
-    runner = web.AppRunner(build_app(playground), access_log=None, shutdown_timeout=1.0)
+    hosts = PlaygroundHosts.serving(host, ctx.settings.playground_hosts)
+    names = ", ".join(sorted(hosts.names))
+    log.info("answering to the host names %s (more: TRICKLE_PLAYGROUND_HOSTS)", names)
+    runner = web.AppRunner(build_app(playground, hosts=hosts), access_log=None, shutdown_timeout=1.0)
     await runner.setup()
     try:
         await web.TCPSite(runner, host, port).start()

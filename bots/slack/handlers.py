@@ -144,12 +144,15 @@ class SlackBot:
         answer_id = new_answer_id()
         surface = self._surface(trigger, answer_id)
         log.info("answering %s in %s", trigger.kind.value, surface.where, extra={"answer_id": answer_id})
-        outcome = await self.assistant.answer(
-            surface,
-            Question(text=text, asker=asker, history=chat, place=f"slack:{trigger.channel}"),
-            answer_id=answer_id,
-            observer=self.metrics.observer("slack"),
-        )
+        try:
+            outcome = await self.assistant.answer(
+                surface,
+                Question(text=text, asker=asker, history=chat, place=f"slack:{trigger.channel}"),
+                answer_id=answer_id,
+                observer=self.metrics.observer("slack"),
+            )
+        finally:
+            surface.release()  # the thread status too, even if the final edit failed
         log.info(
             "answered (%s): %d chars, %d edits, %d pages", outcome.end.value, len(outcome.text),
             outcome.edits, outcome.pages, extra={"answer_id": answer_id},

@@ -22,7 +22,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bots.slack import messages
-from bots.slack.people import People
+from bots.slack.people import MAX_NAMED, People
 from bots.slack.triggers import Trigger, mentioned_users, strip_mention, to_plain, unescape
 from core.models import ChatMessage
 from core.state import StateStore
@@ -31,6 +31,7 @@ log = logging.getLogger("trickle.slack")
 
 HISTORY_TTL = 15 * 60.0
 MAX_TURNS = 200
+MAX_NAMED_IN_HISTORY = 50  # distinct people named in a fetched thread; the rest stay ids
 _MAX_PAGES = 5
 _FETCH_TIMEOUT = 8.0
 _DM_TOP_LEVEL = "top"
@@ -182,8 +183,13 @@ class ThreadHistory:
     async def _turns(self, team: str, raw: list[dict[str, Any]]) -> list[Turn]:
         """Slack messages as turns: the bot's finished answers and people's messages."""
         people = [m for m in raw if self._is_person(m)]
-        ids = {str(m["user"]) for m in people} | {u for m in people for u in mentioned_users(str(m.get("text", "")))}
-        names = await self._people.names(team, ids)
+        # The authors, then the people they mention, newest first (old turns are trimmed
+        # first anyway); each message's mentions capped as a question's are.
+        newest = people[::-1]
+        ids = [str(m["user"]) for m in newest] + [
+            u for m in newest for u in mentioned_users(str(m.get("text", "")))[:MAX_NAMED]
+        ]
+        names = await self._people.names(team, ids, limit=MAX_NAMED_IN_HISTORY)
         turns: list[Turn] = []
         for message in raw:
             ts = str(message.get("ts") or "")

@@ -111,6 +111,15 @@ class NativeThreadSurface(SlackThreadSurface):
         if self._status is not None and (final or text):
             self._status.clear()
 
+    def locate(self, ref: SlackMessage) -> dict[str, Any]:
+        """As in edit mode, plus whether `ref` is a live stream: Slack refuses `chat.update`
+        on one, so whoever finishes it after a crash must stop the stream first."""
+        where = super().locate(ref)
+        stream = self._streams.get(ref.ts)
+        if stream is not None and stream.live:
+            where["stream"] = True
+        return where
+
     def edit_budget(self, ref: SlackMessage) -> Budget | None:
         stream = self._streams.get(ref.ts)
         if stream is not None and stream.live:

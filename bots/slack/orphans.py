@@ -4,12 +4,19 @@
 shown text (plus an "interrupted" notice) to the platform's finalizer, once. Here that
 becomes one `chat.update` drawn from the workspace's edit budget, like any final edit,
 so a restart after a crash does not burst past Slack's limit.
+
+Whoever finishes an answer also undoes what it set up, as its own process would have:
+the final version carries no Stop button, a native stream is stopped first (Slack refuses
+`chat.update` on a live one), and the thread's "is thinking…" status is cleared (Slack
+clears it on a reply, not on an edit, so an answer that died before its first words
+would keep it).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+import logging
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
@@ -17,7 +24,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bots.slack import messages
 from bots.slack.budgets import SlackBudgets
 from bots.slack.errors import call_slack
-from core.surface import RateLimited
+from bots.slack.status import StatusSupport, set_status
+from core.pacing import Budget
+from core.surface import RateLimited, SurfaceError
+
+log = logging.getLogger("trickle.slack")
 
 ATTEMPTS = 5
 
@@ -25,36 +36,68 @@ ATTEMPTS = 5
 class OrphanFinisher:
     """The Slack finalizer registered in `ServiceContext.finalizers["slack"]`."""
 
-    __slots__ = ("_client", "_budgets", "_team")
+    __slots__ = ("_client", "_budgets", "_team", "_status")
 
-    def __init__(self, client: AsyncWebClient, budgets: SlackBudgets, *, team: str) -> None:
+    def __init__(
+        self, client: AsyncWebClient, budgets: SlackBudgets, *, team: str, status: StatusSupport | None = None
+    ) -> None:
         self._client = client
         self._budgets = budgets
         self._team = team
+        self._status = status or StatusSupport()
 
     def __repr__(self) -> str:
         return f"<OrphanFinisher team={self._team}>"
 
     async def __call__(self, location: Mapping[str, Any], text: str) -> None:
-        """Write `text` as the final content (no button) of the message at `location`.
+        """Write `text` as the final content (no button) of the message at `location`,
+        then clear the thread status the answer had set (see the module docstring).
 
         A location without `ts` is a question whose placeholder was never posted: the
         answer is then posted where it would have gone, so the asker still hears back.
         """
+        try:
+            if location.get("stream") and location.get("ts") is not None:
+                await self._stop_stream(location)
+            await self._finish(location, text)
+        finally:
+            thread = location.get("status_thread_ts")
+            if thread is not None and self._status.enabled:
+                await set_status(self._client, self._status, str(location["channel"]), str(thread), "")
+
+    async def _stop_stream(self, location: Mapping[str, Any]) -> None:
+        """End the dead owner's native stream so that `chat.update` may finish it."""
+        channel, ts = str(location["channel"]), str(location["ts"])
+        budget = self._budgets.appends(str(location.get("team") or self._team))
+        try:
+            await self._spend(
+                budget, lambda: self._client.chat_stopStream(channel=channel, ts=ts), "chat.stopStream", channel
+            )
+        except (RateLimited, SurfaceError, ConnectionError) as exc:  # expired or stopped already
+            log.info("could not stop the orphaned stream %s (%s); updating it anyway", ts, exc)
+
+    async def _finish(self, location: Mapping[str, Any], text: str) -> None:
         channel, ts = str(location["channel"]), location.get("ts")
+        final = messages.final(text).kwargs()  # no indicator, no Stop button
         if ts is None:
-            budget = self._budgets.posts(channel)
             thread = location.get("thread_ts")
-            call = lambda: self._client.chat_postMessage(  # noqa: E731
-                channel=channel, thread_ts=thread, **messages.final(text).kwargs()
+            await self._spend(
+                self._budgets.posts(channel),
+                lambda: self._client.chat_postMessage(channel=channel, thread_ts=thread, **final),
+                "chat.postMessage",
+                channel,
             )
-            method = "chat.postMessage"
         else:
-            budget = self._budgets.updates(str(location.get("team") or self._team))
-            call = lambda: self._client.chat_update(  # noqa: E731
-                channel=channel, ts=str(ts), **messages.final(text).kwargs()
+            await self._spend(
+                self._budgets.updates(str(location.get("team") or self._team)),
+                lambda: self._client.chat_update(channel=channel, ts=str(ts), **final),
+                "chat.update",
+                channel,
             )
-            method = "chat.update"
+
+    @staticmethod
+    async def _spend(budget: Budget, call: Callable[[], Awaitable[Any]], method: str, channel: str) -> None:
+        """One Slack call as a final edit of the shared budget, retried past 429s."""
         loop = asyncio.get_running_loop()
         for _ in range(ATTEMPTS):
             await budget.acquire(stale_since=loop.time(), final=True)
@@ -65,4 +108,4 @@ class OrphanFinisher:
                 continue
             budget.succeeded()
             return
-        raise RateLimited(0.0, "gave up finishing an orphaned answer")
+        raise RateLimited(0.0, f"gave up on {method} for an orphaned answer")

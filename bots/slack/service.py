@@ -17,9 +17,10 @@ from typing import TYPE_CHECKING, Any
 
 import aiohttp
 from aiohttp import web
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_bolt.app.async_app import AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -184,6 +185,34 @@ def _events_endpoint(app: AsyncApp, stopping: asyncio.Event) -> Any:
     async def events(request: web.Request) -> web.Response:
         if stopping.is_set() and request.content_type == "application/json":
             return web.Response(status=503, text="shutting down; deliver again later")
-        return await to_aiohttp_response(await app.async_dispatch(await to_bolt_request(request)))
+        bolt_request = await _bolt_request(request)
+        if bolt_request is None:
+            return web.Response(status=400, text="not a Slack request body\n")
+        return await to_aiohttp_response(await app.async_dispatch(bolt_request))
 
     return events
+
+
+async def _bolt_request(request: web.Request) -> AsyncBoltRequest | None:
+    """The request as bolt takes it, or None (logged in one line) if its body is not one.
+
+    bolt's own adapter decodes with `request.text()` and parses the JSON (or the form's
+    `payload=`) while building the request, before any signature check: a body that is not
+    UTF-8, not JSON, or JSON of another shape raised there and became a 500 with a
+    traceback, for anyone who can reach the URL. Slack always sends UTF-8 JSON or forms.
+    """
+    body = await request.read()
+    try:
+        return AsyncBoltRequest(
+            body=body.decode("utf-8"),
+            query=request.query_string,
+            headers=request.headers,  # type: ignore[arg-type]
+        )
+    except (ValueError, TypeError, AttributeError, KeyError, IndexError) as exc:
+        # UnicodeDecodeError and JSONDecodeError are ValueErrors; the others come from
+        # bolt reading ids out of JSON that is not an object of Slack's shape.
+        log.warning(
+            "refused a %d-byte request to %s: its body is not a Slack payload (%s)",
+            len(body), EVENTS_PATH, type(exc).__name__,
+        )
+        return None

@@ -38,7 +38,7 @@ class StatusSupport:
 class ThreadStatus:
     """Shows the status once and clears it once, for one answer in one thread."""
 
-    __slots__ = ("_client", "_channel", "_thread_ts", "_support", "_shown")
+    __slots__ = ("_client", "_channel", "_thread_ts", "_support", "_shown", "_ever")
 
     def __init__(self, client: AsyncWebClient, channel: str, thread_ts: str, support: StatusSupport) -> None:
         self._client = client
@@ -46,14 +46,25 @@ class ThreadStatus:
         self._thread_ts = thread_ts
         self._support = support
         self._shown = False
+        self._ever = False
 
     def __repr__(self) -> str:
         return f"<ThreadStatus {self._channel}/{self._thread_ts} shown={self._shown}>"
 
+    @property
+    def thread_ts(self) -> str:
+        return self._thread_ts
+
+    @property
+    def was_shown(self) -> bool:
+        """Whether this answer ever set the status: then whoever finishes the answer (a
+        peer, if this process dies) must clear it; Slack clears it only on a reply."""
+        return self._ever
+
     def show(self) -> None:
         """Start showing "is thinking…" (in the background)."""
         if self._support.enabled and not self._shown:
-            self._shown = True
+            self._shown = self._ever = True
             self._support.spawn(self._set(THINKING))
 
     def clear(self) -> None:
@@ -64,14 +75,19 @@ class ThreadStatus:
                 self._support.spawn(self._set(""))
 
     async def _set(self, status: str) -> None:
-        try:
-            await self._client.assistant_threads_setStatus(
-                channel_id=self._channel, thread_ts=self._thread_ts, status=status
-            )
-        except SlackApiError as exc:
-            code = exc.response.get("error") if exc.response is not None else None
-            if code in _GIVE_UP_ON:
-                self._support.enabled = False
-                log.info("thread status unavailable (%s); not trying again", code)
-        except Exception as exc:  # decoration only: never let it surface
-            log.debug("thread status failed: %r", exc)
+        await set_status(self._client, self._support, self._channel, self._thread_ts, status)
+
+
+async def set_status(
+    client: AsyncWebClient, support: StatusSupport, channel: str, thread_ts: str, status: str
+) -> None:
+    """One `assistant.threads.setStatus` call (an empty status clears it); never raises."""
+    try:
+        await client.assistant_threads_setStatus(channel_id=channel, thread_ts=thread_ts, status=status)
+    except SlackApiError as exc:
+        code = exc.response.get("error") if exc.response is not None else None
+        if code in _GIVE_UP_ON:
+            support.enabled = False
+            log.info("thread status unavailable (%s); not trying again", code)
+    except Exception as exc:  # decoration only: never let it surface
+        log.debug("thread status failed: %r", exc)

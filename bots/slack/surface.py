@@ -138,8 +138,18 @@ class SlackThreadSurface:
         return {"team": self.team, "channel": self.channel, "thread_ts": self.thread_ts}
 
     def locate(self, ref: SlackMessage) -> dict[str, Any]:
-        """Where `ref` is, for finishing it from another process after a crash."""
-        return {"team": self.team, "channel": ref.channel, "ts": ref.ts}
+        """Where `ref` is, for finishing it from another process after a crash, and what
+        this answer set up there that the finisher must undo (see `orphans.py`)."""
+        where: dict[str, Any] = {"team": self.team, "channel": ref.channel, "ts": ref.ts}
+        if self._status is not None and self._status.was_shown:
+            where["status_thread_ts"] = self._status.thread_ts
+        return where
+
+    def release(self) -> None:
+        """Undo what the answer set up beside its messages (the thread's status), however
+        the answer ended: a final edit that failed must not leave "is thinking…"."""
+        if self._status is not None:
+            self._status.clear()
 
     def post_budget(self) -> Budget | None:
         return self._budgets.posts(self.channel)

@@ -25,16 +25,27 @@ class ChunkReader:
     may spell an emoji as two `\\u` escapes, and a cut between them gives two lone
     surrogates, which no platform (nor a UTF-8 terminal) accepts. A high surrogate at the
     end of a delta waits for the next one; one left unpaired becomes U+FFFD.
+
+    `limit` is the answer cap the request carried: a `length` finish names it, so the
+    notice can say which limit was reached. `texted` tells an answer cut short from one
+    that never started (llama.cpp's empty body for a prompt past its context).
+    `cut_after` ends the answer with a `length` finish after that many text deltas, for
+    a request sent without `max_tokens` (`cut` then says the rest is not wanted).
     """
 
-    __slots__ = ("finished", "_held")
+    __slots__ = ("finished", "texted", "cut", "_held", "_limit", "_cut_after", "_deltas")
 
-    def __init__(self) -> None:
+    def __init__(self, *, limit: int | None = None, cut_after: int | None = None) -> None:
         self.finished = False
+        self.texted = False
+        self.cut = False
         self._held = ""
+        self._limit = limit
+        self._cut_after = cut_after
+        self._deltas = 0
 
     def __repr__(self) -> str:
-        return f"<ChunkReader finished={self.finished} held={len(self._held)}>"
+        return f"<ChunkReader finished={self.finished} texted={self.texted} held={len(self._held)}>"
 
     def read(self, chunk: Any) -> list[StreamEvent]:
         """The events in one chunk (an SSE `data:` object), in order."""
@@ -47,12 +58,17 @@ class ChunkReader:
             delta = choice.get("delta")
             content = delta.get("content") if isinstance(delta, dict) else None
             if content and isinstance(content, str) and (text := self._join(content)):
+                self.texted = True
                 events.append(TextDelta(text))
+                self._deltas += 1
             reason = choice.get("finish_reason")
+            if not reason and self._cut_after is not None and self._deltas >= self._cut_after:
+                reason, self.cut = "length", True
             if reason and not self.finished:
                 self.finished = True
                 events.extend(self.end())
-                events.append(Finish(str(reason)))
+                reason = str(reason)
+                events.append(Finish(reason, self._limit if reason == "length" else None))
         usage = chunk.get("usage")
         if isinstance(usage, dict):
             events.append(Usage(_count(usage, "prompt_tokens"), _count(usage, "completion_tokens")))

@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
+from core.context import answer_cap, answer_tokens, context_tokens
 from core.settings import Settings
 from core.sources.base import CompletionSource
 
 
 def build_source(settings: Settings) -> CompletionSource:
-    """The embedded model when neither a key nor a base URL is set, else the endpoint."""
+    """The embedded model when neither a key nor a base URL is set, else the endpoint.
+
+    Both get the answer cap of `core.context` (sent as `max_tokens` where the settings
+    ask for one, enforced while reading where they do not); the embedded model is loaded
+    with the context trickle trims conversations to, so the two agree.
+    """
     if settings.uses_local_model:
         from core.sources.local_source import LocalSource
 
         # Unset means the embedded model's own default, not None (llama.cpp needs a number).
         tuned = {} if settings.temperature is None else {"temperature": settings.temperature}
         return LocalSource(
-            max_tokens=settings.max_tokens or 512,
+            max_tokens=answer_tokens(settings) or 512,
+            n_ctx=context_tokens(settings) or 2048,
             idle_timeout=settings.idle_timeout,
             **tuned,
         )
@@ -28,7 +35,8 @@ def build_source(settings: Settings) -> CompletionSource:
     return OpenAISource(
         client,
         model=settings.model,
-        max_tokens=settings.max_tokens,
+        max_tokens=answer_tokens(settings),
+        cut_after=answer_cap(settings),
         temperature=settings.temperature,
         idle_timeout=settings.idle_timeout,
     )

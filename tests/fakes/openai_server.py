@@ -3,7 +3,8 @@
 Tests, benchmarks and other fakes point the *real* `AsyncOpenAI` client at it, so the
 SDK's own SSE parsing, error mapping and connection handling are exercised rather than
 mocked away. Each request takes the next `Script`, which says which tokens to stream, how
-fast, and how to fail (SSE error, dropped connection, stall, 429, 500). Every emitted token
+fast, and how to fail (SSE error, dropped connection, stall, 429, 500, any status with any
+error body, a 200 with an empty body as llama.cpp sends past its context). Every emitted token
 is recorded with the loop time it left, so a benchmark can measure how stale the text on
 screen was.
 
@@ -24,7 +25,7 @@ from typing import Any, Literal
 
 from aiohttp import web
 
-Failure = Literal["error_event", "drop", "stall", "http_429", "http_500"]
+Failure = Literal["error_event", "drop", "stall", "http_429", "http_500", "http_error", "empty"]
 Responder = Callable[[dict[str, Any]], "Script"]
 
 _CREATED = 1_700_000_000  # a fixed timestamp: nothing reads it, and tests stay deterministic
@@ -43,6 +44,8 @@ class Script:
     fail: Failure | None = None
     fail_after: int = 0
     retry_after: str = "0.001"
+    status: int = 400  # for "http_error"
+    error_body: Any = None  # for "http_error" (JSON; a str is sent as text) and "error_event"
 
 
 def words(text: str) -> list[str]:
@@ -145,6 +148,16 @@ class FakeOpenAI:
             )
         if script.fail == "http_500":
             return _error_response(500, "The server had an error (fake)", "server_error")
+        if script.fail == "http_error":
+            if isinstance(script.error_body, str):
+                return web.Response(status=script.status, text=script.error_body)
+            return web.json_response(script.error_body, status=script.status)
+        if script.fail == "empty" and body.get("stream"):
+            # llama.cpp's server, for a prompt past its context: 200, then nothing at all.
+            response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+            await response.prepare(request)
+            await response.write_eof()
+            return response
         completion_id = f"chatcmpl-fake{next(self._ids)}"
         if not body.get("stream"):
             return web.json_response(_completion(completion_id, body, script))
@@ -204,7 +217,9 @@ class FakeOpenAI:
     ) -> web.StreamResponse:
         """End a stream the way `script.fail` says, after the tokens already written."""
         if script.fail == "error_event":
-            error = {"error": {"message": "The model crashed (fake)", "type": "server_error"}}
+            error = script.error_body or {
+                "error": {"message": "The model crashed (fake)", "type": "server_error"}
+            }
             await response.write(_sse(error))
             await response.write_eof()
         elif script.fail == "drop":

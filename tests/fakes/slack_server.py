@@ -330,7 +330,7 @@ class FakeSlack:
     Point `AsyncWebClient(base_url=fake.api_url, token="xoxb-...")` at it; Socket Mode
     clients get `ws://127.0.0.1:PORT/socket` from `apps.connections.open`. What happened
     is public state: `calls`, `rate_limited`, `messages()`, `thread()`, `envelopes`,
-    `ephemerals`, `statuses`, `responses`, `http_deliveries`. Behaviour switches
+    `ephemerals`, `statuses`, `responses`, `http_deliveries`, `max_in_flight`. Behaviour switches
     (`not_in_channels`, `unknown_channels`, `revoked_tokens`, `assistant_scope`,
     `native_streaming`, limits...) are public attributes and may change mid-test.
     """
@@ -425,6 +425,8 @@ class FakeSlack:
 
         self.calls: list[FakeCall] = []
         self.rate_limited: Counter[str] = Counter()
+        self.in_flight: Counter[str] = Counter()  # calls of each method being served now
+        self.max_in_flight: Counter[str] = Counter()  # the most ever served at once
         self.ephemerals: list[dict[str, Any]] = []
         self.statuses: list[dict[str, Any]] = []
         self.responses: list[dict[str, Any]] = []
@@ -681,6 +683,14 @@ class FakeSlack:
     async def _handle_api(self, request: web.Request) -> web.Response:
         """Run one Web API call: method, auth, injected faults, rate limits, then the handler."""
         method = request.match_info["method"]
+        self.in_flight[method] += 1
+        self.max_in_flight[method] = max(self.max_in_flight[method], self.in_flight[method])
+        try:
+            return await self._serve_api(request, method)
+        finally:
+            self.in_flight[method] -= 1
+
+    async def _serve_api(self, request: web.Request, method: str) -> web.Response:
         params: Params = {}
         headers: dict[str, str] = {"x-oauth-scopes": ",".join(self.scopes)}
         try:
