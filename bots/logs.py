@@ -9,6 +9,9 @@ import time
 from collections.abc import Iterable
 from urllib.parse import unquote, urlsplit
 
+from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.web_protocol import RequestPayloadError
+
 from core.masking import mask_secrets
 from core.settings import Settings
 
@@ -82,6 +85,23 @@ class TextFormatter(logging.Formatter):
         return self._redact(line)
 
 
+class MalformedHttp(logging.Filter):
+    """aiohttp's server logs a request it cannot parse (no `Host`, a broken chunk size,
+    `Content-Length` with `Transfer-Encoding`, an unreadable body) at ERROR with a
+    traceback; it has already answered 400. Anyone who can reach the port can send one,
+    so it becomes one WARNING line naming what was wrong, with no traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, (HttpProcessingError, RequestPayloadError)):
+            cause = exc.__cause__ if isinstance(exc, RequestPayloadError) and exc.__cause__ else exc
+            what = " ".join(str(getattr(cause, "message", "") or cause).split())
+            record.msg, record.args = "refused a malformed HTTP request: %.200s", (what,)
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+            record.exc_info = record.exc_text = None
+        return True
+
+
 def secrets_of(settings: Settings) -> list[str]:
     """Every configured value that must never be written, in the forms it may appear."""
     secrets = [
@@ -122,6 +142,9 @@ def configure_logging(
     root.setLevel(max(logging.WARNING, logging.getLevelName(settings.log_level)) if quiet else settings.log_level)
     for noisy in ("httpx", "httpx2", "httpcore", "openai", "discord.gateway", "aiohttp.access"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+    server = logging.getLogger("aiohttp.server")
+    if not any(isinstance(f, MalformedHttp) for f in server.filters):
+        server.addFilter(MalformedHttp())
     model_said = logging.ERROR if quiet and settings.log_level != "DEBUG" else logging.NOTSET
     logging.getLogger("trickle.model").setLevel(model_said)
     return handler

@@ -1,14 +1,27 @@
 """Prometheus metrics for `/metrics`, and the relay observer that feeds them.
 
 A registry per process object (not prometheus-client's global one), so tests can build
-as many as they like and nothing is registered at import.
+as many as they like and nothing is registered at import. Budgets are not pushed on every
+grant: `watch_budgets` hands over a way to list them, read only when Prometheus scrapes.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from core.observer import WriteKind
+from core.pacing import Budget
 
 _LATENCY_BUCKETS = (0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30)
+# From "shown at the next edit" (a few hundred ms) to "a final queued behind fifty others".
+_STALENESS_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5, 10, 20, 30, 60)
+
+BudgetSource = Callable[[], Iterable[tuple[str, Budget]]]
+"""Lists a platform's live budgets with their kind (`chat.update`, `channel`, ...)."""
 
 
 class Metrics:
@@ -26,7 +39,19 @@ class Metrics:
             ["platform"], buckets=_LATENCY_BUCKETS, registry=r,
         )
         self.tokens = Counter("trickle_tokens_total", "Text deltas streamed.", ["platform"], registry=r)
-        self.edits = Counter("trickle_edits_total", "Posts and edits sent.", ["platform"], registry=r)
+        self.edits = Counter(
+            "trickle_edits_total", "Posts and edits of answer text sent (interim, final, page writes).",
+            ["platform"], registry=r,
+        )
+        self.writes = Counter(
+            "trickle_writes_total", "Writes that went through, by what they were for.",
+            ["platform", "kind"], registry=r,
+        )
+        self.staleness = Histogram(
+            "trickle_token_staleness_seconds",
+            "Model emitting a text delta to the platform showing it, per delta.",
+            ["platform"], buckets=_STALENESS_BUCKETS, registry=r,
+        )
         self.rate_limited = Counter(
             "trickle_rate_limited_total", "429 answers received from a platform.", ["platform"], registry=r
         )
@@ -37,10 +62,20 @@ class Metrics:
             "trickle_answers_total", "Answers finished, by how they ended.", ["platform", "end"], registry=r
         )
         self.active = Gauge("trickle_active_streams", "Answers streaming now.", ["platform"], registry=r)
+        self._budgets = BudgetCollector()
+        r.register(self._budgets)
 
     def observer(self, platform: str) -> AnswerMetrics:
         """A relay observer for one answer on `platform`."""
         return AnswerMetrics(self, platform)
+
+    def wrote(self, platform: str, kind: WriteKind) -> None:
+        """Count a write made outside an answer (an adapter's hint or refusal)."""
+        self.writes.labels(platform, kind.value).inc()
+
+    def watch_budgets(self, platform: str, source: BudgetSource) -> None:
+        """Report `platform`'s budgets at every scrape (replacing an earlier source)."""
+        self._budgets.sources[platform] = source
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
@@ -69,6 +104,12 @@ class AnswerMetrics:
     def edit(self) -> None:
         self._m.edits.labels(self._platform).inc()
 
+    def wrote(self, kind: WriteKind) -> None:
+        self._m.writes.labels(self._platform, kind.value).inc()
+
+    def text_shown(self, seconds: float) -> None:
+        self._m.staleness.labels(self._platform).observe(max(0.0, seconds))
+
     def rate_limited(self) -> None:
         self._m.rate_limited.labels(self._platform).inc()
 
@@ -82,3 +123,54 @@ class AnswerMetrics:
             self._m.answers.labels(self._platform, end).inc()
             if end in ("error", "timeout"):
                 self._m.errors.labels(self._platform, f"model_{end}").inc()
+
+
+class BudgetCollector(Collector):
+    """The platforms' live budgets, one series per platform and kind of budget.
+
+    Why aggregated: budgets exist per workspace, channel and interaction token, so a
+    series each would grow with every channel the bot ever wrote in. Per kind, the queue
+    is the sum over scopes (every write waiting), and the tokens are the minimum (the
+    scarcest scope: 0 means some channel or workspace is out of budget right now, which
+    a sum over thousands of idle, full channels would hide). `trickle_budget_scopes`
+    says over how many scopes that was taken.
+    """
+
+    def __init__(self) -> None:
+        self.sources: dict[str, BudgetSource] = {}
+
+    def __repr__(self) -> str:
+        return f"<BudgetCollector platforms={sorted(self.sources)}>"
+
+    def describe(self) -> Iterator[GaugeMetricFamily]:
+        return iter(self._families())
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        tokens, queue, scopes = self._families()
+        for platform, source in list(self.sources.items()):
+            least: dict[str, float] = {}
+            waiting: dict[str, int] = {}
+            count: dict[str, int] = {}
+            for kind, budget in source():
+                level = budget.level()
+                least[kind] = min(least.get(kind, level.tokens), level.tokens)
+                waiting[kind] = waiting.get(kind, 0) + level.waiting
+                count[kind] = count.get(kind, 0) + 1
+            for kind in sorted(count):
+                tokens.add_metric([platform, kind], least[kind])
+                queue.add_metric([platform, kind], waiting[kind])
+                scopes.add_metric([platform, kind], count[kind])
+        return iter((tokens, queue, scopes))
+
+    @staticmethod
+    def _families() -> tuple[GaugeMetricFamily, GaugeMetricFamily, GaugeMetricFamily]:
+        labels = ["platform", "budget"]
+        return (
+            GaugeMetricFamily(
+                "trickle_budget_tokens", "Tokens left in the scarcest scope of each budget kind.", labels=labels
+            ),
+            GaugeMetricFamily(
+                "trickle_budget_queue", "Platform calls waiting for a budget, summed over scopes.", labels=labels
+            ),
+            GaugeMetricFamily("trickle_budget_scopes", "Scopes (workspaces, channels...) with a budget.", labels=labels),
+        )

@@ -75,10 +75,11 @@ async def run_service(command: str, settings: Settings, args: argparse.Namespace
             runner = await _adapter(platform).setup(ctx)
             if runner is not None:
                 runners.append(runner)
-        ctx.web_app.router.add_get("/healthz", lambda _: _healthz(ctx))
-        ctx.web_app.router.add_get("/metrics", lambda _: _metrics(ctx))
+        add_status_routes(ctx)
         if sock is not None:
-            http = web.AppRunner(ctx.web_app, access_log=None)
+            # No decompression: Slack sends bodies as they are signed, and aiohttp's
+            # decompressor raising on garbage was a 500 and two tracebacks, pre-auth.
+            http = web.AppRunner(ctx.web_app, access_log=None, auto_decompress=False)
             await http.setup()
             await web.SockSite(http, sock).start()
             host, port = sock.getsockname()[:2]
@@ -191,6 +192,19 @@ def _install_signal_handlers(stopping: asyncio.Event) -> None:
             loop.add_signal_handler(sig, stopping.set)
         except (NotImplementedError, RuntimeError):  # pragma: no cover - not on this OS
             pass
+
+
+def add_status_routes(ctx: ServiceContext) -> None:
+    """`/healthz` and `/metrics` on the service's HTTP app, beside the adapters' routes."""
+
+    async def healthz(_: web.Request) -> web.Response:
+        return await _healthz(ctx)
+
+    async def metrics(_: web.Request) -> web.Response:
+        return await _metrics(ctx)
+
+    ctx.web_app.router.add_get("/healthz", healthz)
+    ctx.web_app.router.add_get("/metrics", metrics)
 
 
 async def _healthz(ctx: ServiceContext) -> web.Response:

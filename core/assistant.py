@@ -3,6 +3,10 @@
 Adapters turn platform events into a `Question` and a surface; the assistant builds the
 conversation the model sees, runs the relay, remembers which answers are in flight (for
 Stop, and for finishing them all on shutdown) and enforces per-person concurrency.
+
+Whether a question is answered at all (`admit`) is settled before anything is posted, so
+a refusal is one message carrying its notice, not a placeholder and an edit drawn from
+the budget everyone's answers share.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import enum
 import logging
 import uuid
 from collections.abc import AsyncIterator, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 
 from core.context import Fitted, answer_cap, context_tokens, fit_conversation
@@ -20,7 +25,7 @@ from core.inflight import Inflight
 from core.models import ChatMessage, EndReason, Outcome, StreamEvent, Waiting
 from core.notices import QUESTION_TOO_LONG, without_notice
 from core.quotas import Slots
-from core.shared_quotas import PersonQuotas
+from core.shared_quotas import PersonQuotas, Place
 from core.observer import NullObserver, RelayObserver
 from core.relay import Answer, RelayConfig
 from core.settings import Settings
@@ -63,6 +68,27 @@ class Question:
     place: str = ""
 
 
+@dataclass(slots=True)
+class Admission:
+    """A question let in, holding its `place` in the asker's queue, or refused and why.
+
+    Adapters that must decide something before the answer begins (Discord's `/ask`:
+    a private refusal needs no deferral) ask `Assistant.admit` themselves and hand the
+    admission to `answer`; whoever holds one that never reaches `answer` calls `release`.
+    """
+
+    refusal: str | None = None
+    place: Place | None = None
+
+
+def queue_full(waiting: int) -> str:
+    """Why a question is refused when its asker's queue is full."""
+    if waiting <= 0:
+        return "your previous question is still being answered — ask again when it is done"
+    plural = "s" if waiting > 1 else ""
+    return f"you already have {waiting} question{plural} waiting — ask again when one is answered"
+
+
 class StopResult(enum.Enum):
     STOPPED = "stopped"
     NOT_ALLOWED = "not_allowed"
@@ -101,6 +127,7 @@ class Assistant:
             place_rpm=self.settings.channel_rpm,
             remote=state.quotas() if state is not None else None,
             lease=self.settings.heartbeat_interval * 3,  # renewed every beat by `run_upkeep`
+            queue=self.settings.user_queue,
         )
         self._model_slots = Slots(self.settings.model_concurrency)
 
@@ -129,16 +156,30 @@ class Assistant:
             answer=answer_cap(self.settings),
         )
 
-    async def _refusal(self, question: Question) -> str | None:
-        """Why this question is refused by a rate quota, or None."""
+    async def admit(self, question: Question, *, fitted: Fitted | None = None) -> Admission:
+        """Let `question` in (counted in its asker's queue from now) or say why not.
+
+        A question too long for the context is refused before it spends any quota; the
+        request rates come before the queue, so a refused question holds no place.
+        """
+        if (fitted or self.fit(question)).too_long:
+            return Admission(QUESTION_TOO_LONG)
         if not await self.quotas.person_rate.allow(question.asker.id):
-            return "you are asking faster than the limit allows — try again in a minute"
+            return Admission("you are asking faster than the limit allows — try again in a minute")
         if question.place and not await self.quotas.place_rate.allow(question.place):
-            return "this channel is asking faster than the limit allows — try again in a minute"
-        return None
+            return Admission("this channel is asking faster than the limit allows — try again in a minute")
+        place = await self.quotas.slots.enter(question.asker.id)
+        if place is None:
+            return Admission(queue_full(self.quotas.slots.queue))
+        return Admission(place=place)
+
+    async def release(self, admission: Admission) -> None:
+        """Give back an admission's place in the queue (safe twice; `answer` does it)."""
+        if admission.place is not None:
+            await self.quotas.slots.leave(admission.place)
 
     async def _queued(
-        self, messages: list[ChatMessage], question: Question, *, trimmed: bool = False
+        self, messages: list[ChatMessage], question: Question, *, trimmed: bool = False, place: Place | None = None
     ) -> AsyncIterator[StreamEvent]:
         """The model stream, once the asker and the model have a free slot.
 
@@ -147,9 +188,25 @@ class Assistant:
         """
         if trimmed:
             yield Waiting(0.0, why=TRIMMED_STATUS)
-        if await self.quotas.slots.busy(question.asker.id):
-            yield Waiting(0.0, why="queued behind your previous question")
-        async with self.quotas.slots.hold(question.asker.id):
+        # The person's slot is taken in a task of its own, so that an answer which has to
+        # wait for it can say "queued" while it waits: asking first would race, since
+        # questions that arrive together all find a slot free before any takes it.
+        waits = asyncio.Event()
+        holding = self.quotas.slots.hold(question.asker.id, place, on_wait=waits.set)
+        entering = asyncio.ensure_future(holding.__aenter__())
+        try:
+            told = asyncio.ensure_future(waits.wait())
+            try:
+                await asyncio.wait({entering, told}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                told.cancel()
+            if not entering.done():
+                yield Waiting(0.0, why="queued behind your previous question")
+            await entering
+        except BaseException:
+            await _abandon(entering, holding)
+            raise
+        try:
             if self._model_slots.full("model"):
                 yield Waiting(0.0, why="queued: the model is busy")
             async with self._model_slots.hold("model"):
@@ -161,6 +218,8 @@ class Assistant:
                     closer = getattr(stream, "aclose", None)
                     if closer is not None:
                         await closer()
+        finally:
+            await holding.__aexit__(None, None, None)
 
     async def answer(
         self,
@@ -169,14 +228,35 @@ class Assistant:
         *,
         answer_id: str | None = None,
         observer: RelayObserver | None = None,
+        admission: Admission | None = None,
     ) -> Outcome:
-        """Stream the answer to `question` into `surface` and return how it ended."""
+        """Stream the answer to `question` into `surface` and return how it ended.
+
+        `admission` is `admit`'s verdict when the adapter asked already; else it is
+        asked here. Its place in the queue is given back however the answer ends.
+        """
         answer_id = answer_id or new_answer_id()
         fitted = self.fit(question)
+        if admission is None:
+            admission = Admission() if self._closing else await self.admit(question, fitted=fitted)
+        try:
+            return await self._run(surface, question, fitted, admission, answer_id, observer)
+        finally:
+            await self.release(admission)
+
+    async def _run(
+        self,
+        surface: Surface[Ref],
+        question: Question,
+        fitted: Fitted,
+        admission: Admission,
+        answer_id: str,
+        observer: RelayObserver | None,
+    ) -> Outcome:
         messages, trimmed = fitted.messages, fitted.trimmed
         if trimmed:
             log.info("conversation trimmed to fit the context", extra={"answer_id": answer_id})
-        events = self._queued(messages, question, trimmed=trimmed)
+        events = self._queued(messages, question, trimmed=trimmed, place=admission.place)
         answer: Answer[Ref] = Answer(
             surface,
             events,
@@ -185,12 +265,11 @@ class Assistant:
             answer_id=answer_id,
             on_page=self._page_recorder(answer_id, surface, question.asker.id),
         )
-        # A question too long for the context is refused before it spends any quota.
-        refusal = QUESTION_TOO_LONG if fitted.too_long else await self._refusal(question)
+        # Decided before it began, the answer is one message: the notice (see the relay).
         if self._closing:
             answer.abort(EndReason.INTERRUPTED)
-        elif refusal is not None:
-            answer.abort(EndReason.REFUSED, refusal)
+        elif admission.refusal is not None:
+            answer.abort(EndReason.REFUSED, admission.refusal)
         running = _Running(answer, question.asker, asyncio.current_task())  # type: ignore[arg-type]
         self._running[answer_id] = running
         try:
@@ -292,3 +371,12 @@ class Assistant:
             # Within a container's stop grace (45 s in docker-compose.yml) all told; a
             # final still queued then is left to the in-flight registry's recovery.
             await asyncio.wait(pending, timeout=FINALISE_SECONDS)
+
+
+async def _abandon(entering: asyncio.Future[None], holding: AbstractAsyncContextManager[None]) -> None:
+    """Stop waiting for a slot; if it was granted after all, give it straight back."""
+    if not entering.done():
+        entering.cancel()
+        await asyncio.wait({entering})
+    if not entering.cancelled() and entering.exception() is None:
+        await holding.__aexit__(None, None, None)

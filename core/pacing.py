@@ -128,6 +128,14 @@ class BudgetStats:
     waits: list[float] = field(default_factory=list)
 
 
+@dataclass(frozen=True, slots=True)
+class BudgetLevel:
+    """A budget as an operator sees it at one moment: tokens left, writes waiting."""
+
+    tokens: float
+    waiting: int
+
+
 class Budget:
     """A platform allowance shared fairly by every answer that draws on it.
 
@@ -235,6 +243,16 @@ class Budget:
         """Feed the platform's own rate-limit headers into the bucket."""
         self.bucket.observe(self._now(), remaining=remaining, reset_after=reset_after, limit=limit)
         self._dispatch()
+
+    def level(self) -> BudgetLevel:
+        """Tokens left now and calls waiting, for metrics read at scrape time.
+
+        The bucket is refilled to now first, as the next grant would do anyway; a
+        shared (Redis) budget reports this process's view only.
+        """
+        self.bucket.refill(self._now())
+        waiting = sum(1 for w in self._waiters if not w.future.done())
+        return BudgetLevel(tokens=self.bucket.tokens, waiting=waiting)
 
     def _dispatch(self) -> None:
         """Grant permits to the best waiters while tokens last; else arm one timer."""

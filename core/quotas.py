@@ -3,8 +3,11 @@
 Two kinds of limit. Concurrency (per person, and model calls overall) queues: the
 placeholder is up at once and says it is queued, and the answer starts when a slot
 frees. Request rates (per person, per channel) refuse with a clear notice, because a
-queue that grows faster than it drains only hides the problem. Defaults are generous:
-a busy team channel of 60 questions a minute from different people is never refused.
+queue that grows faster than it drains only hides the problem; for the same reason a
+person's queue is short (`core.shared_quotas.SharedSlots.enter`). Per channel the
+default is generous (a busy team channel of 60 questions a minute from different people
+is never refused); per person it is not, because every answer spends edits from a
+budget the whole workspace shares (see `Settings.user_rpm`).
 
 These are the per-process counters; `core.shared_quotas` counts the per-person ones
 across replicas and falls back to these when the shared store is away.
@@ -90,6 +93,14 @@ class Slots:
 
     def full(self, key: str) -> bool:
         return self._held.get(key, 0) >= self.size
+
+    def held(self, key: str) -> int:
+        """Slots of `key` held now (a slot being handed over counts as held)."""
+        return self._held.get(key, 0)
+
+    def would_wait(self, key: str) -> bool:
+        """Whether a `hold` of `key` started now would wait (others queue first)."""
+        return self.full(key) or key in self._waiters
 
     @asynccontextmanager
     async def hold(self, key: str) -> AsyncIterator[None]:

@@ -5,6 +5,8 @@ on the platform. The writer turns "the buffer changed" into paced edits: leading
 first, then at most one edit per interval per message, always carrying the newest text
 (never a queue of stale edits), each edit drawn from the shared budget of its scope.
 Whatever happens, a `finally` writes the final text so no placeholder is left behind.
+An answer ended before it began (refused by a quota, interrupted by a shutdown) posts
+no placeholder: its final text, the notice, is its one message, and it spends no edit.
 
 The reader lives in `core.relay_reader`, the retried platform call in `core.relay_calls`
 and the choice of end and notice in `core.answer_end`; this module runs the answer.
@@ -22,7 +24,7 @@ from typing import Generic
 from core.answer_end import answer_end
 from core.models import EndReason, Outcome, StreamEvent
 from core.notices import with_notice
-from core.observer import NullObserver, RelayObserver
+from core.observer import NullObserver, RelayObserver, WriteKind
 from core.paging import Pager
 from core.relay_calls import PlatformCalls
 from core.relay_reader import ModelReader
@@ -93,6 +95,7 @@ class Answer(Generic[Ref]):
         self._reader: asyncio.Task[None] | None = None
         self._finished = False
         self._pending_status: str | None = None
+        self._decided = False  # ended before it began: one final post, no placeholder
 
     def __repr__(self) -> str:
         return (
@@ -127,10 +130,12 @@ class Answer(Generic[Ref]):
                 self._stream.read(self._started_at), name=f"trickle-read-{self.answer_id}"
             )
         else:
+            self._decided = True
             self._stream.end()
         try:
-            await self._post_placeholder()
-            await self._write_while_streaming()
+            if not self._decided:  # else `_finish` posts the one final message
+                await self._post_placeholder()
+                await self._write_while_streaming()
         except asyncio.CancelledError:
             self.abort(EndReason.INTERRUPTED)
             raise
@@ -153,7 +158,13 @@ class Answer(Generic[Ref]):
             self._pending_status = status
             return
         task = asyncio.get_running_loop().create_task(show(self._refs[0], status))
-        task.add_done_callback(lambda t: t.cancelled() or t.exception())
+        task.add_done_callback(self._status_shown)
+
+    def _status_shown(self, task: asyncio.Task[bool | None]) -> None:
+        """Count a status that was written; a surface returns True only when it wrote one
+        (it gives way once the answer's own text is on its way)."""
+        if not task.cancelled() and task.exception() is None and task.result():
+            self.observer.wrote(WriteKind.STATUS)
 
     async def _stop_reader(self) -> None:
         reader = self._reader
@@ -195,6 +206,7 @@ class Answer(Generic[Ref]):
         if text:  # the placeholder went up with text: it counts as the first edit
             self._stream.shown(length)
             self._last_edit_at = asyncio.get_running_loop().time()
+        self.observer.wrote(WriteKind.OPENING if text else WriteKind.PLACEHOLDER)
         if self._on_page is not None:
             self._on_page(0, ref, text, False)
         if self._pending_status is not None:
@@ -294,6 +306,13 @@ class Answer(Generic[Ref]):
         self._last_edit_at = asyncio.get_running_loop().time()
         self._stream.shown(length)  # type: ignore[arg-type]
         self.observer.edit()
+        # A continuation message is a `page` whatever it carries; a first message posted
+        # here (an answer decided before it began) is its final text.
+        complete = page.complete  # type: ignore[attr-defined]
+        continuation = posting and index > 0
+        self.observer.wrote(
+            WriteKind.PAGE if continuation else WriteKind.FINAL if complete else WriteKind.INTERIM
+        )
 
     async def _finish(self) -> None:
         """Write the final text (with its notice) into every page; runs exactly once."""
@@ -302,7 +321,7 @@ class Answer(Generic[Ref]):
         self._finished = True
         self._settle()
         try:
-            if not self._refs:
+            if not self._refs and not self._decided:
                 self.log.error("no message could be posted; the answer is lost (%s)", self._end()[0].value)
                 return
             # The final edit skips the per-message floor: it is the one edit people wait
@@ -350,6 +369,7 @@ class Answer(Generic[Ref]):
         except (SurfaceError, TimeoutError, OSError) as exc:
             self.log.error("could not end page %d: %s", index, exc)
             return False
+        self.observer.wrote(WriteKind.FINAL)
         return True
 
     def _settle(self) -> None:

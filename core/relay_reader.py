@@ -67,9 +67,15 @@ class ModelReader:
         return self._unshown[0][1] if self._unshown else asyncio.get_running_loop().time()
 
     def shown(self, length: int) -> None:
-        """The first `length` characters are on screen: they no longer make it stale."""
+        """The first `length` characters are on screen: they no longer make it stale.
+
+        Each delta leaving the queue reports how long people waited to see it: the
+        staleness an operator watches, weighted per delta (about a token each with the
+        OpenAI-compatible servers), so a long answer counts for more than a short one.
+        """
+        now = asyncio.get_running_loop().time() if self._unshown else 0.0
         while self._unshown and self._unshown[0][0] <= length:
-            self._unshown.popleft()
+            self._observer.text_shown(now - self._unshown.popleft()[1])
 
     def end(self) -> None:
         """No more text will come: wake the writer so it writes the final text."""

@@ -60,8 +60,15 @@ class Settings:
     log_level: str = "INFO"
     admins: frozenset[str] = field(default_factory=frozenset)
     user_concurrency: int = 1
+    # Answers one person may have waiting beyond `user_concurrency`; the next is refused
+    # at once, in one message, instead of adding a placeholder (and its edits) to a queue.
+    user_queue: int = 3
     model_concurrency: int = 128
-    user_rpm: int = 60
+    # Questions a minute per person. Well below Slack's workspace budget of about 50
+    # `chat.update` a minute (CONTRACT.md), which every answer draws several edits from:
+    # at 60 one person could spend all of it and leave everyone else's answers waiting
+    # for their final edits (measured: 44.5 s). At 10, one person takes a share at most.
+    user_rpm: int = 10
     channel_rpm: int = 600
     redis_url: str | None = None
     state_path: str | None = None
@@ -127,10 +134,11 @@ class Settings:
                 part.strip() for part in (r.text("TRICKLE_ADMINS") or "").split(",") if part.strip()
             ),
             user_concurrency=_default(r.number("TRICKLE_USER_CONCURRENCY", int, low=1, high=100), 1),
+            user_queue=_default(r.number("TRICKLE_USER_QUEUE", int, low=0, high=100), 3),
             model_concurrency=_default(
                 r.number("TRICKLE_MODEL_CONCURRENCY", int, low=1, high=10_000), 128
             ),
-            user_rpm=_default(r.number("TRICKLE_USER_RPM", int, low=1, high=100_000), 60),
+            user_rpm=_default(r.number("TRICKLE_USER_RPM", int, low=1, high=100_000), 10),
             channel_rpm=_default(r.number("TRICKLE_CHANNEL_RPM", int, low=1, high=100_000), 600),
             redis_url=r.url("TRICKLE_REDIS_URL", schemes=("redis", "rediss", "unix")),
             state_path=r.text("TRICKLE_STATE_PATH"),

@@ -229,3 +229,45 @@ async def test_a_lone_answer_spends_all_but_one_call_of_each_window_on_its_text(
     # windows; keeping two calls back would show only five.
     assert len(interim) >= 6, interim
     assert sum(bot.fake.rate_limited.values()) == 0
+
+
+async def test_a_fifth_quick_ask_from_one_person_is_one_private_reply_and_no_edit(discord_bot) -> None:
+    bot = await discord_bot(
+        env={"TRICKLE_USER_CONCURRENCY": "1", "TRICKLE_USER_QUEUE": "3"}, webhook_bucket=(50, 1.0)
+    )
+    bot.model.responder = lambda body: script_from_text(
+        f"Answer to {body['messages'][-1]['content']}.", first_delay=0.3
+    )
+    inters = [await bot.fake.send_interaction("ask", {"prompt": f"question {n}"}) for n in range(5)]
+    await bot.fake.wait_until(lambda: all(i.response_type is not None for i in inters))
+    refused = [i for i in inters if i.response_type == 4]  # answered at once: no deferral
+    assert len(refused) == 1
+    (inter,) = refused
+    assert inter.ephemeral
+    assert inter.response_data["content"] == (
+        "_(you already have 3 questions waiting — ask again when one is answered)_"
+    )
+    answered = [i for i in inters if i is not inter]
+    await bot.fake.wait_until(
+        lambda: all(final_of(bot.fake, i.token) == f"Answer to {i.data['options'][0]['value']}." for i in answered),
+        timeout=20,
+    )
+    writes = [c for c in bot.fake.calls if c.method in ("POST", "PATCH", "DELETE")]
+    mine = [c for c in writes if inter.token in c.path or inter.id in c.path]
+    assert [(c.method, c.path.endswith("/callback")) for c in mine] == [("POST", True)]  # the one reply
+    assert not [c for c in writes if c.path.startswith("/channels/")]  # nothing in the channel either
+    assert len(bot.model.requests) == 4
+
+
+async def test_a_refusal_known_only_after_the_deferral_is_the_deferred_response(discord_bot, monkeypatch) -> None:
+    monkeypatch.setattr("bots.discord.handlers.ADMIT_BEFORE_DEFER", 0)  # the quotas are "slow"
+    bot = await discord_bot(env={"TRICKLE_USER_RPM": "1"})
+    bot.model.script_queue.append(script_from_text("First."))
+    first = await bot.fake.send_interaction("ask", {"prompt": "one"})
+    await bot.fake.wait_until(lambda: final_of(bot.fake, first.token) == "First.")
+    inter = await bot.fake.send_interaction("ask", {"prompt": "two"})
+    notice = "_(you are asking faster than the limit allows — try again in a minute)_"
+    await bot.fake.wait_until(lambda: final_of(bot.fake, inter.token) == notice)
+    assert inter.response_type == 5  # deferred, then the notice in that response: no follow-up
+    assert contents(bot.fake.original(inter.token)) == ["", notice]  # type: ignore[arg-type]
+    assert bot.fake.followups(inter.token) == []

@@ -158,3 +158,15 @@ async def test_placeholders_queued_behind_a_full_window_all_go_when_it_resets(di
     assert later[0] - placed[0] > 1.0
     assert later[-1] - later[0] < 0.8
     assert bot.fake.rate_limited[f"channel:{bot.fake.channel_id}"] == 0
+
+
+async def test_a_mention_asking_too_fast_is_one_reply_with_the_notice_and_no_edit(discord_bot) -> None:
+    bot = await discord_bot(env={"TRICKLE_USER_RPM": "1"})
+    bot.model.script_queue.append(script_from_text("First."))
+    first = await ask_by_mention(bot.fake, "one")
+    await wait_for_reply(bot.fake, first, "First.")
+    second = await ask_by_mention(bot.fake, "two")
+    notice = "_(you are asking faster than the limit allows — try again in a minute)_"
+    reply = await wait_for_reply(bot.fake, second, notice)
+    assert [w.kind for w in reply.writes] == ["create"]  # no "…" first, no edit after
+    assert len(bot.model.requests) == 1

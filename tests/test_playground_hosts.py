@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import logging
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import aiohttp
@@ -149,9 +150,9 @@ class Served:
         return sent
 
 
-@pytest.fixture
-async def served(fake_openai: FakeOpenAI, capsys: pytest.CaptureFixture[str]) -> AsyncIterator[Served]:
-    """`trickle playground --host 127.0.0.1 --port 0` with TRICKLE_PLAYGROUND_HOSTS set."""
+@asynccontextmanager
+async def playground_on(host: str, fake_openai: FakeOpenAI, capsys: pytest.CaptureFixture[str]) -> AsyncIterator[str]:
+    """`trickle playground --host HOST --port 0` with TRICKLE_PLAYGROUND_HOSTS set; its printed URL."""
     settings = Settings.from_mapping(
         {"OPENAI_BASE_URL": fake_openai.base_url, "TRICKLE_PLAYGROUND_HOSTS": LISTED}
     )
@@ -163,16 +164,31 @@ async def served(fake_openai: FakeOpenAI, capsys: pytest.CaptureFixture[str]) ->
         metrics=Metrics(),
         stopping=asyncio.Event(),
         web_app=web.Application(),
-        args=argparse.Namespace(host="127.0.0.1", port=0),
+        args=argparse.Namespace(host=host, port=0),
     )
     serving = asyncio.create_task(await setup(ctx))
     printed = capsys.readouterr().out.strip()  # "Playground: http://127.0.0.1:PORT/"
     try:
-        yield Served(int(printed.rstrip("/").rsplit(":", 1)[1]))
+        yield printed.removeprefix("Playground: ")
     finally:
         ctx.stopping.set()
         await asyncio.wait_for(serving, 5)
         await source.aclose()
+
+
+@pytest.fixture
+async def served(fake_openai: FakeOpenAI, capsys: pytest.CaptureFixture[str]) -> AsyncIterator[Served]:
+    async with playground_on("127.0.0.1", fake_openai, capsys) as url:
+        yield Served(int(url.rstrip("/").rsplit(":", 1)[1]))
+
+
+async def test_bound_to_every_address_the_printed_url_is_one_the_playground_answers(
+    fake_openai: FakeOpenAI, capsys: pytest.CaptureFixture[str]
+) -> None:
+    async with playground_on("0.0.0.0", fake_openai, capsys) as url:
+        assert url.startswith("http://127.0.0.1:")
+        async with aiohttp.ClientSession() as session, session.get(url) as page:
+            assert page.status == 200
 
 
 def _refusals(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:

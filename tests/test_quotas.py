@@ -9,7 +9,7 @@ import pytest
 from core.assistant import Asker, Assistant, Question
 from core.models import EndReason
 from core.quotas import SlidingWindow, Slots
-from core.shared_quotas import PersonQuotas, StoreUnavailable
+from core.shared_quotas import PersonQuotas, SharedSlots, StoreUnavailable
 from core.settings import Settings
 from core.sources.openai_source import OpenAISource, build_openai_client
 from tests.fakes.model import ScriptedSource, words
@@ -116,13 +116,16 @@ class AwayStore:
     async def hit(self, key, *, limit, window):
         raise StoreUnavailable("down")
 
+    async def enter(self, key, holder, *, cap, lease):
+        raise StoreUnavailable("down")
+
     async def try_hold(self, key, holder, *, size, lease):
         raise StoreUnavailable("down")
 
     async def held(self, key):
         raise StoreUnavailable("down")
 
-    async def renew(self, leases, lease):
+    async def renew(self, leases, lease, *, places=None):
         raise StoreUnavailable("down")
 
     async def release(self, key, holder):
@@ -160,6 +163,137 @@ async def test_asking_too_fast_is_refused_without_calling_the_model():
     assert [o.end for o in outcomes] == [EndReason.STOP, EndReason.STOP, EndReason.REFUSED]
     assert "faster than the limit" in surfaces[2].final_texts()[0]
     assert len(source.requests) == 2
+
+
+@pytest.mark.looptime
+async def test_a_refused_question_is_one_posted_message_with_the_notice_and_no_edit():
+    assistant = Assistant(source=ScriptedSource(["ok"]), settings=settings(TRICKLE_USER_RPM="1"))
+    await assistant.answer(FakeSurface(), Question("q1", ADA))
+    refused = FakeSurface()
+    outcome = await assistant.answer(refused, Question("q2", ADA))
+    assert outcome.end is EndReason.REFUSED
+    (message,) = refused.messages  # no placeholder went up first
+    assert [(text, final) for _, text, final in message.versions] == [
+        ("_(you are asking faster than the limit allows — try again in a minute)_", True)
+    ]
+    assert refused.edits == 0
+
+
+# -- a person's queue (TRICKLE_USER_QUEUE): on the loop's fake clock, and nothing sleeps ------
+
+
+class GatedSource:
+    """A model whose answers each wait for the test to open their gate: no clock at all."""
+
+    def __init__(self) -> None:
+        self.gates: list[asyncio.Event] = []
+
+    def stream(self, messages=(), *, model=None):
+        gate = asyncio.Event()
+        self.gates.append(gate)
+        return self._events(gate)
+
+    async def _events(self, gate: asyncio.Event):
+        from core.models import Finish, TextDelta
+
+        await gate.wait()
+        yield TextDelta("done")
+        yield Finish("stop")
+
+    async def aclose(self) -> None:
+        pass
+
+
+async def settled() -> None:
+    """Let every ready task run until none is (the answers reach their gates or slots)."""
+    for _ in range(50):
+        await asyncio.sleep(0)
+
+
+async def test_a_persons_queue_is_capped_beyond_their_concurrency():
+    slots = SharedSlots(2, remote=None, lease=15, queue=3)
+    places = [await slots.enter("U1") for _ in range(5)]
+    assert all(places) and slots.waiting("U1") == 5
+    assert await slots.enter("U1") is None  # two answering and three waiting: full
+    assert await slots.enter("U2") is not None  # another person's queue is their own
+
+
+async def test_a_place_stops_waiting_when_its_answer_starts_and_an_ended_answer_lets_the_next_in():
+    slots = SharedSlots(1, remote=None, lease=15, queue=1)
+    first, second = await slots.enter("U1"), await slots.enter("U1")
+    assert await slots.enter("U1") is None
+    async with slots.hold("U1", first):
+        assert slots.waiting("U1") == 1  # counted as holding now, not as waiting
+        assert await slots.enter("U1") is None  # one answering, one waiting: still full
+    await slots.leave(first)  # the answer's end; its place was given up as it started
+    third = await slots.enter("U1")
+    assert third is not None and slots.waiting("U1") == 2
+    for place in (second, third, second):  # twice is harmless
+        await slots.leave(place)
+    assert slots.waiting("U1") == 0
+
+
+async def test_with_the_shared_store_away_the_queue_counts_in_this_process():
+    slots = SharedSlots(1, remote=AwayStore(), lease=15, queue=0)
+    place = await slots.enter("U1")
+    assert place is not None and await slots.enter("U1") is None
+    await slots.leave(place)
+    assert await slots.enter("U1") is not None
+
+
+@pytest.mark.looptime
+async def test_the_fifth_quick_question_is_refused_at_once_and_the_others_answered():
+    source = GatedSource()
+    assistant = Assistant(source=source, settings=settings(TRICKLE_USER_CONCURRENCY="1", TRICKLE_USER_QUEUE="3"))
+    surfaces = [FakeSurface() for _ in range(5)]
+    tasks = [asyncio.create_task(assistant.answer(s, Question(f"q{n}", ADA))) for n, s in enumerate(surfaces)]
+    await settled()
+    assert tasks[4].done() and (await tasks[4]).end is EndReason.REFUSED
+    assert surfaces[4].final_texts() == [
+        "_(you already have 3 questions waiting — ask again when one is answered)_"
+    ]
+    assert len(source.gates) == 1  # one answering, three queued
+    while not all(t.done() for t in tasks[:4]):
+        for gate in source.gates:
+            gate.set()
+        await settled()
+    assert [(await t).end for t in tasks[:4]] == [EndReason.STOP] * 4
+    assert assistant.quotas.slots.waiting("U1") == 0
+
+
+@pytest.mark.looptime
+async def test_a_question_cancelled_while_waiting_gives_its_place_back():
+    source = GatedSource()
+    assistant = Assistant(source=source, settings=settings(TRICKLE_USER_CONCURRENCY="1", TRICKLE_USER_QUEUE="1"))
+    answering = asyncio.create_task(assistant.answer(FakeSurface(), Question("q1", ADA)))
+    waiting = asyncio.create_task(assistant.answer(FakeSurface(), Question("q2", ADA)))
+    await settled()
+    assert (await assistant.answer(FakeSurface(), Question("q3", ADA))).end is EndReason.REFUSED
+    waiting.cancel()  # e.g. its handler was torn down while it queued
+    await asyncio.gather(waiting, return_exceptions=True)
+    assert assistant.quotas.slots.waiting("U1") == 0
+    again = asyncio.create_task(assistant.answer(FakeSurface(), Question("q4", ADA)))
+    await settled()
+    assert not again.done()  # let in: it waits for the slot instead of being refused
+    for _ in range(2):
+        for gate in source.gates:
+            gate.set()
+        await settled()
+    assert (await answering).end is EndReason.STOP and (await again).end is EndReason.STOP
+
+
+@pytest.mark.looptime
+async def test_a_question_stopped_while_waiting_gives_its_place_back():
+    source = GatedSource()
+    assistant = Assistant(source=source, settings=settings(TRICKLE_USER_CONCURRENCY="1", TRICKLE_USER_QUEUE="1"))
+    answering = asyncio.create_task(assistant.answer(FakeSurface(), Question("q1", ADA), answer_id="a1"))
+    waiting = asyncio.create_task(assistant.answer(FakeSurface(), Question("q2", ADA), answer_id="a2"))
+    await settled()
+    assistant.stop("a2", by=ADA)
+    assert (await waiting).end is EndReason.STOPPED
+    assert assistant.quotas.slots.waiting("U1") == 0
+    source.gates[0].set()
+    assert (await answering).end is EndReason.STOP
 
 
 async def test_a_busy_channel_of_sixty_people_a_minute_is_never_refused():

@@ -16,6 +16,13 @@ def test_defaults_follow_the_contract():
     assert s.uses_local_model
 
 
+def test_one_person_cannot_take_the_workspace_edit_budget_by_default():
+    s = Settings.from_mapping({})
+    assert s.user_rpm <= 10 < 50  # Slack's chat.update: about 50 a minute per workspace
+    assert (s.user_concurrency, s.user_queue) == (1, 3)
+    assert Settings.from_mapping({"TRICKLE_USER_QUEUE": "0"}).user_queue == 0  # no queue: refuse at once
+
+
 def test_a_base_url_alone_selects_the_endpoint():
     assert not Settings.from_mapping({"OPENAI_BASE_URL": "http://127.0.0.1:1/v1"}).uses_local_model
 
@@ -29,6 +36,8 @@ def test_a_base_url_alone_selects_the_endpoint():
         ("TRICKLE_HTTP_PORT", "70000"),
         ("TRICKLE_LOG_FORMAT", "xml"),
         ("TRICKLE_USER_CONCURRENCY", "0"),
+        ("TRICKLE_USER_QUEUE", "-1"),
+        ("TRICKLE_USER_QUEUE", "many"),
         ("OPENAI_BASE_URL", "localhost:8000"),
         ("TRICKLE_SLACK_STREAM", "fast"),
         ("TRICKLE_TEMPERATURE", "nan"),

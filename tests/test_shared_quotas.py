@@ -12,7 +12,7 @@ from core.inflight import Inflight
 from core.models import EndReason, Finish, TextDelta
 from core.redis_state import RedisState
 from core.settings import Settings
-from core.shared_quotas import PersonQuotas
+from core.shared_quotas import PersonQuotas, StoreUnavailable
 from tests.fakes.model import words
 from tests.test_quotas import StatusSurface
 
@@ -72,16 +72,30 @@ async def two_replicas(redis_server, streams: Streams, **env: str) -> AsyncItera
             await state.aclose()
 
 
-async def test_a_person_limited_to_one_answer_streams_one_at_a_time_across_two_replicas(redis_server):
-    streams = Streams()
-    async with two_replicas(redis_server, streams, TRICKLE_USER_RPM="1000") as (a, b):
+async def burst_over_two_replicas(redis_server, streams: Streams) -> list[StatusSurface]:
+    """One person asks six questions at once, alternately on two replicas; all answered."""
+    async with two_replicas(redis_server, streams, TRICKLE_USER_RPM="1000", TRICKLE_USER_QUEUE="10") as (a, b):
         surfaces = [StatusSurface() for _ in range(6)]
         outcomes = await asyncio.gather(*(
             (a if n % 2 else b).answer(surface, Question(f"q{n}", ADA))
             for n, surface in enumerate(surfaces)
         ))
     assert [o.end for o in outcomes] == [EndReason.STOP] * 6
+    return surfaces
+
+
+async def test_a_person_limited_to_one_answer_streams_one_at_a_time_across_two_replicas(redis_server):
+    streams = Streams()
+    await burst_over_two_replicas(redis_server, streams)
     assert streams.started == 6 and streams.most == 1
+
+
+async def test_in_a_burst_every_answer_that_waits_says_it_is_queued(redis_server):
+    """Questions arriving together all see a free slot before any takes it: the one that
+    then waits must still say so, not sit on "thinking…" (seen: 2 of 6 silent)."""
+    surfaces = await burst_over_two_replicas(redis_server, Streams())
+    told = [any("queued" in status for status in surface.statuses) for surface in surfaces]
+    assert told.count(False) == 1, told  # only the answer that never waited
 
 
 async def test_the_other_replica_says_queued_and_starts_when_the_slot_frees(redis_server):
@@ -109,6 +123,47 @@ async def test_request_rates_are_shared_by_two_replicas(redis_server):
         ]
     assert [o.end for o in mine] == [EndReason.STOP] * 3 + [EndReason.REFUSED] * 2
     assert [o.end for o in channel] == [EndReason.STOP] * 4 + [EndReason.REFUSED] * 2
+
+
+async def test_a_persons_queue_is_capped_across_two_replicas(redis_server):
+    streams = Streams()
+    async with two_replicas(redis_server, streams, TRICKLE_USER_QUEUE="1") as (a, b):
+        first = asyncio.create_task(a.answer(StatusSurface(), Question("q1", ADA)))
+        while streams.now == 0:
+            await asyncio.sleep(0.01)
+        waiting = StatusSurface()
+        second = asyncio.create_task(b.answer(waiting, Question("q2", ADA)))
+        while not waiting.statuses:  # "queued behind your previous question"
+            await asyncio.sleep(0.01)
+        # One answering on a, one waiting on b: either replica refuses a third at once.
+        refused = [StatusSurface(), StatusSurface()]
+        thirds = [await r.answer(s, Question("q3", ADA)) for r, s in zip((a, b), refused)]
+        assert [o.end for o in thirds] == [EndReason.REFUSED] * 2
+        assert all(s.final_texts() == ["_(you already have 1 question waiting — ask again when one is answered)_"]
+                   for s in refused)
+        assert [o.end for o in await asyncio.gather(first, second)] == [EndReason.STOP] * 2
+        # Both ended: their places and slots are back, on both replicas.
+        assert (await a.answer(StatusSurface(), Question("q4", ADA))).end is EndReason.STOP
+    assert streams.started == 3
+
+
+async def test_a_killed_replicas_waiting_place_frees_when_its_lease_runs_out(redis_server):
+    states = [await RedisState.connect(redis_server.url) for _ in range(2)]
+    dead, alive = (
+        PersonQuotas(concurrency=1, person_rpm=60, place_rpm=60, remote=s.quotas(), lease=0.4, queue=0)
+        for s in states
+    )
+    try:
+        assert await dead.slots.enter("U1") is not None  # waiting, and never given back
+        for _ in range(8):  # renewed every beat: the place stays counted past its lease
+            await dead.upkeep()
+            assert await alive.slots.enter("U1") is None
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(0.5)  # no more beats: the lease runs out
+        assert await alive.slots.enter("U1") is not None
+    finally:
+        for state in states:
+            await state.aclose()
 
 
 async def test_a_killed_replicas_slot_frees_when_its_lease_runs_out(redis_server):
@@ -164,3 +219,35 @@ async def test_killing_redis_mid_way_falls_back_to_counting_per_process(redis_se
         assert [o.end for o in again] == [EndReason.STOP] * 4
         assert streams.most == 1  # shared again
     assert any("shared quotas back" in r.getMessage() for r in caplog.records)
+
+
+async def test_a_renewal_that_lands_after_its_release_brings_no_slot_back(redis_server):
+    state = await RedisState.connect(redis_server.url)
+    try:
+        quotas = state.quotas()
+        assert await quotas.try_hold("U1", "answer-1", size=1, lease=15)
+        await quotas.release("U1", "answer-1")
+        await quotas.renew({"answer-1": "U1"}, 15)  # sent before the release, run after it
+        assert await quotas.held("U1") == 0
+        assert await quotas.try_hold("U1", "answer-2", size=1, lease=15)
+    finally:
+        await state.aclose()
+
+
+async def test_a_lease_lost_with_a_redis_restart_comes_back_with_the_next_renewal(redis_server):
+    state = await RedisState.connect(redis_server.url)
+    try:
+        quotas = state.quotas()
+        assert await quotas.try_hold("U1", "answer-1", size=1, lease=15)
+        redis_server.restart()  # no persistence: every lease is gone
+        for _ in range(50):  # the client reconnects; calls fail fast for a moment
+            try:
+                await quotas.renew({"answer-1": "U1"}, 15)
+                if await quotas.held("U1") == 1:
+                    break
+            except StoreUnavailable:  # while the client reconnects
+                pass
+            await asyncio.sleep(0.1)
+        assert await quotas.held("U1") == 1
+    finally:
+        await state.aclose()

@@ -106,3 +106,39 @@ async def test_answers_whose_post_waited_for_the_channel_open_with_their_first_w
         (page,) = h.pages("C1", event["ts"])
         assert unescape(page.visible) == answer_text(n)
     assert h.fake.rate_limited["chat.postMessage"] == 0
+
+
+SLACK_WRITES = {
+    "chat.postMessage", "chat.update", "chat.postEphemeral", "chat.delete", "assistant.threads.setStatus",
+    "chat.startStream", "chat.appendStream", "chat.stopStream", "reactions.add", "reactions.remove",
+}
+
+
+async def test_a_fifth_quick_question_from_one_person_is_one_message_and_no_edit(slack_bot):
+    h = await slack_bot(TRICKLE_USER_CONCURRENCY="1", TRICKLE_USER_QUEUE="3")
+    h.model.responder = lambda body: script_from_text(
+        f"Answer to {body['messages'][-1]['content']}.", first_delay=0.3
+    )
+    events = [h.fake.mention_event("UALICE", f"question {n}", f"C{n}") for n in range(5)]
+    for event in events:  # quick: each is in before the first answer is done
+        await h.deliver(event)
+    await wait_until(lambda: all(h.pages(e["channel"], e["ts"]) for e in events), 10)
+    await h.settle(30)
+
+    def shown(event) -> list[str]:
+        return [unescape(m.visible) for m in h.pages(event["channel"], event["ts"])]
+
+    refused = [e for e in events if any("waiting" in text for text in shown(e))]
+    assert len(refused) == 1, [shown(e) for e in events]
+    (event,) = refused
+    assert shown(event) == ["_(you already have 3 questions waiting — ask again when one is answered)_"]
+    (message,) = h.pages(event["channel"], event["ts"])
+    assert len(message.history) == 1  # posted once, never edited
+    touching = [
+        c for c in h.fake.calls if c.method in SLACK_WRITES
+        and (c.params.get("thread_ts") == event["ts"] or c.params.get("ts") == message.ts)
+    ]
+    assert [c.method for c in touching] == ["chat.postMessage"]
+    answered = [e for e in events if e is not event]
+    assert all(shown(e) == [f"Answer to question {e['text'].split()[-1]}."] for e in answered)
+    assert len(h.model.requests) == 4

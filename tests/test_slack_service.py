@@ -268,3 +268,54 @@ async def test_after_a_malformed_body_valid_events_and_clicks_still_work(slack_b
     await h.click(h.fake.block_action_payload("UALICE", "C1", message.ts, STOP_ACTION, stop))  # a form body
     await wait_until(lambda: h.fake.ephemerals, 5)
     assert "already finished" in h.fake.ephemerals[0]["text"]
+
+
+async def _raw_http(port: int, request: bytes) -> bytes:
+    """One request written byte for byte (aiohttp's client would fix what is broken here)."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        writer.write(request)
+        return (await asyncio.wait_for(reader.read(200), 10)).split(b"\r\n", 1)[0]
+    finally:
+        writer.close()
+
+
+async def test_hostile_http_requests_are_4xx_without_a_traceback_and_the_process_keeps_serving(fake_openai):
+    """What anyone who can reach the URL may send, replayed against the real process: an
+    unparsable or oversized timestamp (bolt's `int()` raised: 500), compressed garbage
+    (aiohttp's decompressor raised: 500, two tracebacks), an `event` that is not an object,
+    a body over 1 MiB, HTTP that does not parse; each a 4xx and a line, never a traceback."""
+    port = free_port()
+    ok = b'{"type": "url_verification", "token": "t", "challenge": "c-1"}'
+
+    def post(body: bytes, headers: dict[str, str]) -> bytes:
+        lines = {"Host": f"127.0.0.1:{port}", "Content-Type": "application/json",
+                 "Content-Length": str(len(body)), "Connection": "close", **headers}
+        head = "POST /slack/events HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in lines.items())
+        return head.encode() + b"\r\n" + body
+
+    async with FakeSlack(users={"UALICE": "Alice"}) as fake:
+        proc = await run_trickle_slack({
+            "SLACK_API_URL": fake.api_url, "OPENAI_BASE_URL": fake_openai.base_url,
+            "SLACK_BOT_TOKEN": "xoxb-e2e", "SLACK_SIGNING_SECRET": "secret", "TRICKLE_HTTP_PORT": str(port),
+        })
+        try:
+            await wait_until(lambda: _listening(port), 20)
+            shapeless = b'{"type": "event_callback", "event": "x"}'
+            statuses = [
+                await _raw_http(port, post(ok, {"X-Slack-Request-Timestamp": "abc", "X-Slack-Signature": "v0=0"})),
+                await _raw_http(port, post(ok, {"X-Slack-Request-Timestamp": "9" * 5000, "X-Slack-Signature": "v0=0"})),
+                await _raw_http(port, post(b"\x1f\x8b\x08\x00garbage!", {"Content-Encoding": "gzip"})),
+                await _raw_http(port, post(b"garbage!", {"Content-Encoding": "deflate"})),
+                await _raw_http(port, post(shapeless, _signed(shapeless, "application/json"))),
+                await _raw_http(port, post(b"{" + b" " * (2 << 20) + b"}", {})),
+                await _raw_http(port, b"POST /slack/events HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"),
+            ]
+            assert all(s.startswith(b"HTTP/1.") and s[9:10] == b"4" for s in statuses), statuses
+            assert await _raw_http(port, post(ok, _signed(ok, "application/json"))) == b"HTTP/1.1 200 OK"
+        finally:
+            code, err = await stop_process(proc)
+        assert code == 0, err
+        assert "Traceback" not in err and " ERROR " not in err, err
+        refusals = [line for line in err.splitlines() if "refused" in line or "HTTP" in line]
+        assert len(refusals) >= len(statuses), err

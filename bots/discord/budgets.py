@@ -17,7 +17,7 @@ import asyncio
 import hashlib
 import re
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from types import SimpleNamespace
 
@@ -156,6 +156,14 @@ class DiscordBudgets:
             digest = hashlib.sha1(token.encode()).hexdigest()[:8]  # never log the token itself
             entry = self._interactions[key] = (now, self._new(f"webhook:{digest}"))
         return entry[1]
+
+    def by_kind(self) -> Iterator[tuple[str, Budget]]:
+        """Every live budget with its kind (`channel` or `interaction`), for metrics by
+        kind (one series each, however many channels and tokens)."""
+        for budget in list(self._channels.values()):
+            yield "channel", budget
+        for _, budget in list(self._interactions.values()):
+            yield "interaction", budget
 
     def for_key(self, key: str) -> Budget:
         if key.startswith("channel:"):

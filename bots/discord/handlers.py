@@ -3,6 +3,9 @@
 Each event runs in its own task (discord.py dispatches them so), and the answer streams
 inside it; the handler only decides whether and where to answer. Nothing here waits on
 the platform before `/ask` is acknowledged: Discord allows 3 s, and we aim for < 100 ms.
+The quotas are asked first (`Assistant.admit`: a few milliseconds, bounded), because a
+refusal known before the deferral is one private reply: no "thinking…" turned into a
+notice, and nothing for anyone else to see.
 """
 
 from __future__ import annotations
@@ -19,9 +22,11 @@ from bots.discord.stop import stop_views
 from bots.discord.messages import NO_PINGS, call
 from bots.discord.surface import ChannelSurface, InteractionSurface
 from bots.services import ServiceContext
-from core.assistant import USAGE_HINT, Asker, Question, is_blank, new_answer_id
+from core.assistant import USAGE_HINT, Admission, Asker, Question, is_blank, new_answer_id
 from core.model_choice import as_fixed_choices, refusal, suggestions
 from core.models import EndReason
+from core.notices import notice_for
+from core.observer import WriteKind
 from core.surface import Surface
 
 log = logging.getLogger("trickle.discord")
@@ -30,6 +35,9 @@ ASK_HINT = "Ask me something, e.g. `/ask prompt: what is a monad?`"
 RESTARTING = "trickle is restarting: ask again in a moment."
 PRIVATE_EXPIRY = "ended early: Discord lets a private answer be written for 15 minutes — ask again"
 DEDUP_SECONDS = 3600.0
+# The longest `/ask` waits for the quotas before deferring (a Redis in trouble); past it,
+# it defers and the answer asks them again, counting that question twice at worst.
+ADMIT_BEFORE_DEFER = 1.0
 
 
 class DiscordHandlers:
@@ -38,6 +46,7 @@ class DiscordHandlers:
     def __init__(self, ctx: ServiceContext, budgets: DiscordBudgets) -> None:
         self._ctx = ctx
         self._budgets = budgets
+        ctx.metrics.watch_budgets("discord", budgets.by_kind)
         self._views = stop_views(ctx.assistant.stop)
         self._models = ctx.settings.models
         self._client: discord.Client | None = None
@@ -81,18 +90,51 @@ class DiscordHandlers:
 
     # -- /ask ------------------------------------------------------------------------------
     async def ask(self, interaction: discord.Interaction, *, prompt: str, model: str | None, private: bool) -> None:
-        """Defer at once, then stream the answer into the deferred response."""
+        """Ask the quotas, defer, then stream the answer into the deferred response; a
+        question the quotas refuse gets one private reply instead of the deferral."""
         loop = asyncio.get_running_loop()
         received = loop.time()
         # Autocomplete lets people type anything, and an old registration may still
         # offer other choices: a model outside TRICKLE_MODELS is refused with the one
         # ephemeral reply, before any model call or shared budget.
         if (not_allowed := refusal(model or None, self._models)) is not None:
+            log.info("/ask refused a model outside TRICKLE_MODELS (user %s)", interaction.user.id)
             await self._refuse(interaction, not_allowed)
             return
         asker = Asker(str(interaction.user.id), interaction.user.display_name)
+        question = Question(prompt, asker, model=model or None, place=f"discord:{interaction.channel_id}")
         # One flag lookup, so that a refusal is shown to the asker alone.
         refused = RESTARTING if self._ctx.stopping.is_set() else None
+        admission = None if refused is not None or is_blank(prompt) else await self._admit(question)
+        try:
+            if admission is not None and admission.refusal is not None:
+                log.info("/ask refused by a quota (user %s): %s", interaction.user.id, admission.refusal)
+                await self._refuse(interaction, notice_for(EndReason.REFUSED, detail=admission.refusal) or "")
+                return
+            await self._ask(interaction, question, private, received, refused, admission)
+        finally:
+            if admission is not None:
+                await self._ctx.assistant.release(admission)  # done already if it was answered
+
+    async def _admit(self, question: Question) -> Admission | None:
+        """The quotas' verdict before deferring, or None if they are slow to say (then the
+        answer asks them itself, after the deferral)."""
+        try:
+            return await asyncio.wait_for(self._ctx.assistant.admit(question), ADMIT_BEFORE_DEFER)
+        except TimeoutError:
+            log.warning("/ask: the quotas took over %gs; deferring first", ADMIT_BEFORE_DEFER)
+            return None
+
+    async def _ask(
+        self,
+        interaction: discord.Interaction,
+        question: Question,
+        private: bool,
+        received: float,
+        refused: str | None,
+        admission: Admission | None,
+    ) -> None:
+        """Defer, then answer into the deferred response (or say why not, in it)."""
         callback = None
         try:
             callback = await interaction.response.defer(ephemeral=private or refused is not None, thinking=True)
@@ -105,7 +147,7 @@ class DiscordHandlers:
             # The deferral went out; only its answer could not be read (e.g. 204 No Content
             # where discord.py expects the callback's JSON). Discord shows "thinking...".
             log.info("/ask deferred, but its callback answer was unreadable: %r", exc)
-        if refused is None and is_blank(prompt):
+        if refused is None and is_blank(question.text):
             refused = ASK_HINT
         if refused is not None:
             await self._tell(interaction, refused)
@@ -121,22 +163,27 @@ class DiscordHandlers:
             stop_view=self._views,
             original_id=getattr(callback, "message_id", None),
         )
-        question = Question(prompt, asker, model=model or None, place=f"discord:{interaction.channel_id}")
-        await self._answer(surface, question, answer_id, abort_at=trust_until if private else None)
+        await self._answer(
+            surface, question, answer_id, abort_at=trust_until if private else None, admission=admission
+        )
 
     async def _refuse(self, interaction: discord.Interaction, text: str) -> None:
-        """Answer the interaction itself with `text`, seen by the asker alone."""
-        log.info("/ask refused a model outside TRICKLE_MODELS (user %s)", interaction.user.id)
+        """Answer the interaction itself with `text`, seen by the asker alone: one call,
+        on the interaction's own bucket, with no deferral and no edit."""
         try:
             await interaction.response.send_message(text, ephemeral=True, allowed_mentions=NO_PINGS)
         except Exception as exc:  # later than 3 s, or answered elsewhere: nothing else to do
             log.warning("could not refuse /ask: %s", exc)
+            return
+        self._ctx.metrics.wrote("discord", WriteKind.NOTICE)
 
     async def _tell(self, interaction: discord.Interaction, text: str) -> None:
         try:
             await call(interaction.edit_original_response(content=text, allowed_mentions=NO_PINGS))
         except Exception as exc:  # the notice is a courtesy; its failure must not spread
             log.warning("could not answer /ask with a notice: %s", exc)
+            return
+        self._ctx.metrics.wrote("discord", WriteKind.NOTICE)
 
     # -- mentions and DMs ------------------------------------------------------------------
     async def on_message(self, message: discord.Message) -> None:
@@ -179,6 +226,7 @@ class DiscordHandlers:
         answer_id: str,
         *,
         abort_at: float | None = None,
+        admission: Admission | None = None,
     ) -> None:
         """Stream one answer; a private one is ended with a notice before its token dies."""
         loop = asyncio.get_running_loop()
@@ -191,7 +239,11 @@ class DiscordHandlers:
         try:
             target: Surface[object] = surface  # type: ignore[assignment]
             outcome = await self._ctx.assistant.answer(
-                target, question, answer_id=answer_id, observer=self._ctx.metrics.observer("discord")
+                target,
+                question,
+                answer_id=answer_id,
+                observer=self._ctx.metrics.observer("discord"),
+                admission=admission,
             )
             log.info(
                 "answer ended: %s, %d edits, %d pages",

@@ -126,24 +126,26 @@ class MessageWriter:
     def edit_budget(self, ref: DiscordRef) -> Budget:
         raise NotImplementedError
 
-    async def show_status(self, ref: DiscordRef, status: str) -> None:
+    async def show_status(self, ref: DiscordRef, status: str) -> bool:
         """Say in the placeholder why nothing is written yet (queued, model busy...).
 
         Best effort: the relay calls it without waiting, so it gives way to the answer's
-        own text, which must never be followed by a status.
+        own text, which must never be followed by a status. True if it was written.
         """
         if self._answering:
-            return
+            return False
         budget = self.edit_budget(ref)
         await budget.acquire(stale_since=asyncio.get_running_loop().time())
         async with self._writing:
             if self._answering:
-                return
+                return False
             try:
                 await self._apply(ref, f"_{status}_", final=False)
                 budget.succeeded()
+                return True
             except (RateLimited, SurfaceError, OSError) as exc:
                 log.info("could not show a status: %s", exc, extra={"answer_id": self._answer_id})
+        return False
 
     def locate(self, ref: DiscordRef) -> dict[str, Any]:
         """Where `ref` is, so another process can finish it after a crash (`finish_orphan`)."""

@@ -55,16 +55,24 @@ class ChannelSurface(MessageWriter):
     async def post_opening(self, text: Callable[[], str]) -> DiscordRef:
         """The reply, once the channel lets us post; it carries what the model wrote
         while it waited (a busy channel's bucket), sparing that channel one edit."""
+        return await self._post_first(text, final=False)
+
+    async def post_page(self, text: str, *, final: bool) -> DiscordRef:
+        if not self._placed:  # an answer ended before it began: its notice is the reply
+            return await self._post_first(lambda: text, final=final)
+        return await self._reply(text, final=final)
+
+    async def _post_first(self, text: Callable[[], str], *, final: bool) -> DiscordRef:
         # Acknowledging a question ranks with finishing one: the relay would queue the
         # placeholder behind every older answer's interim edits in a busy channel.
         budget = self._budgets.channel(self._trigger.channel.id)
         await budget.acquire(stale_since=asyncio.get_running_loop().time(), final=True)
-        ref = await self.post_page(text(), final=False)
+        ref = await self._reply(text(), final=final)
         self._placed = True
         budget.succeeded()
         return ref
 
-    async def post_page(self, text: str, *, final: bool) -> DiscordRef:
+    async def _reply(self, text: str, *, final: bool) -> DiscordRef:
         self._answering = self._answering or bool(text)
         ref = await self._send(self._trigger.channel, render(text, final=final), final=final, reply_to=self._last)
         assert ref.message is not None
@@ -131,6 +139,8 @@ class InteractionSurface(MessageWriter):
         return DiscordRef("original")
 
     async def post_page(self, text: str, *, final: bool) -> DiscordRef:
+        if not self._placed:
+            return await self._post_original(text, final=final)
         content = render(text, final=final)
         self._answering = True
         if self._leaving() and not self.private:
@@ -149,6 +159,17 @@ class InteractionSurface(MessageWriter):
             return await self._post_in_channel(content, final=final, text=text)
         self._wrote(ref, view, final)
         self._last = ref.message
+        return ref
+
+    async def _post_original(self, text: str, *, final: bool) -> DiscordRef:
+        """An answer ended before it began (refused after the deferral): its notice goes
+        into the deferred response, the one message, on the token's own budget."""
+        self._placed = True
+        ref = DiscordRef("original")
+        budget = self._token_budget()
+        await budget.acquire(stale_since=asyncio.get_running_loop().time(), final=True)
+        await self.edit(ref, text, final=final)
+        budget.succeeded()
         return ref
 
     async def _apply(self, ref: DiscordRef, content: str, *, final: bool, text: str | None = None) -> None:

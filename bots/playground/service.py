@@ -243,7 +243,10 @@ async def setup(ctx: ServiceContext) -> Coroutine[Any, Any, None]:
         reason = exc.strerror or exc
         raise SettingsError(f"the playground cannot listen on {host}:{port}: {reason}") from exc
     bound = runner.addresses[0][1] if runner.addresses else port
-    shown = f"[{host}]" if ":" in host else host
+    # Bound to every address, the printed URL names loopback: `0.0.0.0` is no name a
+    # browser should use, and the host check would refuse it.
+    named = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)
+    shown = f"[{named}]" if ":" in named else named
     print(f"Playground: http://{shown}:{bound}/", flush=True, file=sys.stdout)
     return _serve(runner, playground, ctx.stopping)
 

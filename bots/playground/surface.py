@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bots.playground.channel import Channel
+from core.observer import WriteKind
 from core.pacing import Budget
 from core.surface import SurfaceError
 
@@ -70,6 +71,12 @@ class AnswerStats:
 
     def edit(self) -> None:
         self.edit_count += 1
+
+    def wrote(self, kind: WriteKind) -> None:
+        pass  # the page shows edits; /metrics has the breakdown by kind
+
+    def text_shown(self, seconds: float) -> None:
+        pass
 
     def rate_limited(self) -> None:
         self.rate_limit_count += 1
@@ -148,17 +155,18 @@ class PlaygroundSurface:
         except KeyError:
             raise SurfaceError("message_not_found", ref) from None
 
-    async def show_status(self, ref: str, status: str) -> None:
+    async def show_status(self, ref: str, status: str) -> bool:
         """Say why the placeholder is still empty (the model is rate limited, say).
 
         Best effort and only over the placeholder or an earlier status: once answer
-        text is showing, the relay's edits own the message.
+        text is showing, the relay's edits own the message. True if it was written.
         """
         message = self._channel.get(ref)
         if message is None or message.final or message.text not in (PLACEHOLDER, self._status):
-            return
+            return False
         self._status = f"_{status}_"
         await self._channel.edit(ref, text=self._status, final=False, stats=self.stats.snapshot())
+        return True
 
     async def publish_stats(self) -> None:
         """Send the answer's final figures (the relay reports the last edit after it)."""

@@ -11,7 +11,7 @@ drift between us and Slack never turns into a 429 in steady state.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from core.pacing import Budget, RemoteBucket
@@ -103,6 +103,17 @@ class SlackBudgets:
         else:
             self._posts.move_to_end(channel)
         return budget
+
+    def by_kind(self) -> Iterator[tuple[str, Budget]]:
+        """Every live budget with the Slack method it paces, for metrics by method
+        (one series per method, however many workspaces and channels)."""
+        for kind, budgets in (
+            ("chat.update", self._updates),
+            ("chat.appendStream", self._appends),
+            ("chat.postMessage", self._posts),
+        ):
+            for budget in list(budgets.values()):
+                yield kind, budget
 
     def _budget(self, name: str, *, rate: float, burst: float, reserve: float = 1.0) -> Budget:
         remote = self._shared(name, rate=rate, burst=burst) if self._shared else None

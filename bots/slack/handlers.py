@@ -30,6 +30,7 @@ from bots.slack.surface import SlackThreadSurface
 from bots.slack.triggers import Kind, Trigger, classify, mentioned_users, to_plain
 from core.assistant import USAGE_HINT, Asker, Assistant, Question, StopResult, is_blank, new_answer_id
 from core.notices import with_notice
+from core.observer import WriteKind
 from core.state import StateStore
 
 log = logging.getLogger("trickle.slack")
@@ -71,7 +72,8 @@ class SlackBot:
         self.history = ThreadHistory(
             client, state, self.people, bot_user_id=identity.user_id, bot_id=identity.bot_id
         )
-        self.replies = Replies(client, self.budgets)
+        self.replies = Replies(client, self.budgets, wrote=lambda: metrics.wrote("slack", WriteKind.NOTICE))
+        metrics.watch_budgets("slack", self.budgets.by_kind)
         self.status_support = StatusSupport()
         self.native = NativeSupport(enabled=native)
         self.tasks: set[asyncio.Task[Any]] = set()

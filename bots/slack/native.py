@@ -78,14 +78,14 @@ class NativeThreadSurface(SlackThreadSurface):
         return await super().post_opening(text)
 
     async def post_page(self, text: str, *, final: bool) -> SlackMessage:
-        if self._native():
+        # A page final when posted (a refusal's notice, a last short page) needs no
+        # stream: one chat.postMessage instead of chat.startStream and chat.stopStream.
+        if self._native() and not final:
             try:
                 ref = await self._start(escape(text))
             except SurfaceError as exc:
                 self._unavailable(exc)
             else:
-                if final:
-                    await self.edit(ref, text, final=True)
                 return ref
         return await super().post_page(text, final=final)
 
@@ -126,9 +126,10 @@ class NativeThreadSurface(SlackThreadSurface):
             return self._budgets.appends(self.team)
         return super().edit_budget(ref)
 
-    async def show_status(self, ref: SlackMessage, status: str) -> None:
+    async def show_status(self, ref: SlackMessage, status: str) -> bool:
         if ref.ts not in self._streams:  # a stream's text is append-only: no status in it
-            await super().show_status(ref, status)
+            return await super().show_status(ref, status)
+        return False
 
     async def _start(self, markdown: str) -> SlackMessage:
         response = await call_slack(

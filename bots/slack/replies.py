@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -27,11 +28,14 @@ _ATTEMPTS = 3
 class Replies:
     """Posts short text replies in threads and ephemeral notes to one person."""
 
-    __slots__ = ("_client", "_budgets")
+    __slots__ = ("_client", "_budgets", "_wrote")
 
-    def __init__(self, client: AsyncWebClient, budgets: SlackBudgets) -> None:
+    def __init__(
+        self, client: AsyncWebClient, budgets: SlackBudgets, *, wrote: Callable[[], None] | None = None
+    ) -> None:
         self._client = client
         self._budgets = budgets
+        self._wrote = wrote or (lambda: None)  # counts each reply that went out (metrics)
 
     def __repr__(self) -> str:
         return f"<Replies budgets={self._budgets!r}>"
@@ -56,6 +60,7 @@ class Replies:
             except (SurfaceError, OSError):
                 return  # call_slack logged why
             budget.succeeded()
+            self._wrote()
             return
         log.warning("gave up posting a reply in %s: rate limited", where)
 
@@ -72,3 +77,5 @@ class Replies:
             )
         except (RateLimited, SurfaceError, OSError) as exc:
             log.warning("could not tell %s privately: %s", user, exc)
+            return
+        self._wrote()

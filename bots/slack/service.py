@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Coroutine
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -186,33 +187,50 @@ def _events_endpoint(app: AsyncApp, stopping: asyncio.Event) -> Any:
         if stopping.is_set() and request.content_type == "application/json":
             return web.Response(status=503, text="shutting down; deliver again later")
         bolt_request = await _bolt_request(request)
-        if bolt_request is None:
-            return web.Response(status=400, text="not a Slack request body\n")
+        if isinstance(bolt_request, web.Response):
+            return bolt_request
         return await to_aiohttp_response(await app.async_dispatch(bolt_request))
 
     return events
 
 
-async def _bolt_request(request: web.Request) -> AsyncBoltRequest | None:
-    """The request as bolt takes it, or None (logged in one line) if its body is not one.
+async def _bolt_request(request: web.Request) -> AsyncBoltRequest | web.Response:
+    """The request as bolt takes it, or the refusal (logged in one line) if it is not one.
 
     bolt's own adapter decodes with `request.text()` and parses the JSON (or the form's
     `payload=`) while building the request, before any signature check: a body that is not
     UTF-8, not JSON, or JSON of another shape raised there and became a 500 with a
-    traceback, for anyone who can reach the URL. Slack always sends UTF-8 JSON or forms.
+    traceback, for anyone who can reach the URL. Slack always sends UTF-8 JSON or forms,
+    uncompressed (the shared server does not decompress, see `bots/services.py`), with a
+    timestamp of a few digits (bolt's `int()` of anything else raised, unsigned: a 500).
     """
-    body = await request.read()
+    timestamp = request.headers.get("X-Slack-Request-Timestamp")
+    if timestamp is not None and not _TIMESTAMP.fullmatch(timestamp):
+        return _refuse(401, "its X-Slack-Request-Timestamp is not a timestamp", request.content_length)
     try:
-        return AsyncBoltRequest(
+        body = await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        return _refuse(413, f"its body is over {request.client_max_size} bytes", request.content_length)
+    try:
+        bolt_request = AsyncBoltRequest(
             body=body.decode("utf-8"),
             query=request.query_string,
             headers=request.headers,  # type: ignore[arg-type]
         )
+        # bolt's authorization reads `body["event"].get(...)` before anything checks it.
+        if not isinstance(bolt_request.body.get("event", {}), dict):
+            raise TypeError("event is not an object")
     except (ValueError, TypeError, AttributeError, KeyError, IndexError) as exc:
         # UnicodeDecodeError and JSONDecodeError are ValueErrors; the others come from
         # bolt reading ids out of JSON that is not an object of Slack's shape.
-        log.warning(
-            "refused a %d-byte request to %s: its body is not a Slack payload (%s)",
-            len(body), EVENTS_PATH, type(exc).__name__,
-        )
-        return None
+        return _refuse(400, f"its body is not a Slack payload ({type(exc).__name__})", len(body))
+    return bolt_request
+
+
+_TIMESTAMP = re.compile(r"[0-9]{1,12}")
+
+
+def _refuse(status: int, why: str, size: int | None) -> web.Response:
+    sized = "a request" if size is None else f"a {size}-byte request"
+    log.warning("refused %s to %s: %s", sized, EVENTS_PATH, why)
+    return web.Response(status=status, text="not a Slack request\n")

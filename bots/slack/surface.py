@@ -101,8 +101,13 @@ class SlackThreadSurface:
         return ref
 
     async def post_page(self, text: str, *, final: bool) -> SlackMessage:
+        """A continuation page, or the whole of an answer ended before it began (a
+        refusal): then the one `chat.postMessage`, with no placeholder and no edit."""
         payload = messages.final(text) if final else messages.streaming(text, self.answer_id)
-        return await self._post(payload)
+        ref = await self._post(payload)
+        if self.first is None:
+            self.first = ref
+        return ref
 
     async def edit(self, ref: SlackMessage, text: str, *, final: bool) -> None:
         self._answering = True
@@ -112,26 +117,28 @@ class SlackThreadSurface:
         if self._status is not None and (final or text):
             self._status.clear()
 
-    async def show_status(self, ref: SlackMessage, status: str) -> None:
+    async def show_status(self, ref: SlackMessage, status: str) -> bool:
         """Say in the placeholder why nothing is written yet (queued, model busy...).
 
         Best effort: it spends one edit of the workspace's budget, and it gives way to
-        the answer, which may start while it waits for that budget.
+        the answer, which may start while it waits for that budget. True if it was written.
         """
         if self._answering:
-            return
+            return False
         budget = self._budgets.updates(self.team)
         await budget.acquire(stale_since=asyncio.get_running_loop().time())
         async with self._updating:
             if self._answering:
-                return
+                return False
             try:
                 await self._update(ref, messages.status(status, self.answer_id))
                 budget.succeeded()
+                return True
             except RateLimited as limited:
                 budget.rate_limited(limited.retry_after)
             except (SurfaceError, OSError) as exc:
                 log.info("could not show a status in %s: %s", self.where, exc)
+        return False
 
     def pending_location(self) -> dict[str, Any]:
         """Where the answer will go, before any message exists (finished by a post)."""
