@@ -84,12 +84,14 @@ class Metrics:
 class AnswerMetrics:
     """Feeds one answer's events into `Metrics`; counts it active until it ends."""
 
-    __slots__ = ("_m", "_platform", "_ended")
+    __slots__ = ("_m", "_platform", "_ended", "_staleness")
 
     def __init__(self, metrics: Metrics, platform: str) -> None:
         self._m = metrics
         self._platform = platform
         self._ended = False
+        # Looked up once: `text_shown` runs for every delta of every answer.
+        self._staleness = metrics.staleness.labels(platform)
         metrics.active.labels(platform).inc()
 
     def placeholder(self, seconds: float) -> None:
@@ -108,7 +110,7 @@ class AnswerMetrics:
         self._m.writes.labels(self._platform, kind.value).inc()
 
     def text_shown(self, seconds: float) -> None:
-        self._m.staleness.labels(self._platform).observe(max(0.0, seconds))
+        self._staleness.observe(max(0.0, seconds))
 
     def rate_limited(self) -> None:
         self._m.rate_limited.labels(self._platform).inc()

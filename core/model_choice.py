@@ -12,8 +12,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 CHOICE_LIMIT = 25  # Discord: at most 25 fixed choices, and 25 autocomplete results
-
-
 REFUSAL_CHARS = 1800  # a Discord message holds 2,000
 
 

@@ -206,4 +206,3 @@ class RedisQuotas:
     async def release(self, key: str, holder: str) -> None:
         keys = [self._slots(key), self._waiting(key), self._released(holder)]
         await self._run(lambda: self._release(keys=keys, args=[holder]))
-

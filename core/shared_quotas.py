@@ -168,7 +168,9 @@ class SharedSlots:
                 self._waiting.pop(place.key, None)
 
     async def busy(self, key: str) -> bool:
-        """Whether a `hold` of `key` would wait now (to say "queued" before it does)."""
+        """Whether a `hold` of `key` would wait now, here or in the store (a look for
+        diagnostics and tests: an answer learns it waits from `hold`'s `on_wait`, since
+        questions arriving together would all find it false)."""
         if self._local.full(key):
             return True
         if self._remote is None:

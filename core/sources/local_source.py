@@ -23,7 +23,8 @@ from contextlib import aclosing
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from core.models import ChatMessage, ErrorKind, Finish, StreamError, StreamEvent, TextDelta
+from core.models import ChatMessage, ErrorKind, StreamError, StreamEvent
+from core.sources.chunks import ChunkReader
 from core.sources.failures import classify
 from core.sources.idle import with_idle_timeout
 
@@ -259,9 +260,10 @@ class LocalSource:
 async def _events(queue: asyncio.Queue[_Item], *, limit: int | None = None) -> AsyncIterator[StreamEvent]:
     """Turn llama's chat chunks (plain dicts, OpenAI-shaped) into events.
 
-    `limit` is the `max_tokens` sent, named by a `length` finish for its notice.
+    They are read by the same `ChunkReader` as a server's; `limit` is the `max_tokens`
+    sent, named by a `length` finish for its notice.
     """
-    finished = False
+    reader = ChunkReader(limit=limit)
     while True:
         item = await queue.get()
         if isinstance(item, _End):
@@ -269,15 +271,11 @@ async def _events(queue: asyncio.Queue[_Item], *, limit: int | None = None) -> A
         if isinstance(item, _Failed):
             yield _failure(item.error)
             return
-        for choice in item.get("choices", ()):
-            content = (choice.get("delta") or {}).get("content")
-            if content:
-                yield TextDelta(content)
-            reason = choice.get("finish_reason")
-            if reason and not finished:
-                finished = True
-                yield Finish(reason, limit if reason == "length" else None)
-    if not finished:
+        for event in reader.read(item):
+            yield event
+    if not reader.finished:
+        for event in reader.end():
+            yield event
         yield StreamError(ErrorKind.LOST, "the embedded model stopped without finishing")
 
 
