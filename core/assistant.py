@@ -30,7 +30,7 @@ from core.observer import NullObserver, RelayObserver
 from core.relay import Answer, RelayConfig
 from core.settings import Settings
 from core.sources.base import CompletionSource
-from core.surface import Ref, Surface
+from core.surface import Locatable, LocatableBeforePost, Ref, Surface
 
 log = logging.getLogger("trickle.assistant")
 
@@ -264,6 +264,7 @@ class Assistant:
             observer=observer or NullObserver(),
             answer_id=answer_id,
             on_page=self._page_recorder(answer_id, surface, question.asker.id),
+            person=question.asker.id,
         )
         # Decided before it began, the answer is one message: the notice (see the relay).
         if self._closing:
@@ -282,14 +283,12 @@ class Assistant:
     def _page_recorder(self, answer_id: str, surface: Surface[Ref], asker: str):
         """Write each open page down in the in-flight registry, if the surface can say where."""
         inflight = self.inflight
-        locate = getattr(surface, "locate", None)
-        if inflight is None or locate is None:
+        if inflight is None or not isinstance(surface, Locatable):
             return None
-        platform = getattr(surface, "platform", "unknown")
-        pending = getattr(surface, "pending_location", None)
-        if pending is not None:
+        platform, locate = surface.platform, surface.locate
+        if isinstance(surface, LocatableBeforePost):
             # Claimed but not yet posted: a crash now must not swallow the question.
-            inflight.shown(answer_id, platform, pending(), "", asker=asker)
+            inflight.shown(answer_id, platform, surface.pending_location(), "", asker=asker)
 
         def record(index: int, ref: Ref, text: str, final: bool) -> None:
             if not final:

@@ -14,6 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from core.planner import Candidate, Outlook, Planner, Urgency
+
 
 class RemoteBucket(Protocol):
     """A bucket kept outside this process (Redis), shared by every replica."""
@@ -113,9 +115,14 @@ class _Waiter:
     stale_since: Callable[[], float]
     is_final: Callable[[], bool]
     order: int
+    first: bool = False
+    outlook: Outlook | None = None
 
-    def key(self) -> tuple[int, float, int]:
-        return (0 if self.is_final() else 1, self.stale_since(), self.order)
+    def candidate(self) -> Candidate:
+        """How the planner sees this write now (it may have turned final meanwhile)."""
+        urgency = Urgency.FINAL if self.is_final() else Urgency.FIRST if self.first else Urgency.INTERIM
+        person = self.outlook.person if self.outlook is not None else ""
+        return Candidate(self, urgency, person, self.stale_since(), self.order, self.outlook)
 
 
 @dataclass(slots=True)
@@ -139,16 +146,18 @@ class BudgetLevel:
 class Budget:
     """A platform allowance shared fairly by every answer that draws on it.
 
-    Unlike a lock or a plain limiter, it chooses *who* goes next: a final edit before any
-    interim one, then the message whose oldest unshown token is oldest (which minimises the
-    worst staleness and is fair by construction). Interim edits leave `reserve` tokens in
-    the bucket so an answer that has ended is never kept half-shown by others' chatter.
-    Waiters are woken by a single timer, never by a polling task.
+    Unlike a lock or a plain limiter, it chooses *who* goes next and when, by asking its
+    `Planner` (see `core.planner`): finals and first messages before interim edits,
+    people before answers, interims only where they show more than they delay the finals
+    to come. Interim edits also leave `reserve` tokens in the bucket. Answers that say
+    what they are (`outlook`) are remembered as tenants until their stream ends, waiting
+    or not, because their finals will want tokens. Waiters are woken by a single timer,
+    never by a polling task.
     """
 
     __slots__ = (
-        "name", "bucket", "reserve", "remote", "_clock", "_waiters", "_timer", "_order", "stats",
-        "_background",
+        "name", "bucket", "reserve", "remote", "planner", "_clock", "_waiters", "_timer", "_order",
+        "stats", "_background", "_tenants",
     )
 
     def __init__(
@@ -171,6 +180,8 @@ class Budget:
         self._timer: asyncio.TimerHandle | asyncio.Handle | None = None
         self._order = 0
         self.stats = BudgetStats()
+        self.planner = Planner()
+        self._tenants: dict[int, Outlook] = {}
 
     @classmethod
     def per_minute(cls, count: float, *, burst: float, name: str = "", **kwargs: object) -> Budget:
@@ -190,13 +201,21 @@ class Budget:
         *,
         stale_since: Callable[[], float] | float,
         final: Callable[[], bool] | bool = False,
+        first: bool = False,
+        outlook: Outlook | None = None,
     ) -> None:
-        """Wait for a permit. `stale_since` and `final` may change while waiting."""
+        """Wait for a permit. `stale_since` and `final` may change while waiting.
+
+        `first` marks an answer's first message; `outlook` is the answer's own account
+        of itself, which lets the planner reserve for its final and share by person.
+        """
         since = stale_since if callable(stale_since) else (lambda: stale_since)  # type: ignore[misc]
         is_final = final if callable(final) else (lambda: final)  # type: ignore[misc]
         loop = asyncio.get_running_loop()
         self._order += 1
-        waiter = _Waiter(loop.create_future(), since, is_final, self._order)
+        waiter = _Waiter(loop.create_future(), since, is_final, self._order, first, outlook)
+        if outlook is not None and not outlook.done:
+            self._tenants[id(outlook)] = outlook
         self._waiters.append(waiter)
         self.stats.waiting_peak = max(self.stats.waiting_peak, len(self._waiters))
         started = self._now()
@@ -254,8 +273,15 @@ class Budget:
         waiting = sum(1 for w in self._waiters if not w.future.done())
         return BudgetLevel(tokens=self.bucket.tokens, waiting=waiting)
 
+    def _live_tenants(self) -> list[Outlook]:
+        """The answers still streaming; those that ended teach the planner their length."""
+        ended = [key for key, outlook in self._tenants.items() if outlook.done]
+        for key in ended:
+            self.planner.prior.learn(self._tenants.pop(key).length)
+        return list(self._tenants.values())
+
     def _dispatch(self) -> None:
-        """Grant permits to the best waiters while tokens last; else arm one timer."""
+        """Grant permits as the planner decides while tokens last; else arm one timer."""
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
@@ -264,14 +290,24 @@ class Budget:
             self._waiters = [w for w in self._waiters if not w.future.done()]
             if not self._waiters:
                 break
-            best = min(self._waiters, key=_Waiter.key)
-            need = 1.0 if best.is_final() else 1.0 + self.reserve
-            if not self.bucket.try_take(now, need=need):
-                wake = self.bucket.ready_at(now, need=need)
-                loop = asyncio.get_running_loop()
-                self._timer = loop.call_at(
-                    loop.time() + max(0.0, wake - now) + 1e-4, self._dispatch
-                )
+            decision = self.planner.decide(
+                now,
+                self.bucket,
+                [w.candidate() for w in self._waiters],
+                self._live_tenants(),
+                interim_need=1.0 + self.reserve,
+            )
+            chosen = decision.grant
+            need = 1.0 if chosen is None or chosen.urgency < Urgency.INTERIM else 1.0 + self.reserve
+            if chosen is None or not self.bucket.try_take(now, need=need):
+                wake = decision.wake_at if chosen is None else self.bucket.ready_at(now, need=need)
+                if wake is not None:
+                    loop = asyncio.get_running_loop()
+                    self._timer = loop.call_at(
+                        loop.time() + max(0.0, wake - now) + 1e-4, self._dispatch
+                    )
                 return
-            self._waiters.remove(best)
-            best.future.set_result(None)
+            waiter: _Waiter = chosen.key  # type: ignore[assignment]
+            self.planner.granted(now, chosen.person)
+            self._waiters.remove(waiter)
+            waiter.future.set_result(None)

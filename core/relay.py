@@ -28,7 +28,7 @@ from core.observer import NullObserver, RelayObserver, WriteKind
 from core.paging import Pager
 from core.relay_calls import PlatformCalls
 from core.relay_reader import ModelReader
-from core.surface import Ref, Surface, SurfaceError
+from core.surface import OpensWithText, Ref, ShowsStatus, Surface, SurfaceError
 
 log = logging.getLogger("trickle.relay")
 
@@ -70,6 +70,7 @@ class Answer(Generic[Ref]):
         observer: RelayObserver | None = None,
         answer_id: str | None = None,
         on_page: Callable[[int, Ref, str, bool], None] | None = None,
+        person: str = "",
     ) -> None:
         self.surface = surface
         self._on_page = on_page
@@ -77,13 +78,16 @@ class Answer(Generic[Ref]):
         self.observer: RelayObserver = observer or NullObserver()
         self.answer_id = answer_id or uuid.uuid4().hex[:12]
         self.log = logging.LoggerAdapter(log, {"answer_id": self.answer_id})
-        self._stream = ModelReader(events, observer=self.observer, on_status=self._show_status)
+        self._stream = ModelReader(
+            events, observer=self.observer, on_status=self._show_status, person=person
+        )
         self._calls = PlatformCalls(
             timeout=self.config.call_timeout,
             attempts=self.config.final_attempts,
             stale_since=self._stream.stale_since,
             observer=self.observer,
             log=self.log,
+            outlook=self._stream,
         )
         self._pager = Pager(limit=surface.page_limit, measure=surface.measure)
         self._override: tuple[EndReason, str] | None = None
@@ -95,6 +99,8 @@ class Answer(Generic[Ref]):
         self._reader: asyncio.Task[None] | None = None
         self._finished = False
         self._pending_status: str | None = None
+        self._status_task: asyncio.Task[bool] | None = None
+        self._status_writing = False
         self._decided = False  # ended before it began: one final post, no placeholder
 
     def __repr__(self) -> str:
@@ -150,20 +156,46 @@ class Answer(Generic[Ref]):
         return self._outcome()
 
     def _show_status(self, status: str) -> None:
-        """Tell people why nothing is happening yet, if the surface can (best effort)."""
-        show = getattr(self.surface, "show_status", None)
-        if show is None or self._stream.length:
+        """Tell people why nothing is happening yet, if the surface can.
+
+        One write, paced like the answer's own on the message's edit budget; a newer
+        status replaces one still waiting, and the answer's first text or its end
+        withdraws a waiting one, so a status never spends a token once it is moot.
+        """
+        if not isinstance(self.surface, ShowsStatus) or self._stream.length:
             return
         if not self._refs:  # no placeholder yet: show it as soon as there is one
             self._pending_status = status
             return
-        task = asyncio.get_running_loop().create_task(show(self._refs[0], status))
+        self._withdraw_status()
+        self._status_writing = False
+        task = asyncio.get_running_loop().create_task(self._write_status(self.surface, self._refs[0], status))
         task.add_done_callback(self._status_shown)
+        self._status_task = task
 
-    def _status_shown(self, task: asyncio.Task[bool | None]) -> None:
+    async def _write_status(self, surface: ShowsStatus[Ref], ref: Ref, status: str) -> bool:
+        async def call() -> bool:
+            self._status_writing = True
+            if self._stream.length or self._stream.done:
+                return False  # granted as the answer's own text arrived: give way
+            return await surface.show_status(ref, status)
+
+        return await self._calls.run(call, self.surface.edit_budget(ref), final=lambda: False)
+
+    def _withdraw_status(self) -> None:
+        """Cancel a status still waiting for its budget (one being written completes)."""
+        task = self._status_task
+        if task is not None and not task.done() and not self._status_writing:
+            task.cancel()
+
+    def _status_shown(self, task: asyncio.Task[bool]) -> None:
         """Count a status that was written; a surface returns True only when it wrote one
         (it gives way once the answer's own text is on its way)."""
-        if not task.cancelled() and task.exception() is None and task.result():
+        if task.cancelled():
+            return
+        if (exc := task.exception()) is not None:
+            self.log.info("could not show a status: %s", exc)
+        elif task.result():
             self.observer.wrote(WriteKind.STATUS)
 
     async def _stop_reader(self) -> None:
@@ -186,7 +218,7 @@ class Answer(Generic[Ref]):
 
     async def _post_placeholder(self) -> None:
         budget = self.surface.post_budget()
-        opening = getattr(self.surface, "post_opening", None)
+        surface = self.surface
         shown: list[tuple[str, int]] = []
 
         def text_so_far() -> str:
@@ -196,9 +228,12 @@ class Answer(Generic[Ref]):
             return page.text
 
         ref = await self._calls.run(
-            (lambda: opening(text_so_far)) if opening is not None else self.surface.post_placeholder,
+            (lambda: surface.post_opening(text_so_far))
+            if isinstance(surface, OpensWithText)
+            else surface.post_placeholder,
             budget,
             final=lambda: False,
+            first=True,
         )
         text, length = shown[0] if shown else ("", 0)
         self._refs.append(ref)
@@ -245,6 +280,7 @@ class Answer(Generic[Ref]):
 
     async def _sync(self, *, final: bool) -> None:
         """Bring every page up to date once, in order; later pages may appear meanwhile."""
+        self._withdraw_status()  # the answer's own text replaces any status
         index = 0
         sealed = -1
         while True:

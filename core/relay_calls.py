@@ -16,11 +16,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from core.observer import RelayObserver
+from core.observer import NullObserver, RelayObserver
 from core.pacing import Budget
+from core.planner import Outlook
 from core.surface import RateLimited, SurfaceError
 
-__all__ = ["PlatformCalls"]
+__all__ = ["PlatformCalls", "paced"]
 
 T = TypeVar("T")
 
@@ -38,6 +39,7 @@ class PlatformCalls:
     stale_since: Callable[[], float]
     observer: RelayObserver
     log: logging.LoggerAdapter[Any]
+    outlook: Outlook | None = None
 
     async def run(
         self,
@@ -46,17 +48,20 @@ class PlatformCalls:
         *,
         final: Callable[[], bool],
         persist: bool = False,
+        first: bool = False,
     ) -> T:
         """Run one platform call under its budget, waiting out 429s without limit.
 
         `final` ranks the call in its budget (it may turn true while waiting); `persist`
         lifts the cap on transient retries, for the final edit, whose caller bounds it
-        with the finish timeout.
+        with the finish timeout. `first` marks the answer's first message.
         """
         failures = 0
         while True:
             if budget is not None:
-                await budget.acquire(stale_since=self.stale_since, final=final)
+                await budget.acquire(
+                    stale_since=self.stale_since, final=final, first=first, outlook=self.outlook
+                )
             try:
                 async with asyncio.timeout(self.timeout):
                     result = await call()
@@ -80,3 +85,25 @@ class PlatformCalls:
             if budget is not None:
                 budget.succeeded()
             return result
+
+
+async def paced(
+    call: Callable[[], Awaitable[T]],
+    budget: Budget | None,
+    *,
+    log: logging.Logger,
+    attempts: int = 3,
+    timeout: float = 30.0,
+) -> T:
+    """One write that belongs to no streaming answer (a reply, a hint, an orphan's final,
+    a rescue), through the same path as an answer's: ranked with finals, 429s waited
+    out, transient failures retried `attempts` times."""
+    born = asyncio.get_running_loop().time()
+    calls = PlatformCalls(
+        timeout=timeout,
+        attempts=attempts,
+        stale_since=lambda: born,
+        observer=NullObserver(),
+        log=logging.LoggerAdapter(log, {}),
+    )
+    return await calls.run(call, budget, final=lambda: True)

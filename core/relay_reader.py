@@ -26,7 +26,8 @@ class ModelReader:
     """
 
     __slots__ = ("_events", "_observer", "_on_status", "_chunks", "length", "_unshown",
-                 "dirty", "ended", "done", "finish_reason", "limit", "error", "usage")
+                 "dirty", "ended", "done", "finish_reason", "limit", "error", "usage",
+                 "person", "first_at", "shown_length")
 
     def __init__(
         self,
@@ -34,6 +35,7 @@ class ModelReader:
         *,
         observer: RelayObserver,
         on_status: Callable[[str], None],
+        person: str = "",
     ) -> None:
         self._events = events
         self._observer = observer
@@ -48,6 +50,10 @@ class ModelReader:
         self.limit: int | None = None  # the answer cap a `length` finish reached
         self.error: StreamError | None = None
         self.usage: Usage | None = None
+        # What a shared budget's planner reads (`core.planner.Outlook`).
+        self.person = person
+        self.first_at: float | None = None
+        self.shown_length = 0
 
     def __repr__(self) -> str:
         return (
@@ -66,6 +72,19 @@ class ModelReader:
         """When the oldest text not yet shown arrived (now, if all of it is shown)."""
         return self._unshown[0][1] if self._unshown else asyncio.get_running_loop().time()
 
+    def unshown_since(self) -> float | None:
+        """When the oldest text not yet shown arrived; None when all of it is shown."""
+        return self._unshown[0][1] if self._unshown else None
+
+    def anything_shown(self) -> bool:
+        return self.shown_length > 0
+
+    def pace(self, now: float) -> float | None:
+        """Characters a second since the first text, once a quarter second has passed."""
+        if self.first_at is None or now - self.first_at < 0.25:
+            return None
+        return self.length / (now - self.first_at)
+
     def shown(self, length: int) -> None:
         """The first `length` characters are on screen: they no longer make it stale.
 
@@ -73,6 +92,7 @@ class ModelReader:
         staleness an operator watches, weighted per delta (about a token each with the
         OpenAI-compatible servers), so a long answer counts for more than a short one.
         """
+        self.shown_length = max(self.shown_length, length)
         now = asyncio.get_running_loop().time() if self._unshown else 0.0
         while self._unshown and self._unshown[0][0] <= length:
             self._observer.text_shown(now - self._unshown.popleft()[1])
@@ -92,7 +112,8 @@ class ModelReader:
                     if not event.text:
                         continue
                     if not self._chunks:
-                        self._observer.first_token(loop.time() - started_at)
+                        self.first_at = loop.time()
+                        self._observer.first_token(self.first_at - started_at)
                     self._chunks.append(event.text)
                     self.length += len(event.text)
                     self._unshown.append((self.length, loop.time()))

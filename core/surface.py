@@ -7,7 +7,8 @@ typed reference to the message, so editing never has to smuggle ids around.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol, TypeVar, runtime_checkable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
 
 if TYPE_CHECKING:
     from core.pacing import Budget
@@ -56,11 +57,6 @@ class Surface(Protocol[Ref]):
         """Show that an answer is coming (e.g. `…`) and return its message."""
         ...
 
-    # Optional: `async def post_opening(self, text: Callable[[], str]) -> Ref`, the
-    # placeholder for a surface whose post may wait for a budget: it calls `text()` once
-    # the platform lets it post, and shows what the model wrote meanwhile (or the
-    # placeholder if nothing). The relay uses it instead of `post_placeholder` if present.
-
     async def post_page(self, text: str, *, final: bool) -> Ref:
         """Post a continuation message holding `text`."""
         ...
@@ -80,3 +76,44 @@ class Surface(Protocol[Ref]):
     def must_leave(self, ref: Ref) -> bool:
         """True when `ref` can no longer be edited for long (e.g. an expiring token)."""
         ...
+
+
+# -- what some surfaces can also do: the relay and the assistant check with isinstance --
+
+
+@runtime_checkable
+class OpensWithText(Protocol[Ref]):
+    """A surface whose first post may wait for a budget: `post_opening` calls `text()`
+    once the platform lets it post, and shows what the model wrote meanwhile (or the
+    placeholder if nothing). The relay uses it instead of `post_placeholder`."""
+
+    async def post_opening(self, text: Callable[[], str]) -> Ref: ...
+
+
+@runtime_checkable
+class ShowsStatus(Protocol[Ref]):
+    """A surface that can say in the placeholder why nothing is written yet.
+
+    `show_status` is one plain write (the relay paces it on `edit_budget(ref)`, ranked
+    below the answer's own text); it returns False, writing nothing, once the answer's
+    text is on its way, and never raises for a refusal: a status is decoration.
+    """
+
+    async def show_status(self, ref: Ref, status: str) -> bool: ...
+
+
+@runtime_checkable
+class Locatable(Protocol[Ref]):
+    """A surface that can say where a message is, so that another process can finish an
+    answer a crash left open (the in-flight registry)."""
+
+    platform: str
+
+    def locate(self, ref: Ref) -> dict[str, Any]: ...
+
+
+@runtime_checkable
+class LocatableBeforePost(Protocol):
+    """A surface that knows where an answer will go before any message exists."""
+
+    def pending_location(self) -> dict[str, Any]: ...

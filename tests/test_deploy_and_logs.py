@@ -6,7 +6,6 @@ import io
 import json
 import logging
 import os
-import shutil
 import re
 import subprocess
 from pathlib import Path

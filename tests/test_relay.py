@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from core.models import EndReason, ErrorKind
+from core.models import EndReason, ErrorKind, Finish, TextDelta, Waiting
 from core.pacing import Budget
 from core.observer import NullObserver
 from core.relay import Answer, RelayConfig, relay
@@ -225,7 +225,9 @@ async def test_concurrent_answers_share_one_budget_within_its_rate():
     edits = sum(s.edits for s in surfaces)
     assert edits <= 10 + elapsed * 50 / 60 + 1
     assert all(s.final_texts() == [POEM * 3] for s in surfaces)
-    assert all(s.edits >= 2 for s in surfaces)
+    # The planner shows an answer's first words early only where that costs no final
+    # its token (six of the ten here); the others are shown whole at their final.
+    assert sum(s.edits >= 2 for s in surfaces) >= 6, [s.edits for s in surfaces]
 
 
 async def test_a_transient_platform_error_is_retried_and_the_answer_ends_exact():
@@ -347,3 +349,31 @@ async def test_a_placeholder_kept_waiting_by_its_budget_goes_up_with_the_text_so
     first = surface.messages[0].versions[0][1]
     assert first != PLACEHOLDER and POEM.startswith(first.removesuffix(INDICATOR))
     assert outcome.end is EndReason.STOP and surface.final_texts() == [POEM]
+
+
+class StatusSurface(FakeSurface):
+    """Shows statuses in its placeholder, as Slack's and Discord's surfaces do."""
+
+    async def show_status(self, ref, status: str) -> bool:
+        await self.edit(ref, f"_{status}_", final=False)
+        return True
+
+
+async def test_a_status_still_waiting_for_its_budget_is_withdrawn_when_the_text_arrives():
+    budget = Budget(rate=0.5, burst=1)
+    await budget.acquire(stale_since=0.0, final=True)  # someone else took the only token
+
+    async def queued_then_answered():
+        yield Waiting(0.0, why="queued")
+        await asyncio.sleep(1.0)
+        yield TextDelta("Hello.")
+        yield Finish("stop")
+
+    surface = StatusSurface(edit_budget=budget)
+    outcome = await relay(surface, queued_then_answered())
+    assert outcome.end is EndReason.STOP
+    assert surface.final_texts() == ["Hello."]
+    await asyncio.sleep(10.0)  # time for a status left waiting to be granted
+    assert not any("queued" in text for _, text, _ in surface.messages[0].versions)
+    # Ours, then the final: the withdrawn status spent nothing.
+    assert budget.stats.granted == 2

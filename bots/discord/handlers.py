@@ -27,6 +27,7 @@ from core.model_choice import as_fixed_choices, refusal, suggestions
 from core.models import EndReason
 from core.notices import notice_for
 from core.observer import WriteKind
+from core.relay_calls import paced
 from core.surface import Surface
 
 log = logging.getLogger("trickle.discord")
@@ -210,11 +211,12 @@ class DiscordHandlers:
         await self._answer(surface, question, answer_id)
 
     async def _reply(self, message: discord.Message, text: str) -> None:
-        budget = self._budgets.channel(message.channel.id)
-        await budget.acquire(stale_since=asyncio.get_running_loop().time(), final=True)
         try:
-            await call(message.reply(text, allowed_mentions=NO_PINGS, mention_author=False))
-            budget.succeeded()
+            await paced(
+                lambda: call(message.reply(text, allowed_mentions=NO_PINGS, mention_author=False)),
+                self._budgets.channel(message.channel.id),
+                log=log,
+            )
         except Exception as exc:  # a hint that cannot be posted is only logged
             log.warning("could not reply to %s: %s", message.id, exc)
 

@@ -129,21 +129,20 @@ class MessageWriter:
     async def show_status(self, ref: DiscordRef, status: str) -> bool:
         """Say in the placeholder why nothing is written yet (queued, model busy...).
 
-        Best effort: the relay calls it without waiting, so it gives way to the answer's
-        own text, which must never be followed by a status. True if it was written.
+        One edit, which the relay paces on the message's budget; it gives way to the
+        answer's own text, which must never be followed by a status. True if it was
+        written. A 429 goes back to the relay's paced call; other refusals only cost
+        the status.
         """
-        if self._answering:
-            return False
-        budget = self.edit_budget(ref)
-        await budget.acquire(stale_since=asyncio.get_running_loop().time())
         async with self._writing:
             if self._answering:
                 return False
             try:
                 await self._apply(ref, f"_{status}_", final=False)
-                budget.succeeded()
                 return True
-            except (RateLimited, SurfaceError, OSError) as exc:
+            except RateLimited:
+                raise
+            except (SurfaceError, OSError) as exc:
                 log.info("could not show a status: %s", exc, extra={"answer_id": self._answer_id})
         return False
 

@@ -19,6 +19,7 @@ from bots.discord.budgets import DiscordBudgets
 from bots.discord.messages import NO_PINGS, DiscordRef, MessageWriter, call, render
 from bots.discord.stop import ViewFactory
 from core.pacing import Budget
+from core.relay_calls import paced
 from core.surface import SurfaceError
 
 log = logging.getLogger("trickle.discord")
@@ -63,13 +64,10 @@ class ChannelSurface(MessageWriter):
         return await self._reply(text, final=final)
 
     async def _post_first(self, text: Callable[[], str], *, final: bool) -> DiscordRef:
-        # Acknowledging a question ranks with finishing one: the relay would queue the
-        # placeholder behind every older answer's interim edits in a busy channel.
-        budget = self._budgets.channel(self._trigger.channel.id)
-        await budget.acquire(stale_since=asyncio.get_running_loop().time(), final=True)
+        # Paced by the relay on the channel's budget, where a first message ranks with
+        # the finals, ahead of every older answer's interim edits.
         ref = await self._reply(text(), final=final)
         self._placed = True
-        budget.succeeded()
         return ref
 
     async def _reply(self, text: str, *, final: bool) -> DiscordRef:
@@ -84,8 +82,7 @@ class ChannelSurface(MessageWriter):
         await self._edit_channel(ref, content, final=final)
 
     def post_budget(self) -> Budget | None:
-        # None for the placeholder, which draws on the channel's budget itself.
-        return self._budgets.channel(self._trigger.channel.id) if self._placed else None
+        return self._budgets.channel(self._trigger.channel.id)
 
     def edit_budget(self, ref: DiscordRef) -> Budget:
         return self._budgets.channel(self._trigger.channel.id)
@@ -166,10 +163,8 @@ class InteractionSurface(MessageWriter):
         into the deferred response, the one message, on the token's own budget."""
         self._placed = True
         ref = DiscordRef("original")
-        budget = self._token_budget()
-        await budget.acquire(stale_since=asyncio.get_running_loop().time(), final=True)
-        await self.edit(ref, text, final=final)
-        budget.succeeded()
+        # The relay drew nothing for it (the deferral needed no budget): pace it here.
+        await paced(lambda: self.edit(ref, text, final=final), self._token_budget(), log=log)
         return ref
 
     async def _apply(self, ref: DiscordRef, content: str, *, final: bool, text: str | None = None) -> None:
@@ -208,8 +203,7 @@ class InteractionSurface(MessageWriter):
         if message_id is not None and hasattr(channel, "get_partial_message"):
             same = DiscordRef("channel", channel.get_partial_message(message_id), ref.view, ref.shown, ref.prefix)
             try:
-                await self._channel_turn()
-                await self._edit_channel(same, content, final=final)
+                await paced(lambda: self._edit_channel(same, content, final=final), self._channel_budget(), log=log)
             except SurfaceError as exc:
                 log.info("cannot edit the interaction message with the bot token (%s)", exc.code,
                          extra={"answer_id": self._answer_id})
@@ -218,18 +212,11 @@ class InteractionSurface(MessageWriter):
                 self._last = self._last or same.message  # type: ignore[assignment]
                 return
         rest = content if text is None else render(text.removeprefix(ref.shown), final=final)
-        await self._channel_turn()
-        moved = await self._post_in_channel(rest, final=final)
+        moved = await paced(lambda: self._post_in_channel(rest, final=final), self._channel_budget(), log=log)
         if ref.view is not None:
             ref.view.stop()  # its button stays on the dead message; a click there finds nothing
         prefix = ref.shown if text is not None and text.startswith(ref.shown) else ""
         ref.kind, ref.message, ref.view, ref.prefix = moved.kind, moved.message, moved.view, prefix
-
-    async def _channel_turn(self) -> None:
-        """A rescue write outside the relay's pacing still waits its turn in the channel."""
-        budget = self._channel_budget()
-        await budget.acquire(stale_since=asyncio.get_running_loop().time(), final=True)
-        budget.succeeded()
 
     def _gone(self, exc: SurfaceError) -> bool:
         """True when `exc` says the token is dead and a channel message may take over."""

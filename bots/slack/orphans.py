@@ -14,7 +14,6 @@ would keep it).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
@@ -26,11 +25,11 @@ from bots.slack.budgets import SlackBudgets
 from bots.slack.errors import call_slack
 from bots.slack.status import StatusSupport, set_status
 from core.pacing import Budget
+from core.relay_calls import paced
 from core.surface import RateLimited, SurfaceError
 
 log = logging.getLogger("trickle.slack")
 
-ATTEMPTS = 5
 
 
 class OrphanFinisher:
@@ -73,7 +72,7 @@ class OrphanFinisher:
             await self._spend(
                 budget, lambda: self._client.chat_stopStream(channel=channel, ts=ts), "chat.stopStream", channel
             )
-        except (RateLimited, SurfaceError, ConnectionError) as exc:  # expired or stopped already
+        except (RateLimited, SurfaceError, OSError, TimeoutError) as exc:  # expired or stopped already
             log.info("could not stop the orphaned stream %s (%s); updating it anyway", ts, exc)
 
     async def _finish(self, location: Mapping[str, Any], text: str) -> None:
@@ -97,15 +96,5 @@ class OrphanFinisher:
 
     @staticmethod
     async def _spend(budget: Budget, call: Callable[[], Awaitable[Any]], method: str, channel: str) -> None:
-        """One Slack call as a final edit of the shared budget, retried past 429s."""
-        loop = asyncio.get_running_loop()
-        for _ in range(ATTEMPTS):
-            await budget.acquire(stale_since=loop.time(), final=True)
-            try:
-                await call_slack(call(), method=method, where=f"channel {channel}")
-            except RateLimited as limited:
-                budget.rate_limited(limited.retry_after)
-                continue
-            budget.succeeded()
-            return
-        raise RateLimited(0.0, f"gave up on {method} for an orphaned answer")
+        """One Slack call as a final edit of the shared budget, through the one write path."""
+        await paced(lambda: call_slack(call(), method=method, where=f"channel {channel}"), budget, log=log)

@@ -7,7 +7,6 @@ budget, shared with the placeholders of real answers.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
 
@@ -16,13 +15,13 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bots.slack import messages
 from bots.slack.budgets import SlackBudgets
 from bots.slack.errors import call_slack
+from core.relay_calls import paced
 from core.surface import RateLimited, SurfaceError
 
 log = logging.getLogger("trickle.slack")
 
 NOT_ALLOWED = "Only the person who asked (or an admin) can stop this answer."
 ALREADY_FINISHED = "This answer has already finished."
-_ATTEMPTS = 3
 
 
 class Replies:
@@ -42,27 +41,21 @@ class Replies:
 
     async def post(self, channel: str, thread_ts: str | None, markdown: str) -> None:
         """Post `markdown` (escaped) in the thread, within the channel's post budget."""
-        budget = self._budgets.posts(channel)
         extra = {"thread_ts": thread_ts} if thread_ts else {}
         where = f"channel {channel}"
-        loop = asyncio.get_running_loop()
-        for _ in range(_ATTEMPTS):
-            await budget.acquire(stale_since=loop.time(), final=True)
-            try:
-                await call_slack(
+        try:
+            await paced(
+                lambda: call_slack(
                     self._client.chat_postMessage(channel=channel, **extra, **messages.plain(markdown).kwargs()),
                     method="chat.postMessage",
                     where=where,
-                )
-            except RateLimited as limited:
-                budget.rate_limited(limited.retry_after)
-                continue
-            except (SurfaceError, OSError):
-                return  # call_slack logged why
-            budget.succeeded()
-            self._wrote()
-            return
-        log.warning("gave up posting a reply in %s: rate limited", where)
+                ),
+                self._budgets.posts(channel),
+                log=log,
+            )
+        except (SurfaceError, OSError, TimeoutError):
+            return  # call_slack logged why
+        self._wrote()
 
     async def ephemeral(self, channel: str, user: str, thread_ts: str | None, markdown: str) -> None:
         """Show `markdown` to `user` only (nobody else sees it, and it does not last)."""

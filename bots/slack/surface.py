@@ -120,22 +120,18 @@ class SlackThreadSurface:
     async def show_status(self, ref: SlackMessage, status: str) -> bool:
         """Say in the placeholder why nothing is written yet (queued, model busy...).
 
-        Best effort: it spends one edit of the workspace's budget, and it gives way to
-        the answer, which may start while it waits for that budget. True if it was written.
+        One `chat.update`, which the relay paces on the workspace's budget; it gives way
+        to the answer, whose text may start meanwhile. True if it was written. A 429
+        goes back to the relay's paced call; other refusals only cost the status.
         """
-        if self._answering:
-            return False
-        budget = self._budgets.updates(self.team)
-        await budget.acquire(stale_since=asyncio.get_running_loop().time())
         async with self._updating:
             if self._answering:
                 return False
             try:
                 await self._update(ref, messages.status(status, self.answer_id))
-                budget.succeeded()
                 return True
-            except RateLimited as limited:
-                budget.rate_limited(limited.retry_after)
+            except RateLimited:
+                raise
             except (SurfaceError, OSError) as exc:
                 log.info("could not show a status in %s: %s", self.where, exc)
         return False

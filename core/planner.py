@@ -1,0 +1,264 @@
+"""Which waiting write a shared budget serves next, and when: the planner.
+
+Granting every write as soon as a token exists (the greedy rule) spends a small budget on
+the least useful writes: ten answers starting together take a whole Discord window, or
+Slack's burst, for their first words, and their ten finals then queue for two windows.
+The planner decides with what is known about every answer drawing on the budget:
+
+- *Urgent writes go first*: a final (the text people wait for), and a first message
+  (a placeholder or an opening: a person waits to see anything at all).
+- *People before answers*: among writes of the same urgency, the person granted fewest
+  writes lately goes first (max-min fairness), so one person's forty questions cannot
+  take everybody's edits; then the answer whose unshown text is oldest.
+- *Finals are reserved for*: every answer forecasts when its stream will end (its pace,
+  its length so far, a prior for answers' lengths). An interim edit is granted only if
+  the finals it would delay lose less than the interim shows sooner, counted in
+  token-seconds of staleness; an interim that delays nothing is free.
+- *Interims are spread*: when tokens are scarce (fewer in the bucket than answers
+  drawing on it) an answer's interim waits until it shows
+  a fair share of its answer: it is ripe once its unshown text has waited a fraction of
+  the answer's remaining span, the fraction given by the interims the budget can afford
+  each answer before it ends. The first words of an answer are the exception when they
+  cost nothing: a person sees the answer start.
+
+Everything here is pure: time is passed in and the bucket is copied before it is tried,
+so the rules are tested with plain numbers.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import Protocol
+
+__all__ = ["Urgency", "Outlook", "LengthPrior", "Candidate", "Decision", "Planner", "final_delays", "forecast_end"]
+
+RECHECK = 0.25  # at most this long between looks while interims wait to ripen
+
+
+class Urgency(IntEnum):
+    """How badly a write is wanted; lower goes first."""
+
+    FINAL = 0  # an answer's final text (or a notice: nothing comes after it)
+    FIRST = 1  # a first message: a placeholder or an opening
+    INTERIM = 2  # an edit while the answer streams
+
+
+class Outlook(Protocol):
+    """What an answer tells the planner about itself, read at decision time."""
+
+    person: str
+    length: int  # characters written so far
+    done: bool  # the stream has ended
+
+    def unshown_since(self) -> float | None:
+        """When the oldest text not yet shown was emitted; None when all is shown."""
+        ...
+
+    def anything_shown(self) -> bool:
+        """Whether any of the answer's text is on screen yet."""
+        ...
+
+    def pace(self, now: float) -> float | None:
+        """Characters a second the model writes, once there is enough to tell."""
+        ...
+
+
+class LengthPrior:
+    """How long answers run here: a moving average of the lengths of answers that
+    ended, so a forecast made before an answer is half written is not a wild guess."""
+
+    __slots__ = ("chars", "weight")
+
+    def __init__(self, chars: float = 1600.0, *, weight: float = 0.2) -> None:
+        self.chars = chars  # ~400 tokens: a typical chat answer
+        self.weight = weight
+
+    def learn(self, length: int) -> None:
+        if length > 0:
+            self.chars += self.weight * (length - self.chars)
+
+
+DEFAULT_PACE = 200.0  # characters a second (~50 tokens) until an answer shows its own
+
+
+def forecast_end(outlook: Outlook, now: float, prior: LengthPrior) -> float:
+    """When `outlook`'s stream is expected to end.
+
+    An answer is expected to run to the typical length, or a quarter beyond what it has
+    written when it is already longer (the longer it runs, the later it is likely to
+    end); at its own pace once known.
+    """
+    if outlook.done:
+        return now
+    pace = outlook.pace(now) or DEFAULT_PACE
+    expected = max(prior.chars, outlook.length * 1.25)
+    return now + max(0.0, expected - outlook.length) / pace
+
+
+class Bucket(Protocol):
+    """The arithmetic of one allowance (`core.pacing.TokenBucket` and kin)."""
+
+    rate: float
+    tokens: float
+
+    def ready_at(self, now: float, *, need: float = 1.0) -> float: ...
+
+    def try_take(self, now: float, *, need: float = 1.0) -> bool: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """One waiting write: `key` is whatever the budget uses to wake it."""
+
+    key: object
+    urgency: Urgency
+    person: str
+    stale_since: float
+    order: int
+    outlook: Outlook | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """Grant `grant` now (None: nobody), or look again at `wake_at` (None: when asked)."""
+
+    grant: Candidate | None
+    wake_at: float | None = None
+
+
+def final_delays(bucket: Bucket, now: float, ends: Sequence[float], *, spend_now: int = 0) -> list[float]:
+    """How late each forecast final would be written, if finals took tokens in order
+    of their ends after `spend_now` tokens were taken now. The bucket is not touched."""
+    trial = copy.copy(bucket)
+    for _ in range(spend_now):
+        trial.try_take(now)
+    delays = []
+    at = now
+    for end in sorted(ends):
+        at = max(at, end)
+        at = max(at, trial.ready_at(at))
+        trial.try_take(at)
+        delays.append(at - max(end, now))
+    return delays
+
+
+class Planner:
+    """The rules above; one per budget, holding only the recent grants per person."""
+
+    __slots__ = ("memory", "prior", "_grants")
+
+    def __init__(self, *, memory: float = 60.0, prior: LengthPrior | None = None) -> None:
+        self.memory = memory  # how far back a person's grants count against them
+        self.prior = prior or LengthPrior()
+        self._grants: list[tuple[float, str]] = []
+
+    def granted(self, now: float, person: str) -> None:
+        """Remember that `person` was granted a write at `now`."""
+        self._grants.append((now, person))
+
+    def recent(self, now: float) -> dict[str, int]:
+        """Writes granted per person within `memory`."""
+        horizon = now - self.memory
+        if self._grants and self._grants[0][0] < horizon:
+            self._grants = [g for g in self._grants if g[0] >= horizon]
+        counts: dict[str, int] = {}
+        for _, person in self._grants:
+            counts[person] = counts.get(person, 0) + 1
+        return counts
+
+    def decide(
+        self,
+        now: float,
+        bucket: Bucket,
+        waiting: Sequence[Candidate],
+        tenants: Iterable[Outlook],
+        *,
+        interim_need: float = 1.0,
+    ) -> Decision:
+        """The write to grant now, or when to look again.
+
+        `tenants` are every answer drawing on the budget, waiting or not (an answer
+        between two edits still ends, and its final will want a token). `interim_need`
+        is the level an interim must leave (the budget's reserve plus one).
+        """
+        if not waiting:
+            return Decision(None)
+        recent = self.recent(now)
+
+        def rank(c: Candidate) -> tuple[int, int, float, int]:
+            return (recent.get(c.person, 0), c.urgency, c.stale_since, c.order)
+
+        urgent = [c for c in waiting if c.urgency < Urgency.INTERIM]
+        if urgent:
+            ready = bucket.ready_at(now)
+            if ready > now:
+                return Decision(None, ready)
+            return Decision(min(urgent, key=rank))
+        ready = bucket.ready_at(now, need=interim_need)
+        if ready > now:
+            return Decision(None, ready)
+        return self._interim(now, bucket, waiting, list(tenants), rank)
+
+    def _interim(self, now, bucket, waiting, tenants, rank) -> Decision:  # noqa: ANN001
+        ends = [forecast_end(t, now, self.prior) for t in tenants]
+        before = final_delays(bucket, now, ends)
+        after = final_delays(bucket, now, ends, spend_now=1)
+        # What delaying the finals costs: each late second keeps the answer's last
+        # stretch of text (its pace times the time since its last write) unshown.
+        cost = 0.0
+        order = sorted(range(len(tenants)), key=lambda i: ends[i])
+        for slot, index in enumerate(order):
+            extra = after[slot] - before[slot]
+            if extra > 0:
+                tenant = tenants[index]
+                since = tenant.unshown_since()
+                span = max(0.0, ends[index] - since) if since is not None else 0.0
+                cost += extra * (tenant.pace(now) or DEFAULT_PACE) * max(span, extra)
+        free = cost <= 1e-9
+        # Plenty: a token left for every answer even after this one; no need to ration.
+        plenty = free and bucket.tokens - 1.0 >= len(tenants)
+        share = self._share(now, bucket, ends)
+        ripe: list[Candidate] = []
+        wake = math.inf
+        for c in waiting:
+            outlook = c.outlook
+            if outlook is None:  # a write that tells nothing about its answer: no planning
+                ripe.append(c)
+                continue
+            end = forecast_end(outlook, now, self.prior)
+            if plenty or (free and not outlook.anything_shown()):
+                ripe.append(c)  # the answer's first words, or a rich budget: no one's expense
+                continue
+            due = c.stale_since + max(0.0, end - c.stale_since) / (share + 1.0)
+            benefit = (now - c.stale_since) * max(0.0, end - now) * (outlook.pace(now) or DEFAULT_PACE)
+            if now >= due and (free or benefit > cost):
+                ripe.append(c)
+            else:
+                wake = min(wake, max(due, now + 0.01))
+        if ripe:
+            return Decision(min(ripe, key=rank))
+        return Decision(None, min(wake, now + RECHECK))
+
+    @staticmethod
+    def _share(now: float, bucket: Bucket, ends: Sequence[float]) -> float:
+        """Interims the budget can afford each answer before the answers end: the tokens
+        it will hold by the last forecast end, less one final each, shared equally."""
+        if not ends:
+            return math.inf
+        horizon = max(ends)
+        trial = copy.copy(bucket)
+        spendable = 0
+        at = now
+        # Count the tokens the bucket yields up to the horizon (bounded: a budget gives
+        # at most one token per 1/rate seconds, and a burst).
+        while spendable < 1000:
+            at = max(at, trial.ready_at(at))
+            if at > horizon:
+                break
+            trial.try_take(at)
+            spendable += 1
+        return max(0.0, (spendable - len(ends)) / len(ends))

@@ -1,0 +1,173 @@
+"""The staleness floor benchmark: its virtual clock, its lower bound, and the relay against it.
+
+The bound is a proof, so the real relay must never beat it: if a relay run comes out
+below the floor, the bound is wrong, not the relay.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+
+import pytest
+
+from benchmarks.floor import (
+    Allowance,
+    BucketShape,
+    Scenario,
+    Workload,
+    WindowShape,
+    allowances,
+    floor_p95,
+    floors,
+    model,
+    platform_limits,
+    run_relay,
+    trickle_limits,
+)
+from benchmarks.virtual_time import VirtualTimeLoop, run_virtual
+from core.models import Finish, TextDelta
+
+
+# -- the virtual clock -----------------------------------------------------------------------
+
+
+def test_an_hour_of_sleep_passes_at_once() -> None:
+    async def sleep_an_hour() -> tuple[float, float]:
+        loop = asyncio.get_running_loop()
+        before = loop.time()
+        await asyncio.sleep(3600)
+        return before, loop.time()
+
+    started = time.perf_counter()
+    before, after = run_virtual(sleep_an_hour())
+    assert time.perf_counter() - started < 1.0
+    assert after - before == pytest.approx(3600.0)
+
+
+def test_timers_fire_in_order_at_their_virtual_times() -> None:
+    async def race() -> list[tuple[str, float]]:
+        loop = asyncio.get_running_loop()
+        seen: list[tuple[str, float]] = []
+
+        async def after(name: str, delay: float) -> None:
+            await asyncio.sleep(delay)
+            seen.append((name, loop.time()))
+
+        await asyncio.gather(after("slow", 90.0), after("fast", 0.25), after("mid", 12.0))
+        return seen
+
+    assert run_virtual(race()) == [("fast", 0.25), ("mid", 12.0), ("slow", 90.0)]
+
+
+def test_a_loop_with_nothing_scheduled_is_a_deadlock() -> None:
+    async def wait_forever() -> None:
+        await asyncio.get_running_loop().create_future()
+
+    with pytest.raises(RuntimeError, match="deadlock: nothing scheduled"):
+        run_virtual(wait_forever())
+
+
+def test_real_io_is_refused() -> None:
+    left, right = socket.socketpair()
+    loop = VirtualTimeLoop()
+    try:
+        with pytest.raises(RuntimeError, match="real I/O"):
+            loop.add_reader(left.fileno(), lambda: None)
+    finally:
+        loop.close()
+        left.close()
+        right.close()
+
+
+def test_the_model_keeps_the_workload_schedule() -> None:
+    workload = Workload()
+
+    async def listen() -> list[tuple[float, object]]:
+        loop = asyncio.get_running_loop()
+        return [(loop.time(), event) async for event in model(workload, loop.time())]
+
+    events = run_virtual(listen())
+    deltas = [(at, e) for at, e in events if isinstance(e, TextDelta)]
+    assert len(deltas) == 400
+    assert deltas[0][0] == pytest.approx(0.5)
+    assert deltas[-1][0] == pytest.approx(0.5 + 399 / 50)
+    assert len({e.text for _, e in deltas}) == 400  # distinct words
+    assert isinstance(events[-1][1], Finish)
+
+
+# -- the bound ---------------------------------------------------------------------------------
+
+
+def test_a_write_per_token_allows_zero_staleness() -> None:
+    huge = [Allowance("huge", BucketShape(rate=1000.0, burst=1000.0), frozenset({0}))]
+    assert floor_p95([Workload()], huge) == 0.0
+
+
+def test_a_small_case_checked_by_hand() -> None:
+    # 10 tokens, one every 0.1 s from t=0, and only 2 writes (burst 2, no refill).
+    # p95 by nearest rank over 10 values is the 10th (round(0.95 * 9) = 9): every token
+    # must be shown within S. One write shows within S the tokens of [w - S, w], at most
+    # floor(S / 0.1) + 1 of them; two writes show 10 only if floor(10 S) + 1 >= 5,
+    # i.e. S >= 0.4. So the floor is just under 0.4, to the 10 ms bisection step.
+    tiny = Workload(first=0.0, tokens=10, rate=10.0)
+    two = [Allowance("two", BucketShape(rate=0.0, burst=2.0), frozenset({0}))]
+    assert 0.39 <= floor_p95([tiny], two) < 0.4
+
+
+def test_ten_answers_in_one_discord_channel_checked_by_hand() -> None:
+    # 10 answers of 400 tokens (0.5 s + i/50 s); p95 needs 3,800 of the 4,000 tokens
+    # within S. Writes in [0.5, 8.48 + S] come from 5-call windows opened at least 5 s
+    # apart from t=0: 5 (floor((8.48 + S) / 5) + 1) of them. One write shows c = floor(50 S)
+    # + 1 tokens, an answer at most 400.
+    # - S < 1.52: 10 writes, at most 10 c >= 3,800 -> c >= 380 -> S >= 7.58: no.
+    # - 1.52 <= S < 6.52: 15 writes: one each, then 5 seconds of at most 400 - c:
+    #   10 c + 5 (400 - c) >= 3,800 -> c >= 360 -> S >= 7.18: no (and c < 200 is worse).
+    # - S = 6.52: 20 writes, two per answer, 2 c = 654 >= 400: all 4,000 shown. Yes.
+    answers = [Workload()] * 10
+    channel = [Allowance("channel", WindowShape(limit=5, period=5.0), frozenset(range(10)))]
+    assert 6.51 <= floor_p95(answers, channel) < 6.52
+
+
+@pytest.mark.parametrize("platform", ["slack-edit", "slack-native", "discord-mentions"])
+@pytest.mark.parametrize("limits", [trickle_limits, platform_limits])
+def test_more_answers_in_one_channel_never_lower_the_floor(platform: str, limits) -> None:
+    previous = 0.0
+    for count in (1, 2, 3, 5, 10, 20, 50):
+        floor = floor_p95([Workload()] * count, allowances(platform, [0] * count, limits()))
+        assert floor >= previous, (platform, count)
+        previous = floor
+
+
+def test_trickles_own_limits_never_allow_more_than_the_platforms() -> None:
+    for platform in ("slack-edit", "slack-native", "discord-mentions"):
+        for count, channels in ((1, 1), (10, 1), (10, 10)):
+            trickle, platform_floor = floors(Scenario(platform, count, channels))
+            assert trickle >= platform_floor, (platform, count, channels)
+
+
+# -- the relay against the floor ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("platform", ["slack-edit", "slack-native", "discord-mentions"])
+def test_the_relay_is_exact_polite_and_above_the_floor(platform: str) -> None:
+    scenario = Scenario(platform, 10, 1)
+    started = time.perf_counter()
+    run = run_relay(scenario)
+    assert time.perf_counter() - started < 5.0
+    assert run.simulated > 8.48  # the answers really streamed on the virtual clock
+    assert run.exact == run.answers == 10
+    assert run.refused == 0
+    assert run.errors == []
+    assert len(run.stale) == 10 * 400
+    assert sorted(run.visible) == pytest.approx(sorted(run.stale))  # the reports are true
+    trickle_floor, platform_floor = floors(scenario)
+    assert trickle_floor > 0
+    assert run.p95 >= trickle_floor
+    assert run.p95 >= platform_floor
+
+
+def test_a_relay_run_is_deterministic() -> None:
+    scenario = Scenario("slack-edit", 10, 1)
+    assert run_relay(scenario).stale == run_relay(scenario).stale

@@ -1,0 +1,130 @@
+"""The planner's rules, decided on plain numbers: who a shared budget serves next."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+
+from core.pacing import TokenBucket
+from core.planner import Candidate, LengthPrior, Planner, Urgency, final_delays, forecast_end
+
+
+@dataclass
+class Answer:
+    """An answer as the planner sees it (`core.planner.Outlook`)."""
+
+    person: str
+    started: float = 0.0  # when its first text came
+    length: int = 0
+    done: bool = False
+    since: float | None = None  # oldest unshown text
+    shown: bool = True
+    rate: float | None = 200.0
+
+    def unshown_since(self) -> float | None:
+        return self.since
+
+    def anything_shown(self) -> bool:
+        return self.shown
+
+    def pace(self, now: float) -> float | None:
+        return self.rate
+
+
+def write(answer: Answer | None, urgency: Urgency = Urgency.INTERIM, *, since: float = 0.0, order: int = 0) -> Candidate:
+    person = answer.person if answer is not None else ""
+    return Candidate(object(), urgency, person, since, order, answer)
+
+
+def test_finals_go_before_first_messages_and_those_before_interims():
+    planner = Planner()
+    bucket = TokenBucket(rate=1.0, burst=5, now=0.0)
+    a, b, c = Answer("a"), Answer("b"), Answer("c")
+    waiting = [write(a, Urgency.INTERIM, order=1), write(b, Urgency.FIRST, order=2), write(c, Urgency.FINAL, order=3)]
+    assert planner.decide(0.0, bucket, waiting, [a, b, c]).grant is waiting[2]
+    assert planner.decide(0.0, bucket, waiting[:2], [a, b]).grant is waiting[1]
+
+
+def test_the_person_granted_least_lately_goes_first_even_before_a_final():
+    planner = Planner(memory=60.0)
+    for _ in range(5):
+        planner.granted(1.0, "busy")
+    bucket = TokenBucket(rate=1.0, burst=5, now=0.0)
+    busy, other = Answer("busy"), Answer("other")
+    waiting = [write(busy, Urgency.FINAL, since=0.0, order=1), write(other, Urgency.FINAL, since=5.0, order=2)]
+    assert planner.decide(10.0, bucket, waiting, []).grant is waiting[1]
+    # A minute later the busy person's grants no longer count against them.
+    assert planner.decide(70.0, bucket, waiting, []).grant is waiting[0]
+
+
+def test_an_urgent_write_waits_for_a_token_and_says_when():
+    bucket = TokenBucket(rate=2.0, burst=1, now=0.0)
+    assert bucket.try_take(0.0)
+    decision = Planner().decide(0.0, bucket, [write(Answer("a"), Urgency.FINAL)], [])
+    assert decision.grant is None and decision.wake_at == pytest.approx(0.5)
+
+
+def test_final_delays_follow_the_bucket_and_do_not_touch_it():
+    bucket = TokenBucket(rate=1.0, burst=2, now=0.0)
+    # Three finals at t=5: two from the full bucket, the third a second later.
+    assert final_delays(bucket, 0.0, [5.0, 5.0, 5.0]) == pytest.approx([0.0, 0.0, 1.0])
+    # A token taken now refills by t=5: it delays nothing.
+    assert final_delays(bucket, 0.0, [5.0, 5.0, 5.0], spend_now=1) == pytest.approx([0.0, 0.0, 1.0])
+    # Finals at t=0.5 cannot wait for the refill: one taken now makes the last one later.
+    # (1 left + 0.5 earned: the first goes at 0.5, the second when 0.5 more is earned.)
+    assert final_delays(bucket, 0.0, [0.5, 0.5], spend_now=1) == pytest.approx([0.0, 0.5])
+    assert bucket.tokens == 2
+
+
+def test_forecast_uses_the_prior_then_the_length_so_far():
+    prior = LengthPrior(1000.0)
+    assert forecast_end(Answer("a", length=200, rate=100.0), 3.0, prior) == pytest.approx(3.0 + 8.0)
+    # Already longer than the prior: a quarter more is expected.
+    assert forecast_end(Answer("a", length=2000, rate=100.0), 3.0, prior) == pytest.approx(3.0 + 5.0)
+    assert forecast_end(Answer("a", length=2000, done=True), 3.0, prior) == 3.0
+    prior.learn(2000)
+    assert prior.chars == pytest.approx(1200.0)
+
+
+def test_first_words_are_granted_at_once_while_they_cost_no_final():
+    planner = Planner()
+    bucket = TokenBucket(rate=1.0, burst=5, now=0.0)
+    answers = [Answer(f"p{i}", length=1000, since=0.5, shown=False) for i in range(10)]
+    waiting = [write(a, since=0.5, order=i) for i, a in enumerate(answers)]
+    granted = []
+    # Ten answers, each forecast to end 3 s on (600 more chars of the 1,600 expected, at
+    # 200/s); a full 5-token bucket earns 3 more by then, so 3 are free: the finals at
+    # 3.5 s find it full either way.
+    while waiting:
+        decision = planner.decide(0.5, bucket, waiting, answers, interim_need=1.0)
+        if decision.grant is None:
+            break
+        assert bucket.try_take(0.5)
+        planner.granted(0.5, decision.grant.person)
+        waiting.remove(decision.grant)
+        granted.append(decision.grant)
+    # The greedy rule spent all five; the planner keeps two for the finals.
+    assert len(granted) == 3
+    assert final_delays(bucket, 0.5, [forecast_end(a, 0.5, planner.prior) for a in answers]) == pytest.approx(
+        final_delays(TokenBucket(rate=1.0, burst=5, now=0.5), 0.5, [3.5] * 10)
+    )
+
+
+def test_an_interim_that_delays_finals_waits_until_it_shows_enough():
+    planner = Planner()
+    # Two tokens a second cannot keep up with finals of ten answers ending at 8.5 s.
+    bucket = TokenBucket(rate=0.5, burst=4, now=0.0)
+    answers = [Answer(f"p{i}", length=100 * (i + 1), since=0.5) for i in range(10)]
+    early = planner.decide(1.0, bucket, [write(answers[0], since=0.5)], answers)
+    assert early.grant is None and early.wake_at is not None and early.wake_at > 1.0
+    # The same write much later, having waited half the answer: it shows far more than
+    # the final it delays keeps hidden.
+    late = planner.decide(early.wake_at, bucket, [write(answers[0], since=0.5)], answers)
+    assert late.grant is not None or (late.wake_at is not None and late.wake_at > early.wake_at)
+
+
+def test_a_write_without_an_outlook_is_served_like_before():
+    bucket = TokenBucket(rate=1.0, burst=2, now=0.0)
+    lone = write(None, since=0.0)
+    assert Planner().decide(0.0, bucket, [lone], [], interim_need=2.0).grant is lone
