@@ -115,7 +115,7 @@ class Workload:
         return self.emitted_at(self.tokens - 1)
 
     def token(self, index: int) -> str:
-        return f"{index:x} "
+        return f"{index:03x} "
 
     def text(self) -> str:
         return "".join(self.token(i) for i in range(self.tokens))
@@ -320,7 +320,7 @@ class Limits:
     updates: Shape  # chat.update, per workspace
     posts: Shape  # chat.postMessage, per channel
     appends: Shape  # chat.appendStream, per workspace
-    channel: Shape  # a Discord channel's creates and edits
+    channel: Shape  # a Discord channel's creates, and (counted apart) its edits
     # chat.startStream / stopStream: free at the (fake) platform, once per answer each;
     # trickle draws a start on the channel's post budget and a stop on the append budget.
     free_stream_ends: bool
@@ -357,7 +357,16 @@ def allowances(platform: str, layout: Sequence[int], limits: Limits) -> list[All
         channel: frozenset(i for i, c in enumerate(layout) if c == channel) for channel in sorted(set(layout))
     }
     if platform == "discord-mentions":
-        return [Allowance(f"channel {c}", limits.channel, m) for c, m in by_channel.items()]
+        # Creates and edits are counted apart; an answer fits one message, so its
+        # create is its one write on the create count.
+        return [
+            allowance
+            for c, m in by_channel.items()
+            for allowance in (
+                Allowance(f"creates {c}", limits.channel, m, per_answer=1),
+                Allowance(f"edits {c}", limits.channel, m),
+            )
+        ]
     updates = Allowance("chat.update", limits.updates, everyone)
     # One message per answer: its opening is its one post (or stream start).
     posts = [Allowance(f"chat.postMessage {c}", limits.posts, m, per_answer=1) for c, m in by_channel.items()]
@@ -521,9 +530,9 @@ class SlackPlatform(Platform):
 
 
 class DiscordPlatform(Platform):
-    """Discord's channel buckets (creates and edits together, 5 per 5 s windows, as
-    `tests/fakes/discord_server.py`), feeding trickle's budgets the headers of every
-    write the way `DiscordBudgets.trace_config` does."""
+    """Discord's channel buckets (creates, and edits counted apart, 5 per 5 s windows
+    each, as `tests/fakes/discord_server.py`), feeding trickle's budgets the headers of
+    every write the way `DiscordBudgets.trace_config` does."""
 
     INDICATOR = " ▌"
 
@@ -550,9 +559,10 @@ class DiscordPlatform(Platform):
         return text + self.INDICATOR if text else "…"
 
     def _spend(self, method: str, channel: str, path: str) -> None:
-        window = self.windows.get(channel)
+        key = f"{method} {channel}"
+        window = self.windows.get(key)
         if window is None:
-            window = self.windows[channel] = PlatformWindow(5, 5.0)
+            window = self.windows[key] = PlatformWindow(5, 5.0)
         ok, remaining, reset_after = window.take()
         headers = {
             "X-RateLimit-Limit": str(window.limit),
@@ -605,6 +615,9 @@ class SlackEditSurface:
     def edit_budget(self, ref: Message) -> Budget | None:
         return self.budgets.updates(self.team)
 
+    def answer_edit_budget(self) -> Budget | None:
+        return self.budgets.updates(self.team)
+
     def must_leave(self, ref: Message) -> bool:
         return False
 
@@ -644,6 +657,9 @@ class SlackNativeSurface(SlackEditSurface):
         elif new:
             self.platform.append_stream(ref, new)
             self._sent[ref] = sent + len(new)
+
+    def answer_edit_budget(self) -> Budget | None:
+        return self.budgets.appends(self.team)
 
     def edit_budget(self, ref: Message) -> Budget | None:
         if ref in self._sent:
@@ -686,9 +702,12 @@ class DiscordChannelSurface:
         self.platform.edit(ref, text, final)
 
     def post_budget(self) -> Budget:
-        return self.budgets.channel(self.channel)
+        return self.budgets.creates(self.channel)
 
     def edit_budget(self, ref: Message) -> Budget:
+        return self.budgets.channel(self.channel)
+
+    def answer_edit_budget(self) -> Budget | None:
         return self.budgets.channel(self.channel)
 
     def must_leave(self, ref: Message) -> bool:

@@ -74,6 +74,12 @@ class TokenBucket:
         missing = max(0.0, need - self.tokens)
         return start + missing / self.rate
 
+    def wasted_by(self, now: float, until: float) -> float:
+        """Tokens lost if none is taken from `now` until `until`: refill beyond the burst."""
+        self.refill(now)
+        earning = max(0.0, until - max(now, self.paused_until))
+        return max(0.0, self.tokens + earning * self.rate - self.burst)
+
     def try_take(self, now: float, *, need: float = 1.0) -> bool:
         """Take one token if `need` are available now."""
         if self.ready_at(now, need=need) > now:
@@ -243,6 +249,11 @@ class Budget:
         self.stats.waits.append(self._now() - started)
         if len(self.stats.waits) > 4096:
             del self.stats.waits[:2048]
+
+    def join(self, outlook: Outlook) -> None:
+        """Count on `outlook`'s writes before it asks: its final will want a token."""
+        if not outlook.done:
+            self._tenants[id(outlook)] = outlook
 
     def rate_limited(self, retry_after: float) -> None:
         """The platform answered 429 for a call drawn from this budget."""

@@ -103,9 +103,10 @@ class Bucket(Protocol):
     """The arithmetic of one allowance (`core.pacing.TokenBucket` and kin)."""
 
     rate: float
-    tokens: float
 
     def ready_at(self, now: float, *, need: float = 1.0) -> float: ...
+
+    def wasted_by(self, now: float, until: float) -> float: ...
 
     def try_take(self, now: float, *, need: float = 1.0) -> bool: ...
 
@@ -211,36 +212,45 @@ class Planner:
         # stretch of text (its pace times the time since its last write) unshown.
         cost = 0.0
         order = sorted(range(len(tenants)), key=lambda i: ends[i])
+        # A write may also make finals sooner (a fixed window opened now ends, and
+        # refills, sooner), so the differences count with their signs.
         for slot, index in enumerate(order):
             extra = after[slot] - before[slot]
-            if extra > 0:
+            if extra != 0:
                 tenant = tenants[index]
                 since = tenant.unshown_since()
                 span = max(0.0, ends[index] - since) if since is not None else 0.0
-                cost += extra * (tenant.pace(now) or DEFAULT_PACE) * max(span, extra)
-        free = cost <= 1e-9
-        # Plenty: a token left for every answer even after this one; no need to ration.
-        plenty = free and bucket.tokens - 1.0 >= len(tenants)
-        share = self._share(now, bucket, ends)
+                cost += extra * (tenant.pace(now) or DEFAULT_PACE) * max(span, abs(extra))
+        harmless = cost <= 1e-9
+        # Plenty: a write now for the first words of every answer still showing none.
+        silent = sum(1 for t in tenants if not t.anything_shown())
+        plenty = bucket.ready_at(now, need=max(1.0, float(silent))) <= now
+        share = max(1.0, self._share(now, bucket, ends))
         ripe: list[Candidate] = []
-        wake = math.inf
+        due_at: dict[int, float] = {}
         for c in waiting:
             outlook = c.outlook
             if outlook is None:  # a write that tells nothing about its answer: no planning
                 ripe.append(c)
                 continue
             end = forecast_end(outlook, now, self.prior)
-            if plenty or (free and not outlook.anything_shown()):
-                ripe.append(c)  # the answer's first words, or a rich budget: no one's expense
-                continue
+            # Spread: at least halfway through the text it leaves unshown, sooner when
+            # the budget affords this answer more than one more interim.
             due = c.stale_since + max(0.0, end - c.stale_since) / (share + 1.0)
             benefit = (now - c.stale_since) * max(0.0, end - now) * (outlook.pace(now) or DEFAULT_PACE)
-            if now >= due and (free or benefit > cost):
+            if harmless and plenty and not outlook.anything_shown():
+                ripe.append(c)  # the answer's first words, at no one's expense
+            elif now >= due and (harmless or benefit > cost):
                 ripe.append(c)
             else:
-                wake = min(wake, max(due, now + 0.01))
+                due_at[id(c)] = max(due, now + 0.01)
         if ripe:
             return Decision(min(ripe, key=rank))
+        wake = min(due_at.values(), default=math.inf)
+        if harmless and bucket.wasted_by(now, min(wake, now + RECHECK)) >= 1.0:
+            # Waiting would lose a token (a full bucket overflows, a window closes with
+            # calls unspent): the stalest write may have it.
+            return Decision(min(waiting, key=rank))
         return Decision(None, min(wake, now + RECHECK))
 
     @staticmethod

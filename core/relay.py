@@ -28,7 +28,7 @@ from core.observer import NullObserver, RelayObserver, WriteKind
 from core.paging import Pager
 from core.relay_calls import PlatformCalls
 from core.relay_reader import ModelReader
-from core.surface import OpensWithText, Ref, ShowsStatus, Surface, SurfaceError
+from core.surface import EditsOnOneBudget, OpensWithText, Ref, ShowsStatus, Surface, SurfaceError
 
 log = logging.getLogger("trickle.relay")
 
@@ -138,6 +138,10 @@ class Answer(Generic[Ref]):
         else:
             self._decided = True
             self._stream.end()
+        if not self._decided and isinstance(self.surface, EditsOnOneBudget):
+            edits = self.surface.answer_edit_budget()
+            if edits is not None:
+                edits.join(self._stream)
         try:
             if not self._decided:  # else `_finish` posts the one final message
                 await self._post_placeholder()
@@ -237,6 +241,9 @@ class Answer(Generic[Ref]):
         )
         text, length = shown[0] if shown else ("", 0)
         self._refs.append(ref)
+        edits = self.surface.edit_budget(ref)
+        if edits is not None:  # its planner reserves for this answer's final from now on
+            edits.join(self._stream)
         self._shown.append(_Shown(text, False))
         if text:  # the placeholder went up with text: it counts as the first edit
             self._stream.shown(length)

@@ -91,6 +91,16 @@ class OpensWithText(Protocol[Ref]):
 
 
 @runtime_checkable
+class EditsOnOneBudget(Protocol):
+    """A surface whose edits all draw on one budget, known before anything is posted (a
+    Slack workspace's `chat.update`, a Discord channel's edits): the relay counts its
+    answer on it from the start, so the budget's planner reserves for its final even
+    while its first post still waits on another budget."""
+
+    def answer_edit_budget(self) -> Budget | None: ...
+
+
+@runtime_checkable
 class ShowsStatus(Protocol[Ref]):
     """A surface that can say in the placeholder why nothing is written yet.
 

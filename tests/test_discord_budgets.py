@@ -5,6 +5,8 @@ Pure arithmetic on a hand-driven clock: no loop, no sleeping.
 
 from __future__ import annotations
 
+import pytest
+
 from bots.discord.budgets import DiscordBudgets, budget_key, parse_headers
 from bots.discord.windows import RECHECK, WindowBucket
 
@@ -28,8 +30,9 @@ def headers(remaining: int, reset_after: float, limit: int = 5, **extra: str) ->
 
 
 def test_paths_name_the_channel_or_the_interaction_token() -> None:
-    assert budget_key("/api/v10/channels/42/messages") == "channel:42"
-    assert budget_key("/api/v10/channels/42/messages/7") == "channel:42"
+    assert budget_key("/api/v10/channels/42/messages", "POST") == "create:42"
+    assert budget_key("/api/v10/channels/42/messages/7", "PATCH") == "channel:42"
+    assert budget_key("/api/v10/channels/42/messages/7", "DELETE") == "channel:42"
     assert budget_key("/api/v10/webhooks/1/tok-en_/messages/@original") == "webhook:tok-en_"
     assert budget_key("/api/v10/webhooks/1/tok-en_") == "webhook:tok-en_"
     assert budget_key("/api/v10/interactions/9/tok/callback") is None
@@ -91,6 +94,10 @@ def test_responses_feed_the_budget_their_path_names() -> None:
     channel = budgets.channel(42)
     assert channel.bucket.ready_at(clock.now) >= clock.now + 4.0  # exhausted until the reset
     assert budgets.channel(43).bucket.ready_at(clock.now) == clock.now  # other channels unaffected
+    # Creates are counted apart from edits (one bucket hash, two counts at Discord).
+    assert budgets.creates(42).bucket.ready_at(clock.now) == clock.now
+    budgets.observe(method="POST", path="/api/v10/channels/42/messages", status=200, headers=headers(0, 3.0))
+    assert budgets.creates(42).bucket.ready_at(clock.now) >= clock.now + 3.0
 
     budgets.observe(method="PATCH", path="/api/v10/webhooks/1/SECRET-TOKEN/messages/@original", status=429, headers=headers(0, 2.0))
     token = budgets.interaction("SECRET-TOKEN")
@@ -105,3 +112,19 @@ def test_interaction_budgets_are_forgotten_with_their_tokens() -> None:
     clock.now += 901
     budgets.interaction("new")
     assert budgets.interaction("old") is not first
+
+
+def test_a_call_after_a_reset_opens_the_next_window_until_the_headers_say_otherwise() -> None:
+    bucket = WindowBucket(rate=1.0, burst=5, now=0.0)
+    assert bucket.try_take(0.0)
+    # Counted in a window of five from its first call: the planner's copies see it.
+    assert bucket.window_end == 5.0 and bucket.window_left == 4
+    assert bucket.wasted_by(0.0, 4.0) == 0.0 and bucket.wasted_by(0.0, 6.0) == 4
+    assert bucket.try_take(0.0)
+    # The first response of the window: Discord's figures replace the guess, less the
+    # other call already sent in it.
+    bucket.observe(0.1, remaining=49, reset_after=1.0, limit=50)
+    assert bucket.window_end == pytest.approx(1.1) and bucket.window_left == 48
+    assert bucket.period == 1.0 and bucket.rate == 50.0
+    bucket.observe(0.1, remaining=48, reset_after=1.0, limit=50)
+    assert bucket.window_left == 48

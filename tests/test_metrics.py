@@ -186,7 +186,7 @@ async def test_metrics_show_slack_writes_queued_for_the_workspace_edit_budget(sl
                 break
             await asyncio.sleep(0.02)
         assert peak >= 2, "never saw two answers waiting for chat.update"
-        assert value(text, "trickle_budget_tokens", **kind) < 1
+        assert 0 <= value(text, "trickle_budget_tokens", **kind) <= 1  # its level, within the burst
         assert value(text, "trickle_budget_scopes", **kind) == 1  # one workspace
         assert value(text, "trickle_budget_scopes", platform="slack", budget="chat.postMessage") == 3
         await h.settle()

@@ -87,41 +87,60 @@ def test_forecast_uses_the_prior_then_the_length_so_far():
     assert prior.chars == pytest.approx(1200.0)
 
 
-def test_first_words_are_granted_at_once_while_they_cost_no_final():
+def test_a_lone_answer_shows_its_first_words_at_once():
+    bucket = TokenBucket(rate=1.0, burst=1, now=0.0)
+    alone = Answer("a", length=5, since=0.5, shown=False)
+    first = write(alone, since=0.5)
+    assert Planner().decide(0.5, bucket, [first], [alone]).grant is first
+
+
+def test_ten_answers_starting_together_do_not_spend_the_burst_on_first_words():
     planner = Planner()
     bucket = TokenBucket(rate=1.0, burst=5, now=0.0)
-    answers = [Answer(f"p{i}", length=1000, since=0.5, shown=False) for i in range(10)]
+    answers = [Answer(f"p{i}", length=5, since=0.5, shown=False) for i in range(10)]
     waiting = [write(a, since=0.5, order=i) for i, a in enumerate(answers)]
-    granted = []
-    # Ten answers, each forecast to end 3 s on (600 more chars of the 1,600 expected, at
-    # 200/s); a full 5-token bucket earns 3 more by then, so 3 are free: the finals at
-    # 3.5 s find it full either way.
-    while waiting:
-        decision = planner.decide(0.5, bucket, waiting, answers, interim_need=1.0)
-        if decision.grant is None:
-            break
-        assert bucket.try_take(0.5)
-        planner.granted(0.5, decision.grant.person)
-        waiting.remove(decision.grant)
-        granted.append(decision.grant)
-    # The greedy rule spent all five; the planner keeps two for the finals.
-    assert len(granted) == 3
-    assert final_delays(bucket, 0.5, [forecast_end(a, 0.5, planner.prior) for a in answers]) == pytest.approx(
-        final_delays(TokenBucket(rate=1.0, burst=5, now=0.5), 0.5, [3.5] * 10)
-    )
+    decision = planner.decide(0.5, bucket, waiting, answers)
+    # The greedy rule granted five first words here; the planner keeps the tokens for
+    # interims that show more, and looks again soon.
+    assert decision.grant is None
+    assert 0.5 < decision.wake_at <= 0.5 + 0.25
 
 
-def test_an_interim_that_delays_finals_waits_until_it_shows_enough():
-    planner = Planner()
-    # Two tokens a second cannot keep up with finals of ten answers ending at 8.5 s.
-    bucket = TokenBucket(rate=0.5, burst=4, now=0.0)
-    answers = [Answer(f"p{i}", length=100 * (i + 1), since=0.5) for i in range(10)]
-    early = planner.decide(1.0, bucket, [write(answers[0], since=0.5)], answers)
-    assert early.grant is None and early.wake_at is not None and early.wake_at > 1.0
-    # The same write much later, having waited half the answer: it shows far more than
-    # the final it delays keeps hidden.
-    late = planner.decide(early.wake_at, bucket, [write(answers[0], since=0.5)], answers)
-    assert late.grant is not None or (late.wake_at is not None and late.wake_at > early.wake_at)
+@dataclass
+class Growing(Answer):
+    """An answer whose text grows with the (test's) clock at `rate` characters a second."""
+
+    clock: list[float] | None = None
+
+    def __post_init__(self) -> None:
+        self.base = self.length
+
+    def grow(self) -> None:
+        assert self.clock is not None and self.rate is not None
+        self.length = self.base + int(self.rate * (self.clock[0] - self.started))
+
+
+def test_an_interim_waits_until_due_and_then_goes_to_the_person_served_least():
+    clock = [0.5]
+    planner = Planner(prior=LengthPrior(1600.0))
+    bucket = TokenBucket(rate=0.75, burst=8, now=0.0)
+    answers = [Growing(f"p{i % 5}", started=0.5, since=0.5, clock=clock) for i in range(10)]
+
+    def decide_at(now: float):
+        clock[0] = now
+        for answer in answers:
+            answer.grow()
+        return planner.decide(now, bucket, [write(a, since=0.5, order=i) for i, a in enumerate(answers)], answers)
+
+    early = decide_at(1.0)
+    assert early.grant is None  # text half a second old: an interim now shows little
+    # Ten answers forecast to end 8 s after their start share what the bucket earns
+    # beyond their ten finals: about one interim each, due halfway through.
+    later = decide_at(4.6)
+    assert later.grant is not None
+    planner.granted(4.6, later.grant.person)
+    following = decide_at(4.6)
+    assert following.grant is not None and following.grant.person != later.grant.person
 
 
 def test_a_write_without_an_outlook_is_served_like_before():

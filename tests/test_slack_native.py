@@ -13,7 +13,8 @@ TEXT = "Native **streaming** works & <!here> stays text.\n\n- one\n- two"
 
 async def test_a_mention_is_streamed_natively_with_the_exact_text(slack_bot):
     h = await slack_bot(TRICKLE_SLACK_STREAM="native")
-    h.model.script_queue.append(script_from_text(TEXT, delay=0.03))
+    # Slow enough (about 2 s) for the planner to spread more than one append over it.
+    h.model.script_queue.append(script_from_text(TEXT, delay=0.15))
     event = h.fake.mention_event("UALICE", "stream it", "C1")
     await h.deliver(event)
     await h.settle()
@@ -83,7 +84,9 @@ async def test_a_top_level_dm_is_answered_in_edit_mode(slack_bot):
 
 async def test_a_long_native_answer_continues_in_more_streams(slack_bot):
     h = await slack_bot(TRICKLE_SLACK_STREAM="native")
-    h.model.script_queue.append(script_from_text(LONG, chunk_size=40, delay=0.002))
+    # Still streaming when the first page fills (about 2 s in all), so the next page
+    # opens a stream of its own rather than being posted whole at the end.
+    h.model.script_queue.append(script_from_text(LONG, chunk_size=40, delay=0.03))
     event = h.fake.mention_event("UALICE", "long", "C1")
     await h.deliver(event)
     await h.settle()

@@ -8,7 +8,10 @@ awaited call. We want the relay's fair, stalest-first `Budget` to decide who edi
 so the budgets must run just under Discord's count: an `aiohttp.TraceConfig` on the
 client's session sees every response and feeds the budget its path names. Only writes
 count: reading a channel's messages (a reply chain, a thread's history) is limited by a
-bucket of its own, whose headers say nothing about the write budget.
+bucket of its own, whose headers say nothing about the write budget. A channel has two
+write budgets: Discord names message creates and edits with one bucket hash but counts
+them apart (discord-api-docs #1442 and #8073: each reports `limit - 1` after the other
+was spent), so five new messages and five edits fit in the same five seconds.
 """
 
 from __future__ import annotations
@@ -32,21 +35,30 @@ TOKEN_LIFETIME = 900.0  # an interaction token (and so its bucket) lives 15 minu
 WRITES = frozenset({"POST", "PATCH", "DELETE"})
 
 _CHANNEL_PATH = re.compile(r"/channels/(\d+)/messages(?:/\d+)?$")
+_MESSAGE_PATH = re.compile(r"/messages/\d+$")
 _WEBHOOK_PATH = re.compile(r"/webhooks/\d+/([^/]+)(?:/messages/[^/]+)?$")
 
 
 def channel_key(channel_id: int | str) -> str:
+    """A channel's edits (and deletes)."""
     return f"channel:{channel_id}"
+
+
+def create_key(channel_id: int | str) -> str:
+    """A channel's new messages."""
+    return f"create:{channel_id}"
 
 
 def interaction_key(token: str) -> str:
     return f"webhook:{token}"
 
 
-def budget_key(path: str) -> str | None:
-    """Which budget a REST path draws on: a channel's messages or an interaction webhook."""
+def budget_key(path: str, method: str = "PATCH") -> str | None:
+    """Which budget a write draws on: a channel's creates or edits, or an interaction
+    webhook."""
     if match := _CHANNEL_PATH.search(path):
-        return channel_key(match.group(1))
+        creating = method.upper() == "POST" and not _MESSAGE_PATH.search(path)
+        return (create_key if creating else channel_key)(match.group(1))
     if match := _WEBHOOK_PATH.search(path):
         return interaction_key(match.group(1))
     return None
@@ -95,7 +107,9 @@ class DiscordBudgets:
     channels least recently used first beyond `max_channels`.
     """
 
-    __slots__ = ("rate", "burst", "max_channels", "_clock", "_channels", "_interactions", "_shared")
+    __slots__ = (
+        "rate", "burst", "max_channels", "_clock", "_channels", "_creates", "_interactions", "_shared",
+    )
 
     def __init__(
         self,
@@ -112,6 +126,7 @@ class DiscordBudgets:
         self.max_channels = max_channels
         self._clock = clock
         self._channels: OrderedDict[str, Budget] = OrderedDict()
+        self._creates: OrderedDict[str, Budget] = OrderedDict()
         self._interactions: OrderedDict[str, tuple[float, Budget]] = OrderedDict()
 
     def __repr__(self) -> str:
@@ -132,14 +147,20 @@ class DiscordBudgets:
         return budget
 
     def channel(self, channel_id: int | str) -> Budget:
-        """The budget for creating and editing messages in one channel (or thread)."""
-        key = channel_key(channel_id)
-        budget = self._channels.get(key)
+        """The budget for editing messages in one channel (or thread)."""
+        return self._scoped(self._channels, channel_key(channel_id))
+
+    def creates(self, channel_id: int | str) -> Budget:
+        """The budget for posting new messages in one channel (or thread)."""
+        return self._scoped(self._creates, create_key(channel_id))
+
+    def _scoped(self, budgets: OrderedDict[str, Budget], key: str) -> Budget:
+        budget = budgets.get(key)
         if budget is None:
-            budget = self._channels[key] = self._new(key)
-            while len(self._channels) > self.max_channels:
-                self._channels.popitem(last=False)
-        self._channels.move_to_end(key)
+            budget = budgets[key] = self._new(key)
+            while len(budgets) > self.max_channels:
+                budgets.popitem(last=False)
+        budgets.move_to_end(key)
         return budget
 
     def interaction(self, token: str) -> Budget:
@@ -158,23 +179,27 @@ class DiscordBudgets:
         return entry[1]
 
     def by_kind(self) -> Iterator[tuple[str, Budget]]:
-        """Every live budget with its kind (`channel` or `interaction`), for metrics by
-        kind (one series each, however many channels and tokens)."""
+        """Every live budget with its kind (`channel` edits, `create`, `interaction`), for
+        metrics by kind (one series each, however many channels and tokens)."""
         for budget in list(self._channels.values()):
             yield "channel", budget
+        for budget in list(self._creates.values()):
+            yield "create", budget
         for _, budget in list(self._interactions.values()):
             yield "interaction", budget
 
     def for_key(self, key: str) -> Budget:
         if key.startswith("channel:"):
             return self.channel(key.removeprefix("channel:"))
+        if key.startswith("create:"):
+            return self.creates(key.removeprefix("create:"))
         return self.interaction(key.removeprefix("webhook:"))
 
     def observe(self, *, method: str, path: str, status: int, headers: Mapping[str, str]) -> None:
         """Feed one write's headers to the budget its path draws on (reads are ignored)."""
         if method.upper() not in WRITES:
             return
-        key = budget_key(path)
+        key = budget_key(path, method)
         if key is None:
             return
         state = parse_headers(status, headers)

@@ -214,7 +214,7 @@ class DiscordHandlers:
         try:
             await paced(
                 lambda: call(message.reply(text, allowed_mentions=NO_PINGS, mention_author=False)),
-                self._budgets.channel(message.channel.id),
+                self._budgets.creates(message.channel.id),
                 log=log,
             )
         except Exception as exc:  # a hint that cannot be posted is only logged

@@ -82,9 +82,12 @@ class ChannelSurface(MessageWriter):
         await self._edit_channel(ref, content, final=final)
 
     def post_budget(self) -> Budget | None:
-        return self._budgets.channel(self._trigger.channel.id)
+        return self._budgets.creates(self._trigger.channel.id)
 
     def edit_budget(self, ref: DiscordRef) -> Budget:
+        return self._budgets.channel(self._trigger.channel.id)
+
+    def answer_edit_budget(self) -> Budget | None:
         return self._budgets.channel(self._trigger.channel.id)
 
     def must_leave(self, ref: DiscordRef) -> bool:
@@ -212,7 +215,9 @@ class InteractionSurface(MessageWriter):
                 self._last = self._last or same.message  # type: ignore[assignment]
                 return
         rest = content if text is None else render(text.removeprefix(ref.shown), final=final)
-        moved = await paced(lambda: self._post_in_channel(rest, final=final), self._channel_budget(), log=log)
+        moved = await paced(
+            lambda: self._post_in_channel(rest, final=final), self._budgets.creates(self._channel_id()), log=log
+        )
         if ref.view is not None:
             ref.view.stop()  # its button stays on the dead message; a click there finds nothing
         prefix = ref.shown if text is not None and text.startswith(ref.shown) else ""
@@ -253,13 +258,18 @@ class InteractionSurface(MessageWriter):
     def _token_budget(self) -> Budget:
         return self._budgets.interaction(self._interaction.token)
 
+    def _channel_id(self) -> int:
+        return self._interaction.channel_id or 0
+
     def _channel_budget(self) -> Budget:
-        return self._budgets.channel(self._interaction.channel_id or 0)
+        return self._budgets.channel(self._channel_id())
 
     def post_budget(self) -> Budget | None:
         if not self._placed:
             return None  # the deferral was the placeholder; nothing is posted
-        return self._channel_budget() if self._leaving() and not self.private else self._token_budget()
+        if self._leaving() and not self.private:
+            return self._budgets.creates(self._channel_id())
+        return self._token_budget()
 
     def edit_budget(self, ref: DiscordRef) -> Budget:
         return self._channel_budget() if ref.kind == "channel" else self._token_budget()

@@ -35,20 +35,26 @@ class WindowBucket(TokenBucket):
       queued behind a full window would go one a second instead of together.
     - *Spread*: the interim slots left are spread over the time left, so one answer
       updates every ~1.7 s rather than three times at once and then not for 4 s.
+    - *Next window*: once the window's length is known, a call after a reset opens the
+      next window at once (the headers confirm it), so the cap holds from its first call.
     - *Recheck*: a waiting interim edit turns final when its stream ends, but `Budget`
       re-decides only when its timer fires; while a final could go, it fires soon.
     The rate and the window's length are learned from the window's first call.
     """
 
-    __slots__ = ("window_left", "window_end", "period", "last_interim", "_refilled_for")
+    __slots__ = ("window_left", "window_end", "period", "last_interim", "_refilled_for", "_guessed")
 
     def __init__(self, *, rate: float, burst: float, now: float) -> None:
         super().__init__(rate=rate, burst=burst, now=now)
         self.window_left = math.inf
         self.window_end = -math.inf
-        self.period: float | None = None
+        # Until the headers say otherwise, a window is `burst` calls at `rate`: what
+        # Discord's message buckets allow (5 per 5 s), so plans made before the first
+        # call already know that calls come in windows.
+        self.period: float | None = burst / rate
         self.last_interim = -math.inf
         self._refilled_for = -math.inf  # the window end whose reset was already granted
+        self._guessed: int | None = None  # calls counted in a window we opened, unconfirmed
 
     def __repr__(self) -> str:
         return f"{super().__repr__()[:-1]} window_left={self.window_left:g} until={self.window_end:.3f}>"
@@ -74,6 +80,13 @@ class WindowBucket(TokenBucket):
             at = min(at, now + RECHECK)
         return at
 
+    def wasted_by(self, now: float, until: float) -> float:
+        """Calls lost if none is made until `until`: the open window's calls left, if it
+        ends by then (a window not yet opened loses nothing: it opens with a call)."""
+        if now < self.window_end <= until:
+            return max(0.0, self.window_left)
+        return 0.0
+
     def _spread_slot(self) -> float:
         """When the next interim call may go: the slots left, evenly over the time left."""
         slots = self.window_left - FINAL_SLOTS
@@ -88,15 +101,31 @@ class WindowBucket(TokenBucket):
     def try_take(self, now: float, *, need: float = 1.0) -> bool:
         if not super().try_take(now, need=need):
             return False
+        if now >= self.window_end and self.period is not None:
+            # Discord opens a window with the first call after a reset: count this one
+            # in it now, not when its headers come back, so that a plan made meanwhile
+            # (or on a copy, by the planner) knows the window holds `burst` calls. The
+            # first headers of the window replace this guess.
+            self.window_end, self.window_left = now + self.period, self.burst
+            self._guessed = 0
         if now < self.window_end:
             self.window_left -= 1
+            if self._guessed is not None:
+                self._guessed += 1
         if need > 1.0:
             self.last_interim = now
         return True
 
     def observe(self, now: float, *, remaining: int, reset_after: float, limit: int | None) -> None:
         end = now + reset_after
-        if now >= self.window_end or end > self.window_end + _NEW_WINDOW_SLACK:
+        if self._guessed is not None:  # the window we opened: the server's figures win,
+            # less the calls we sent in it after this one
+            self.window_end, self.window_left = end, float(remaining - max(0, self._guessed - 1))
+            self._guessed = None
+            if limit and remaining == limit - 1 and reset_after > 0:
+                self.period = reset_after
+                self._learn_rate(limit / reset_after)
+        elif now >= self.window_end or end > self.window_end + _NEW_WINDOW_SLACK:
             self.window_end, self.window_left = end, float(remaining)
             if limit and remaining == limit - 1 and reset_after > 0:  # the window's first call
                 self.period = reset_after

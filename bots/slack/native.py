@@ -120,6 +120,9 @@ class NativeThreadSurface(SlackThreadSurface):
             where["stream"] = True
         return where
 
+    def answer_edit_budget(self) -> Budget | None:
+        return self._budgets.appends(self.team) if self._native() else super().answer_edit_budget()
+
     def edit_budget(self, ref: SlackMessage) -> Budget | None:
         stream = self._streams.get(ref.ts)
         if stream is not None and stream.live:

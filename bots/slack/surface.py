@@ -160,6 +160,9 @@ class SlackThreadSurface:
     def edit_budget(self, ref: SlackMessage) -> Budget | None:
         return self._budgets.updates(self.team)
 
+    def answer_edit_budget(self) -> Budget | None:
+        return self._budgets.updates(self.team)
+
     def must_leave(self, ref: SlackMessage) -> bool:
         return False  # a bot's Slack message stays editable for good
 

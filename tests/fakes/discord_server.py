@@ -761,7 +761,8 @@ class FakeDiscord:
 
         Why: discord.py reads the headers and waits *before* sending, so a single client
         almost never sees a 429; this is how tests make one happen.  Keys are
-        ``"channel:<id>"`` and ``"webhook:<interaction token>"``.
+        ``"channel:<id>"`` (edits and deletes), ``"create:<id>"`` (new messages) and
+        ``"webhook:<interaction token>"``.
         """
         bucket = self._buckets.setdefault(key, _Bucket(*self._limits(key)))
         bucket.exhaust(self.clock())
@@ -770,7 +771,7 @@ class FakeDiscord:
         if key.startswith("read:"):
             assert self.read_bucket is not None
             return self.read_bucket
-        return self.channel_bucket if key.startswith("channel:") else self.webhook_bucket
+        return self.channel_bucket if key.startswith(("channel:", "create:")) else self.webhook_bucket
 
     def expire_interaction(self, token: str) -> None:
         """Make the token invalid now, without advancing the clock."""
@@ -1210,6 +1211,11 @@ class FakeDiscord:
         def channel_bucket(p: dict[str, str]) -> tuple[str, str]:
             return f"channel:{p['channel_id']}", _bucket_hash("channel-messages")
 
+        def create_bucket(p: dict[str, str]) -> tuple[str, str]:
+            # Discord names creates and edits with one bucket hash, yet counts them apart
+            # (discord-api-docs #1442, #8073): the same header, another count.
+            return f"create:{p['channel_id']}", _bucket_hash("channel-messages")
+
         def read_bucket(p: dict[str, str]) -> tuple[str, str] | None:
             if self.read_bucket is None:
                 return None
@@ -1238,7 +1244,7 @@ class FakeDiscord:
             r("GET", "/channels/{channel_id}", self._get_channel),
             r("POST", "/channels/{channel_id}/typing", self._typing),
             r("GET", "/channels/{channel_id}/messages", self._history, bucket=read_bucket),
-            r("POST", "/channels/{channel_id}/messages", self._channel_create, bucket=channel_bucket),
+            r("POST", "/channels/{channel_id}/messages", self._channel_create, bucket=create_bucket),
             r("GET", "/channels/{channel_id}/messages/{message_id}", self._channel_get, bucket=read_bucket),
             r("PATCH", "/channels/{channel_id}/messages/{message_id}", self._channel_edit, bucket=channel_bucket),
             r("DELETE", "/channels/{channel_id}/messages/{message_id}", self._channel_delete),
