@@ -123,12 +123,13 @@ class _Waiter:
     order: int
     first: bool = False
     outlook: Outlook | None = None
+    asked_at: float = 0.0
 
     def candidate(self) -> Candidate:
         """How the planner sees this write now (it may have turned final meanwhile)."""
         urgency = Urgency.FINAL if self.is_final() else Urgency.FIRST if self.first else Urgency.INTERIM
         person = self.outlook.person if self.outlook is not None else ""
-        return Candidate(self, urgency, person, self.stale_since(), self.order, self.outlook)
+        return Candidate(self, urgency, person, self.stale_since(), self.order, self.outlook, self.asked_at)
 
 
 @dataclass(slots=True)
@@ -219,7 +220,7 @@ class Budget:
         is_final = final if callable(final) else (lambda: final)  # type: ignore[misc]
         loop = asyncio.get_running_loop()
         self._order += 1
-        waiter = _Waiter(loop.create_future(), since, is_final, self._order, first, outlook)
+        waiter = _Waiter(loop.create_future(), since, is_final, self._order, first, outlook, self._now())
         if outlook is not None and not outlook.done:
             self._tenants[id(outlook)] = outlook
         self._waiters.append(waiter)

@@ -30,13 +30,16 @@ from __future__ import annotations
 import copy
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import IntEnum
 from typing import Protocol
 
 __all__ = ["Urgency", "Outlook", "LengthPrior", "Candidate", "Decision", "Planner", "final_delays", "forecast_end"]
 
 RECHECK = 0.25  # at most this long between looks while interims wait to ripen
+FIRST_WORDS_WAIT = 1.5  # the longest a first message waits for words in a busy channel
+FIRST_WORDS_LOOK = 0.05  # how often a held first message looks for them
+UNSERVED_AFTER = 3  # writes granted to someone else before an unserved person jumps ahead
 
 
 class Urgency(IntEnum):
@@ -121,6 +124,7 @@ class Candidate:
     stale_since: float
     order: int
     outlook: Outlook | None = None
+    asked_at: float = -math.inf  # when the write began to wait
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,19 +194,62 @@ class Planner:
             return Decision(None)
         recent = self.recent(now)
 
-        def rank(c: Candidate) -> tuple[int, int, float, int]:
-            return (recent.get(c.person, 0), c.urgency, c.stale_since, c.order)
+        tenants = list(tenants)
+        answers_of: dict[str, int] = {}
+        for tenant in tenants:
+            answers_of[tenant.person] = answers_of.get(tenant.person, 0) + 1
 
+        def rank(c: Candidate) -> tuple[int, int, int, float, int]:
+            # The person served least lately, then (a tie) the one asking least at once.
+            return (recent.get(c.person, 0), c.urgency, answers_of.get(c.person, 0), c.stale_since, c.order)
+
+        # Max-min between people: the first words of someone the budget has not served
+        # lately, while it served others, rank with first messages.
+        served = max(recent.values(), default=0)
+        promoted = {
+            id(c): replace(c, urgency=Urgency.FIRST)
+            for c in waiting
+            if c.urgency == Urgency.INTERIM and served >= UNSERVED_AFTER and recent.get(c.person, 0) == 0
+            and c.outlook is not None and not c.outlook.anything_shown()
+        }
+        waiting = [promoted.get(id(c), c) for c in waiting]
         urgent = [c for c in waiting if c.urgency < Urgency.INTERIM]
+        urgent, held_until = self._hold_empty_firsts(now, bucket, urgent)
         if urgent:
             ready = bucket.ready_at(now)
             if ready > now:
-                return Decision(None, ready)
+                return Decision(None, min(ready, held_until))
             return Decision(min(urgent, key=rank))
+        interims = [c for c in waiting if c.urgency == Urgency.INTERIM]
+        if not interims:
+            return Decision(None, held_until if held_until < math.inf else None)
         ready = bucket.ready_at(now, need=interim_need)
         if ready > now:
-            return Decision(None, ready)
-        return self._interim(now, bucket, waiting, list(tenants), rank)
+            return Decision(None, min(ready, held_until))
+        decision = self._interim(now, bucket, interims, list(tenants), rank)
+        if decision.grant is None and decision.wake_at is not None:
+            return Decision(None, min(decision.wake_at, held_until))
+        return decision
+
+    @staticmethod
+    def _hold_empty_firsts(
+        now: float, bucket: Bucket, urgent: list[Candidate]
+    ) -> tuple[list[Candidate], float]:
+        """First messages that would show nothing wait a little for the model's first
+        words while the budget cannot post them all now: a busy channel's post (five a
+        window on Discord) is better spent on a message that already says something.
+        Returns the writes that may go, and when a held one must be looked at again."""
+        firsts = [c for c in urgent if c.urgency == Urgency.FIRST]
+        if not firsts or bucket.ready_at(now, need=float(len(firsts))) <= now:
+            return urgent, math.inf
+        held = [
+            c for c in firsts
+            if c.outlook is not None and c.outlook.length == 0 and now - c.asked_at < FIRST_WORDS_WAIT
+        ]
+        if not held:
+            return urgent, math.inf
+        wake = min(min(c.asked_at + FIRST_WORDS_WAIT for c in held), now + FIRST_WORDS_LOOK)
+        return [c for c in urgent if c not in held], wake
 
     def _interim(self, now, bucket, waiting, tenants, rank) -> Decision:  # noqa: ANN001
         ends = [forecast_end(t, now, self.prior) for t in tenants]
@@ -222,8 +269,8 @@ class Planner:
                 span = max(0.0, ends[index] - since) if since is not None else 0.0
                 cost += extra * (tenant.pace(now) or DEFAULT_PACE) * max(span, abs(extra))
         harmless = cost <= 1e-9
-        # Plenty: a write now for the first words of every answer still showing none.
-        silent = sum(1 for t in tenants if not t.anything_shown())
+        # Plenty: first words now for one silent answer of every person who has one.
+        silent = len({t.person for t in tenants if not t.anything_shown()})
         plenty = bucket.ready_at(now, need=max(1.0, float(silent))) <= now
         share = max(1.0, self._share(now, bucket, ends))
         ripe: list[Candidate] = []
@@ -238,8 +285,8 @@ class Planner:
             # the budget affords this answer more than one more interim.
             due = c.stale_since + max(0.0, end - c.stale_since) / (share + 1.0)
             benefit = (now - c.stale_since) * max(0.0, end - now) * (outlook.pace(now) or DEFAULT_PACE)
-            if harmless and plenty and not outlook.anything_shown():
-                ripe.append(c)  # the answer's first words, at no one's expense
+            if not outlook.anything_shown() and harmless and plenty:
+                ripe.append(c)  # first words, where every silent answer can have them
             elif now >= due and (harmless or benefit > cost):
                 ripe.append(c)
             else:

@@ -228,7 +228,7 @@ class Answer(Generic[Ref]):
         def text_so_far() -> str:
             """What the model wrote while the post waited for its budget (often nothing)."""
             page = self._pager.layout(self.text)[0]
-            shown[:] = [(page.text, self._stream.length)]
+            shown[:] = [(page.text, len(page.body))]
             return page.text
 
         ref = await self._calls.run(
@@ -329,8 +329,11 @@ class Answer(Generic[Ref]):
             final_now = is_final()
             if final_now:
                 self._settle()
-            page = self._pager.layout(self._current_text(), final=final_now)[index]
-            snapshot[:] = [page, self._stream.length]
+            pages = self._pager.layout(self._current_text(), final=final_now)
+            page = pages[index]
+            # Shown once this call lands: the pages up to this one (those before it are
+            # up to date: `_sync` writes in order), not text held back or on later pages.
+            snapshot[:] = [page, sum(len(p.body) for p in pages[: index + 1])]
             if posting:
                 return await self.surface.post_page(page.text, final=page.complete)
             await self.surface.edit(self._refs[index], page.text, final=page.complete)

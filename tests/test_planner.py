@@ -147,3 +147,52 @@ def test_a_write_without_an_outlook_is_served_like_before():
     bucket = TokenBucket(rate=1.0, burst=2, now=0.0)
     lone = write(None, since=0.0)
     assert Planner().decide(0.0, bucket, [lone], [], interim_need=2.0).grant is lone
+
+
+def first(answer: Answer, *, order: int, asked_at: float = 0.0) -> Candidate:
+    return Candidate(object(), Urgency.FIRST, answer.person, 0.0, order, answer, asked_at)
+
+
+def test_a_busy_channel_posts_first_messages_with_words_rather_than_empty():
+    planner = Planner()
+    bucket = TokenBucket(rate=1.0, burst=2, now=0.0)
+    quiet = [Answer(f"p{i}", length=0, shown=False) for i in range(3)]
+    waiting = [first(a, order=i) for i, a in enumerate(quiet)]
+    held = planner.decide(0.1, bucket, waiting, quiet)
+    assert held.grant is None and 0.1 < held.wake_at <= 0.15 + 1e-9
+    # The model's first words arrive for one of them: it goes with them.
+    quiet[2].length = 4
+    assert planner.decide(0.2, bucket, waiting, quiet).grant is waiting[2]
+    # Nobody waits for words for long.
+    assert planner.decide(1.6, bucket, waiting[:2], quiet).grant is not None
+
+
+def test_a_first_message_the_budget_can_post_at_once_is_not_held():
+    bucket = TokenBucket(rate=1.0, burst=2, now=0.0)
+    alone = Answer("a", length=0, shown=False)
+    only = first(alone, order=0)
+    assert Planner().decide(0.0, bucket, [only], [alone]).grant is only
+
+
+def test_between_equally_served_people_the_one_asking_least_goes_first():
+    bucket = TokenBucket(rate=1.0, burst=2, now=0.0)
+    busy = [Answer("busy", length=50, since=0.5, shown=False) for _ in range(40)]
+    other = Answer("other", length=5, since=1.5, shown=False)
+    waiting = [write(a, since=0.5, order=i) for i, a in enumerate(busy)] + [write(other, since=1.5, order=99)]
+    # Two people with silent answers and two tokens: first words for one answer each,
+    # and the person with one question goes before the one with forty.
+    decision = Planner().decide(1.5, bucket, waiting, [*busy, other])
+    assert decision.grant is waiting[-1]
+
+
+def test_first_words_of_an_unserved_person_rank_with_first_messages():
+    planner = Planner()
+    for _ in range(5):
+        planner.granted(1.0, "busy")
+    bucket = TokenBucket(rate=1.0, burst=1, now=0.0)  # no room for the reserve
+    busy = [Answer("busy", length=500, since=0.5) for _ in range(5)]
+    other = Answer("other", length=5, since=1.5, shown=False)
+    waiting = [write(a, since=0.5, order=i) for i, a in enumerate(busy)] + [write(other, since=1.5, order=99)]
+    decision = planner.decide(1.5, bucket, waiting, [*busy, other], interim_need=2.0)
+    assert decision.grant is not None and decision.grant.person == "other"
+    assert decision.grant.urgency is Urgency.FIRST  # one token is enough for it

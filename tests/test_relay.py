@@ -377,3 +377,36 @@ async def test_a_status_still_waiting_for_its_budget_is_withdrawn_when_the_text_
     assert not any("queued" in text for _, text, _ in surface.messages[0].versions)
     # Ours, then the final: the withdrawn status spent nothing.
     assert budget.stats.granted == 2
+
+
+class Staleness(NullObserver):
+    def __init__(self) -> None:
+        self.values: list[float] = []
+
+    def text_shown(self, seconds: float) -> None:
+        self.values.append(seconds)
+
+
+async def test_staleness_counts_text_on_a_later_page_only_once_that_page_shows_it():
+    # Continuation pages wait for a slow post budget while the first page keeps being
+    # edited: its edits must not count the text waiting for the next page as shown.
+    posts = Budget(rate=0.5, burst=2, reserve=0)
+    surface = FakeSurface(page_limit=60, post_budget=posts)
+    source = ScriptedSource([f"w{n:02d} " for n in range(60)], delay=0.05)
+    seen = Staleness()
+    await relay(surface, source.stream(), observer=seen, config=RelayConfig(interval=0.1))
+    assert len(surface.messages) >= 3
+
+    def shown_at(time: float) -> str:
+        texts = []
+        for message in surface.messages:
+            versions = [text for at, text, _ in message.versions if at <= time]
+            texts.append(versions[-1].removesuffix(INDICATOR).replace(PLACEHOLDER, "") if versions else "")
+        return "".join(texts)
+
+    times = sorted({at for message in surface.messages for at, _, _ in message.versions})
+    visible = []
+    for emitted_at, length in source.emitted:
+        first = next(at for at in times if len(shown_at(at)) >= length)
+        visible.append(first - emitted_at)
+    assert sorted(seen.values) == pytest.approx(sorted(visible), abs=1e-6)

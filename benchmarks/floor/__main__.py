@@ -1,0 +1,131 @@
+"""How far is the relay from what the rate limits allow? A proven floor beside the relay.
+
+    python -m benchmarks.floor [--quick] [--scenario SUBSTRING ...]
+
+The entry point: it picks the scenarios, runs the floors and the relay
+(`benchmarks.floor.run`), and prints one row a scenario, the notes that explain the
+columns, and any PROBLEM a run revealed (a broken platform rule, the relay's reports
+disagreeing with the messages, or the relay below the floor, which would disprove it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import math
+import statistics
+from collections.abc import Sequence
+
+from benchmarks.floor.fairness import BUSY, CHANNELS, LATER, run_fairness
+from benchmarks.floor.run import PLATFORMS, RelayRun, Scenario, floors, run_relay, scenarios
+from benchmarks.floor.workload import EPS, QUANTILE, quantile
+
+
+def _s(seconds: float, *, down: bool = False) -> str:
+    """Seconds to 10 ms; `down` truncates, so a printed floor never claims more than proven."""
+    if math.isnan(seconds):
+        return "-"
+    if math.isinf(seconds):
+        return "inf"
+    return f"{math.floor(seconds * 100 + EPS) / 100:.2f}s" if down else f"{seconds:.2f}s"
+
+
+def _ratio(relay: float, floor: float) -> str:
+    if floor <= 0 or math.isinf(floor):
+        return "-"
+    return f"{relay / floor:.2f}"
+
+
+COLUMNS = (
+    ("platform", 17), ("K", 4), ("channels", 10), ("floor p95", 12), ("floor p95", 12), ("relay p95", 11),
+    ("ratio", 7), ("relay max", 11), ("first token p50", 17), ("exact", 8), ("429s", 6),
+)
+UNDER = ("", "", "", "(trickle)", "(platform)", "", "", "", "", "", "")
+
+
+def _line(cells: Sequence[str]) -> str:
+    first = f"{cells[0]:<{COLUMNS[0][1]}}"
+    return first + "".join(f"{cell:>{width}}" for cell, (_, width) in zip(cells[1:], COLUMNS[1:]))
+
+
+def row(scenario: Scenario, trickle_floor: float, platform_floor: float, run: RelayRun) -> str:
+    first = statistics.median(run.first) if run.first else math.nan
+    return _line((
+        scenario.platform, str(scenario.answers), "one" if scenario.channels == 1 else str(scenario.channels),
+        _s(trickle_floor, down=True), _s(platform_floor, down=True), _s(run.p95), _ratio(run.p95, trickle_floor),
+        _s(max(run.stale) if run.stale else math.nan), _s(first), f"{run.exact}/{run.answers}", str(run.refused),
+    ))
+
+
+FOOTER = """\
+floor p95 = a PROVEN LOWER BOUND on token-staleness p95 from a counting relaxation (each
+  write shows, within S, only tokens emitted in the S before it; writes are capped by the
+  limits' capacity up to the last emission + S), NOT an offline optimum: the best possible
+  schedule may be well above it. Printed rounded down to 10 ms. (trickle) uses trickle's
+  configured budgets (chat.update 45/min burst 8, chat.postMessage 0.9/s burst 4,
+  chat.appendStream 90/min burst 16, which native streaming's stop also draws on);
+  (platform) Slack's 50/min burst 10, 1/s burst 5, 100/min burst 20 (startStream and
+  stopStream free, as in the fake Slack); Discord's 5 per 5 s windows on both sides
+  (trickle follows Discord's headers). Slack schedules keep an answer in one message;
+  native ones may also fall back on chat.update. ratio = relay p95 / floor p95 (trickle).
+relay = the real core.relay.Answer with RelayConfig() defaults, on a virtual clock against
+  simulated platforms enforcing the platform limits; staleness per token is what the relay
+  reports through text_shown (checked against the messages' own history); first token =
+  first token emitted -> shown (median over answers); exact = answers whose final messages
+  hold exactly the model's text; 429s = writes the platform refused.
+workload: per answer, first token 0.5 s after the question, 400 tokens at 50/s, all K
+  answers asked at the same instant. Deterministic (virtual clock): one run per scenario."""
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    # Named as it is run: argparse would otherwise call it "__main__.py".
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.floor", description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="K = 1 and 10 only")
+    parser.add_argument(
+        "--scenario", action="append", default=[], metavar="SUBSTRING",
+        help="keep scenarios whose name (e.g. slack-edit-k10-1ch) contains it; repeatable",
+    )
+    args = parser.parse_args(argv)
+    chosen = scenarios(quick=args.quick, only=args.scenario)
+    fairness = not args.scenario or any(w in "fairness" for w in args.scenario)
+    if not chosen and not fairness:
+        parser.error("no scenario matches --scenario " + " ".join(args.scenario))
+    # The relay logs each retry; the table and the notes below count them instead.
+    logging.getLogger("trickle").setLevel(logging.ERROR)
+    print(_line([name for name, _ in COLUMNS]))
+    print(_line(UNDER))
+    wall = simulated = 0.0
+    notes = []
+    for scenario in chosen:
+        trickle_floor, platform_floor = floors(scenario)
+        run = run_relay(scenario)
+        wall += run.wall
+        simulated += run.simulated
+        print(row(scenario, trickle_floor, platform_floor, run), flush=True)
+        if run.failures:
+            failed = ", ".join(f"{count} x {code}" for code, count in sorted(run.failures.items()))
+            notes.append(f"note: {scenario.name}: platform calls failed and were retried: {failed}")
+        if run.errors:
+            notes.append(f"PROBLEM {scenario.name}: the platform saw {', '.join(sorted(set(run.errors)))}")
+        if not math.isclose(quantile(run.visible, QUANTILE), run.p95, abs_tol=1e-6):
+            notes.append(f"PROBLEM {scenario.name}: the relay's staleness reports disagree with the messages")
+        if run.p95 < min(trickle_floor, platform_floor):
+            notes.append(f"PROBLEM {scenario.name}: relay p95 below the floor: the bound is wrong")
+    if fairness:
+        print()
+        print(f"fairness: one person has {BUSY} answers streaming over {CHANNELS} channels; another asks once,"
+              f" {LATER:g} s later, in the first")
+        print(f"{'platform':<18}{'asked -> first shown':>21}{'their final after last':>24}{'exact':>8}{'429s':>6}")
+        for platform in PLATFORMS:
+            fair = run_fairness(platform)
+            print(f"{platform:<18}{_s(fair.first_visible):>21}{_s(fair.final_after_last):>24}"
+                  f"{f'{fair.exact}/{fair.answers}':>8}{fair.refused:>6}", flush=True)
+    print()
+    print(FOOTER)
+    print(f"({len(chosen)} scenarios: {simulated:.0f} s of simulated time in {wall:.1f} s of wall time)")
+    for note in notes:
+        print(note)
+
+
+if __name__ == "__main__":
+    main()
