@@ -6,20 +6,23 @@ Slack's burst, for their first words, and their ten finals then queue for two wi
 The planner decides with what is known about every answer drawing on the budget:
 
 - *Urgent writes go first*: a final (the text people wait for), and a first message
-  (a placeholder or an opening: a person waits to see anything at all).
+  (a placeholder or an opening: a person waits to see anything at all). In a channel
+  that cannot post all its first messages now, one that would show nothing waits up to
+  `FIRST_WORDS_WAIT` for the model's first words, so the post says something.
 - *People before answers*: among writes of the same urgency, the person granted fewest
-  writes lately goes first (max-min fairness), so one person's forty questions cannot
-  take everybody's edits; then the answer whose unshown text is oldest.
+  writes lately goes first (max-min fairness), then, on a tie, the person asking least
+  at once, then the answer whose unshown text is oldest; the first words of a person
+  the budget has not served while it served others rank with first messages. So one
+  person's forty questions cannot take everybody's edits.
 - *Finals are reserved for*: every answer forecasts when its stream will end (its pace,
   its length so far, a prior for answers' lengths). An interim edit is granted only if
-  the finals it would delay lose less than the interim shows sooner, counted in
-  token-seconds of staleness; an interim that delays nothing is free.
-- *Interims are spread*: when tokens are scarce (fewer in the bucket than answers
-  drawing on it) an answer's interim waits until it shows
-  a fair share of its answer: it is ripe once its unshown text has waited a fraction of
-  the answer's remaining span, the fraction given by the interims the budget can afford
-  each answer before it ends. The first words of an answer are the exception when they
-  cost nothing: a person sees the answer start.
+  the finals it would delay lose less than it shows sooner, in token-seconds of
+  staleness (with signs: opening a fixed window early can make finals sooner).
+- *Interims are spread*: an answer's interim is due once its unshown text has waited
+  its share of the answer's remaining span, the share given by the interims the budget
+  can afford each answer before it ends (at most one: halfway). First words go at once
+  where every person with a silent answer can have them; and a token that waiting
+  would lose (a full bucket overflowing, a window closing unspent) goes to the stalest.
 
 Everything here is pure: time is passed in and the bucket is copied before it is tried,
 so the rules are tested with plain numbers.
@@ -29,12 +32,15 @@ from __future__ import annotations
 
 import copy
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from enum import IntEnum
 from typing import Protocol
 
-__all__ = ["Urgency", "Outlook", "LengthPrior", "Candidate", "Decision", "Planner", "final_delays", "forecast_end"]
+__all__ = [
+    "Urgency", "Outlook", "LengthPrior", "Candidate", "Decision", "Planner",
+    "cost_to_finals", "final_delays", "forecast_end",
+]
 
 RECHECK = 0.25  # at most this long between looks while interims wait to ripen
 FIRST_WORDS_WAIT = 1.5  # the longest a first message waits for words in a busy channel
@@ -151,6 +157,28 @@ def final_delays(bucket: Bucket, now: float, ends: Sequence[float], *, spend_now
     return delays
 
 
+def cost_to_finals(bucket: Bucket, now: float, tenants: Sequence[Outlook], ends: Sequence[float]) -> float:
+    """What taking a token now costs the finals to come, in token-seconds of staleness.
+
+    Each second a final comes later keeps the answer's last stretch of text (its pace
+    times the time since its oldest unshown text) unshown. A write may also make finals
+    sooner (a fixed window opened now ends, and refills, sooner), so the differences
+    count with their signs: the cost may be negative.
+    """
+    before = final_delays(bucket, now, ends)
+    after = final_delays(bucket, now, ends, spend_now=1)
+    cost = 0.0
+    order = sorted(range(len(tenants)), key=lambda i: ends[i])
+    for slot, index in enumerate(order):
+        extra = after[slot] - before[slot]
+        if extra != 0:
+            tenant = tenants[index]
+            since = tenant.unshown_since()
+            span = max(0.0, ends[index] - since) if since is not None else 0.0
+            cost += extra * (tenant.pace(now) or DEFAULT_PACE) * max(span, abs(extra))
+    return cost
+
+
 class Planner:
     """The rules above; one per budget, holding only the recent grants per person."""
 
@@ -251,23 +279,16 @@ class Planner:
         wake = min(min(c.asked_at + FIRST_WORDS_WAIT for c in held), now + FIRST_WORDS_LOOK)
         return [c for c in urgent if c not in held], wake
 
-    def _interim(self, now, bucket, waiting, tenants, rank) -> Decision:  # noqa: ANN001
+    def _interim(
+        self,
+        now: float,
+        bucket: Bucket,
+        waiting: Sequence[Candidate],
+        tenants: Sequence[Outlook],
+        rank: Callable[[Candidate], tuple[int, int, int, float, int]],
+    ) -> Decision:
         ends = [forecast_end(t, now, self.prior) for t in tenants]
-        before = final_delays(bucket, now, ends)
-        after = final_delays(bucket, now, ends, spend_now=1)
-        # What delaying the finals costs: each late second keeps the answer's last
-        # stretch of text (its pace times the time since its last write) unshown.
-        cost = 0.0
-        order = sorted(range(len(tenants)), key=lambda i: ends[i])
-        # A write may also make finals sooner (a fixed window opened now ends, and
-        # refills, sooner), so the differences count with their signs.
-        for slot, index in enumerate(order):
-            extra = after[slot] - before[slot]
-            if extra != 0:
-                tenant = tenants[index]
-                since = tenant.unshown_since()
-                span = max(0.0, ends[index] - since) if since is not None else 0.0
-                cost += extra * (tenant.pace(now) or DEFAULT_PACE) * max(span, abs(extra))
+        cost = cost_to_finals(bucket, now, tenants, ends)
         harmless = cost <= 1e-9
         # Plenty: first words now for one silent answer of every person who has one.
         silent = len({t.person for t in tenants if not t.anything_shown()})
