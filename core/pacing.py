@@ -221,8 +221,8 @@ class Budget:
         loop = asyncio.get_running_loop()
         self._order += 1
         waiter = _Waiter(loop.create_future(), since, is_final, self._order, first, outlook, self._now())
-        if outlook is not None and not outlook.done:
-            self._tenants[id(outlook)] = outlook
+        if outlook is not None:
+            self.join(outlook)
         self._waiters.append(waiter)
         self.stats.waiting_peak = max(self.stats.waiting_peak, len(self._waiters))
         started = self._now()

@@ -70,7 +70,8 @@ class ModelReader:
 
     def stale_since(self) -> float:
         """When the oldest text not yet shown arrived (now, if all of it is shown)."""
-        return self._unshown[0][1] if self._unshown else asyncio.get_running_loop().time()
+        since = self.unshown_since()
+        return asyncio.get_running_loop().time() if since is None else since
 
     def unshown_since(self) -> float | None:
         """When the oldest text not yet shown arrived; None when all of it is shown."""

@@ -118,15 +118,12 @@ class WindowBucket(TokenBucket):
 
     def observe(self, now: float, *, remaining: int, reset_after: float, limit: int | None) -> None:
         end = now + reset_after
-        if self._guessed is not None:  # the window we opened: the server's figures win,
-            # less the calls we sent in it after this one
-            self.window_end, self.window_left = end, float(remaining - max(0, self._guessed - 1))
+        guessed = self._guessed is not None  # the window we opened: the server's figures win
+        if guessed or now >= self.window_end or end > self.window_end + _NEW_WINDOW_SLACK:
+            # ... less the calls we already sent in it after this one
+            sent_after = max(0, (self._guessed or 0) - 1)
+            self.window_end, self.window_left = end, float(remaining - sent_after)
             self._guessed = None
-            if limit and remaining == limit - 1 and reset_after > 0:
-                self.period = reset_after
-                self._learn_rate(limit / reset_after)
-        elif now >= self.window_end or end > self.window_end + _NEW_WINDOW_SLACK:
-            self.window_end, self.window_left = end, float(remaining)
             if limit and remaining == limit - 1 and reset_after > 0:  # the window's first call
                 self.period = reset_after
                 self._learn_rate(limit / reset_after)
