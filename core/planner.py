@@ -10,8 +10,9 @@ The planner decides with what is known about every answer drawing on the budget:
   that cannot post all its first messages now, one that would show nothing waits up to
   `FIRST_WORDS_WAIT` for the model's first words, so the post says something.
 - *People before answers*: among writes of the same urgency, the person granted fewest
-  writes lately goes first (max-min fairness), then, on a tie, the person asking least
-  at once, then the answer whose unshown text is oldest; the first words of a person
+  writes lately goes first (max-min fairness, counted in steps of `FAIR_QUANTUM`: one
+  write more or less is no reason to keep older text waiting), then, on a tie, the
+  person asking least at once, then the answer whose unshown text is oldest; the first words of a person
   the budget has not served while it served others rank with first messages. So one
   person's forty questions cannot take everybody's edits.
 - *Finals are reserved for*: every answer forecasts when its stream will end (its pace,
@@ -21,7 +22,7 @@ The planner decides with what is known about every answer drawing on the budget:
 - *Interims are spread*: an answer's interim is due once its unshown text has waited
   its share of the answer's remaining span, the share given by the interims the budget
   can afford each answer before it ends (at most one: halfway). First words go at once
-  where every person with a silent answer can have them; and a token that waiting
+  where every person with a silent message out can have them; and a token that waiting
   would lose (a full bucket overflowing, a window closing unspent) goes to the stalest.
 
 Everything here is pure: time is passed in and the bucket is copied before it is tried,
@@ -45,6 +46,7 @@ __all__ = [
 RECHECK = 0.25  # at most this long between looks while interims wait to ripen
 FIRST_WORDS_WAIT = 1.5  # the longest a first message waits for words in a busy channel
 FIRST_WORDS_LOOK = 0.05  # how often a held first message looks for them
+FAIR_QUANTUM = 4  # grants per person counted in steps of this: small gaps go by staleness
 UNSERVED_AFTER = 3  # writes granted to someone else before an unserved person jumps ahead
 
 
@@ -62,6 +64,7 @@ class Outlook(Protocol):
     person: str
     length: int  # characters written so far
     done: bool  # the stream has ended
+    posted: bool  # its first message is out, so its first words would be an edit
 
     def unshown_since(self) -> float | None:
         """When the oldest text not yet shown was emitted; None when all is shown."""
@@ -229,7 +232,7 @@ class Planner:
 
         def rank(c: Candidate) -> tuple[int, int, int, float, int]:
             # The person served least lately, then (a tie) the one asking least at once.
-            return (recent.get(c.person, 0), c.urgency, answers_of.get(c.person, 0), c.stale_since, c.order)
+            return (recent.get(c.person, 0) // FAIR_QUANTUM, c.urgency, answers_of.get(c.person, 0), c.stale_since, c.order)
 
         # Max-min between people: the first words of someone the budget has not served
         # lately, while it served others, rank with first messages.
@@ -290,8 +293,9 @@ class Planner:
         ends = [forecast_end(t, now, self.prior) for t in tenants]
         cost = cost_to_finals(bucket, now, tenants, ends)
         harmless = cost <= 1e-9
-        # Plenty: first words now for one silent answer of every person who has one.
-        silent = len({t.person for t in tenants if not t.anything_shown()})
+        # Plenty: first words now for one silent answer of every person who has one out
+        # (an answer not yet posted will say its first words in its post).
+        silent = len({t.person for t in tenants if t.posted and not t.anything_shown()})
         plenty = bucket.ready_at(now, need=max(1.0, float(silent))) <= now
         share = max(1.0, self._share(now, bucket, ends))
         ripe: list[Candidate] = []

@@ -241,6 +241,7 @@ class Answer(Generic[Ref]):
         )
         text, length = shown[0] if shown else ("", 0)
         self._refs.append(ref)
+        self._stream.posted = True
         edits = self.surface.edit_budget(ref)
         if edits is not None:  # its planner reserves for this answer's final from now on
             edits.join(self._stream)

@@ -27,7 +27,7 @@ class ModelReader:
 
     __slots__ = ("_events", "_observer", "_on_status", "_chunks", "length", "_unshown",
                  "dirty", "ended", "done", "finish_reason", "limit", "error", "usage",
-                 "person", "first_at", "shown_length")
+                 "person", "first_at", "shown_length", "posted")
 
     def __init__(
         self,
@@ -54,6 +54,7 @@ class ModelReader:
         self.person = person
         self.first_at: float | None = None
         self.shown_length = 0
+        self.posted = False  # its first message is out: its first words would be an edit
 
     def __repr__(self) -> str:
         return (

@@ -73,3 +73,23 @@ async def test_orphaned_messages_are_finished_in_the_channel_and_through_the_web
     original = bot.fake.original(inter.token)
     assert original is not None and original.content == "one\n\n_(interrupted)_" and original.components == []
     assert bot.fake.mention_violations() == []
+
+
+async def test_writes_the_budgets_pace_are_not_held_by_discord_py(discord_bot) -> None:
+    """discord.py would hold the call that spends a window's last count until the window
+    resets (30 s here), and hold edits while creates are spent (one bucket name, two
+    counts); the bot's budgets pace these writes, so neither may wait."""
+    import asyncio
+
+    bot = await discord_bot(channel_bucket=(5, 30.0))
+    channel = bot.service.client.get_partial_messageable(bot.fake.channel_id)
+
+    async def send(n: int) -> discord.Message:
+        return await asyncio.wait_for(channel.send(f"message {n}", allowed_mentions=NONE), 5)
+
+    sent = [await send(n) for n in range(5)]
+    await asyncio.wait_for(sent[0].edit(content="edited", allowed_mentions=NONE), 5)
+
+    assert bot.fake.message(sent[0].id).content == "edited"
+    assert [c.status for c in bot.fake.calls_to("POST", r"/channels/\d+/messages")] == [200] * 5
+    assert [c.status for c in bot.fake.calls_to("PATCH", r"/channels/\d+/messages/\d+")] == [200]

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import pytest
 
 from core.pacing import TokenBucket
-from core.planner import Candidate, LengthPrior, Planner, Urgency, final_delays, forecast_end
+from core.planner import FAIR_QUANTUM, Candidate, LengthPrior, Planner, Urgency, final_delays, forecast_end
 
 
 @dataclass
@@ -21,6 +21,7 @@ class Answer:
     since: float | None = None  # oldest unshown text
     shown: bool = True
     rate: float | None = 200.0
+    posted: bool = True
 
     def unshown_since(self) -> float | None:
         return self.since
@@ -106,6 +107,17 @@ def test_ten_answers_starting_together_do_not_spend_the_burst_on_first_words():
     assert 0.5 < decision.wake_at <= 0.5 + 0.25
 
 
+def test_first_words_count_only_the_answers_whose_first_message_is_out():
+    """Ten mentions in one Discord channel: one was posted empty at once, the others wait
+    for the next create window and will post with their words; its first words are
+    the only ones this edit budget must pay for, so they go now."""
+    bucket = TokenBucket(rate=1.0, burst=5, now=0.0)
+    posted = Answer("p0", length=5, since=0.05, shown=False)
+    waiting = [Answer(f"p{i}", length=5, since=0.05, shown=False, posted=False) for i in range(1, 10)]
+    first = write(posted, since=0.05)
+    assert Planner().decide(0.05, bucket, [first], [posted, *waiting]).grant is first
+
+
 @dataclass
 class Growing(Answer):
     """An answer whose text grows with the (test's) clock at `rate` characters a second."""
@@ -138,9 +150,25 @@ def test_an_interim_waits_until_due_and_then_goes_to_the_person_served_least():
     # beyond their ten finals: about one interim each, due halfway through.
     later = decide_at(4.6)
     assert later.grant is not None
-    planner.granted(4.6, later.grant.person)
+    for _ in range(FAIR_QUANTUM):  # served clearly more than the others now
+        planner.granted(4.6, later.grant.person)
     following = decide_at(4.6)
     assert following.grant is not None and following.grant.person != later.grant.person
+
+
+def test_people_served_about_as_much_go_by_how_long_their_text_waited():
+    """One grant more or less is no reason to keep older text waiting: ten people in one
+    channel each got one or two writes, and the final whose text waited longest goes."""
+    planner = Planner()
+    for _ in range(2):
+        planner.granted(1.0, "older")
+    bucket = TokenBucket(rate=1.0, burst=1, now=0.0)
+    older, newer = Answer("older", done=True), Answer("newer", done=True)
+    waiting = [write(newer, Urgency.FINAL, since=5.0, order=1), write(older, Urgency.FINAL, since=3.5, order=2)]
+    assert planner.decide(8.5, bucket, waiting, [older, newer]).grant is waiting[1]
+    for _ in range(FAIR_QUANTUM - 2):  # now a whole step ahead of the other: the other goes
+        planner.granted(8.5, "older")
+    assert planner.decide(8.5, bucket, waiting, [older, newer]).grant is waiting[0]
 
 
 def test_a_write_without_an_outlook_is_served_like_before():

@@ -25,6 +25,7 @@ from discord import app_commands
 
 from bots.discord.budgets import DiscordBudgets
 from bots.discord.handlers import DiscordHandlers
+from bots.discord.limiter import pace_message_writes_ourselves
 from bots.discord.messages import finish_orphan
 from bots.services import DRAIN_SECONDS, ServiceContext
 from core.settings import Settings, SettingsError
@@ -113,6 +114,7 @@ class DiscordService:
             client = discord.AutoShardedClient(shard_count=settings.shard_count, shard_ids=ids, **options)
         else:
             client = discord.Client(**options)
+        pace_message_writes_ourselves(client)
         tree: app_commands.CommandTree[discord.Client] = app_commands.CommandTree(client)
         self.handlers.install(client, tree)
         return client, tree
