@@ -61,6 +61,9 @@ class Metrics:
         self.answers = Counter(
             "trickle_answers_total", "Answers finished, by how they ended.", ["platform", "end"], registry=r
         )
+        self.feedback = Counter(
+            "trickle_feedback_total", "Thumbs up or down on final answers.", ["platform", "verdict"], registry=r
+        )
         self.active = Gauge("trickle_active_streams", "Answers streaming now.", ["platform"], registry=r)
         self._budgets = BudgetCollector()
         r.register(self._budgets)
@@ -72,6 +75,10 @@ class Metrics:
     def wrote(self, platform: str, kind: WriteKind) -> None:
         """Count a write made outside an answer (an adapter's hint or refusal)."""
         self.writes.labels(platform, kind.value).inc()
+
+    def rated(self, platform: str, verdict: str) -> None:
+        """Count one click on an answer's feedback buttons (`good` or `bad`)."""
+        self.feedback.labels(platform, "good" if verdict == "good" else "bad").inc()
 
     def watch_budgets(self, platform: str, source: BudgetSource) -> None:
         """Report `platform`'s budgets at every scrape (replacing an earlier source)."""

@@ -18,6 +18,7 @@ from dotenv import dotenv_values
 
 from core.hostnames import normalize_host
 from core.masking import mask_secrets
+from core.suggestions import DEFAULT_PROMPTS, SuggestedPrompt, parse_prompts
 
 T = TypeVar("T")
 
@@ -74,6 +75,7 @@ class Settings:
     state_path: str | None = None
     heartbeat_interval: float = 5.0
     history_tokens: int = 3000
+    suggested_prompts: tuple[SuggestedPrompt, ...] = DEFAULT_PROMPTS
     slack_bot_token: str | None = None
     slack_app_token: str | None = None
     slack_signing_secret: str | None = None
@@ -147,6 +149,7 @@ class Settings:
             history_tokens=_default(
                 r.number("TRICKLE_HISTORY_TOKENS", int, low=100, high=1_000_000), 3000
             ),
+            suggested_prompts=_suggested_prompts(r),
             slack_bot_token=r.text("SLACK_BOT_TOKEN"),
             slack_app_token=r.text("SLACK_APP_TOKEN"),
             slack_signing_secret=r.text("SLACK_SIGNING_SECRET"),
@@ -159,6 +162,20 @@ class Settings:
             discord_token_ttl=r.number("TRICKLE_DISCORD_TOKEN_TTL", float, low=0.5, high=900.0) or 840.0,
             **_shards(r),
         )
+
+
+def _suggested_prompts(r: _Reader) -> tuple[SuggestedPrompt, ...]:
+    """TRICKLE_SUGGESTED_PROMPTS: what a new conversation offers (see core/suggestions.py)."""
+    raw = r.text("TRICKLE_SUGGESTED_PROMPTS")
+    if raw is None:
+        return DEFAULT_PROMPTS
+    try:
+        return parse_prompts(raw)
+    except ValueError as exc:
+        raise SettingsError(
+            f"TRICKLE_SUGGESTED_PROMPTS={raw!r} is not a list of prompts ({exc}; accepted: "
+            '"Title | question; Title | question" or [{"title": ..., "message": ...}], at most 4)'
+        ) from None
 
 
 MODEL_NAME_LIMIT = 100  # Discord's longest choice name and value
