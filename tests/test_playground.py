@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib.util
+import logging
 import os
 from collections.abc import AsyncIterator
 from html.parser import HTMLParser
@@ -20,6 +21,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from bots.metrics import Metrics
 from bots.playground.channel import Channel
+from bots.playground.feedback import ALREADY, NO_ANSWER, NO_VERDICT, NOT_ENDED, THANKS
 from bots.playground.service import STATIC, Playground, build_app, question_in, setup
 from bots.playground.surface import INDICATOR, PLACEHOLDER, AnswerStats, PlaygroundSurface, channel_budget
 from bots.services import ServiceContext
@@ -27,6 +29,7 @@ from core.assistant import USAGE_HINT, Assistant
 from core.settings import Settings
 from core.sources.factory import build_source
 from core.state import MemoryState
+from core.suggestions import GREETING, title_for
 from tests.fakes.openai_server import FakeOpenAI, script_from_text
 
 POEM = (
@@ -342,6 +345,179 @@ def test_the_composer_is_the_first_text_field_on_the_page() -> None:
     first = fields[0]
     assert (first["tag"], first["id"], first["name"]) == ("textarea", "input", "message")
     assert first["aria-label"] and (first["placeholder"] or "").startswith("Ask @trickle")
+
+
+# -- what Slack's AI-app pane adds: suggested prompts, a title, feedback -----------------------
+PROMPTS = "Rain haiku | @trickle write a haiku about rain; Lunch | what should we eat today?"
+
+
+@pytest.fixture
+async def ctx(fake_openai: FakeOpenAI) -> AsyncIterator[ServiceContext]:
+    """A service context as `trickle playground` builds one, with prompts of our own."""
+    settings = Settings.from_mapping(
+        {
+            "OPENAI_BASE_URL": fake_openai.base_url,
+            "TRICKLE_EDIT_INTERVAL": "0.05",
+            "TRICKLE_SUGGESTED_PROMPTS": PROMPTS,
+        }
+    )
+    source = build_source(settings)
+    try:
+        yield ServiceContext(
+            settings=settings,
+            assistant=Assistant(source=source, settings=settings),
+            state=MemoryState(),
+            metrics=Metrics(),
+            stopping=asyncio.Event(),
+            web_app=web.Application(),
+        )
+    finally:
+        await source.aclose()
+
+
+@pytest.fixture
+async def served(ctx: ServiceContext) -> AsyncIterator[TestClient]:
+    async with TestClient(TestServer(build_app(Playground.serving(ctx)))) as test_client:
+        yield test_client
+
+
+async def first_frame(client: TestClient, key: str | None = None) -> tuple[Socket, dict[str, Any]]:
+    """Open a tab: its socket and the whole `history` event it got first."""
+    socket = await client.ws_connect("/ws", params={"key": key} if key else None)
+    history = await socket.receive_json(timeout=5)
+    assert history["type"] == "history"
+    return socket, history
+
+
+async def until_answered(socket: Socket, timeout: float = 15) -> list[dict[str, Any]]:
+    """Every event a tab gets up to the one carrying an answer's final figures."""
+    events: list[dict[str, Any]] = []
+    async with asyncio.timeout(timeout):
+        while True:
+            events.append(event := await socket.receive_json())
+            if event["type"].startswith("message.") and event["bot"] and event["final"]:
+                if event["stats"]["end"]:
+                    return events
+
+
+def feedback_count(ctx: ServiceContext, verdict: str) -> float:
+    value = ctx.metrics.registry.get_sample_value(
+        "trickle_feedback_total", {"platform": "playground", "verdict": verdict}
+    )
+    return value or 0.0
+
+
+async def quiet(socket: Socket, seconds: float = 0.2) -> None:
+    """Nothing more arrives at this tab for a while."""
+    with pytest.raises(asyncio.TimeoutError):
+        await socket.receive_json(timeout=seconds)
+
+
+async def test_an_empty_channel_offers_the_greeting_and_the_configured_prompts(
+    served: TestClient, fake_openai: FakeOpenAI
+) -> None:
+    fake_openai.script_queue.append(script_from_text("Soup."))
+    ada, history = await first_frame(served)
+    assert history["messages"] == [] and history["title"] is None
+    assert history["suggestions"] == {
+        "greeting": GREETING,
+        "prompts": [
+            {"title": "Rain haiku", "message": "@trickle write a haiku about rain",
+             "text": "@trickle write a haiku about rain"},
+            {"title": "Lunch", "message": "what should we eat today?",
+             "text": "@trickle what should we eat today?"},
+        ],
+    }
+    # Clicking "Lunch" posts its text as the person's message; the model hears its message.
+    await say(ada, "ada", history["suggestions"]["prompts"][1]["text"])
+    events = await until_answered(ada)
+    assert events[0]["type"] == "message.create" and events[0]["author"] == "ada"
+    assert events[-1]["text"] == "Soup."
+    assert fake_openai.requests[0]["messages"][-1] == {"role": "user", "content": "what should we eat today?"}
+    _, later = await first_frame(served)
+    assert later["suggestions"] is None  # the conversation has begun
+
+
+async def test_the_first_question_titles_the_conversation_for_every_tab_and_for_good(
+    served: TestClient, fake_openai: FakeOpenAI
+) -> None:
+    fake_openai.script_queue.extend([script_from_text("A box."), script_from_text("Also a box.")])
+    (ada, ada_history), (grace, _) = await first_frame(served), await first_frame(served)
+    await say(ada, "ada", "lunch at noon?")  # chat between people asks nothing: no title
+    await say(ada, "ada", "@trickle what is a **monad**, really?\nplease be brief")
+    first = await until_answered(ada)
+    titles = [e for e in first if e["type"] == "title"]
+    assert titles == [{"type": "title", "title": "what is a monad, really?"}]
+    assert titles[0]["title"] == title_for("what is a **monad**, really?\nplease be brief")
+    assert [e for e in await until_answered(grace) if e["type"] == "title"] == titles
+
+    await say(ada, "ada", "@trickle and what is a functor?")
+    second = await until_answered(ada)
+    assert [e for e in second if e["type"] == "title"] == []
+    await ada.close()
+    _, back = await first_frame(served, key=ada_history["you"]["key"])
+    assert back["title"] == "what is a monad, really?"
+
+
+async def test_a_vote_on_a_finished_answer_counts_once_per_person_and_changes_nothing(
+    ctx: ServiceContext, served: TestClient, fake_openai: FakeOpenAI, caplog: pytest.LogCaptureFixture
+) -> None:
+    fake_openai.script_queue.append(script_from_text(POEM))
+    (ada, _), (grace, _) = await first_frame(served), await first_frame(served)
+    await say(ada, "ada", "@trickle write a poem")
+    answer = (await until_answered(ada))[-1]
+    await until_answered(grace)
+    answer_id = answer["answer_id"]
+
+    with caplog.at_level(logging.INFO, logger="trickle.playground"):
+        await ada.send_json({"type": "feedback", "name": "ada", "answer_id": answer_id, "verdict": "bad"})
+        thanks = await next_event(ada)
+    assert thanks == {
+        "type": "feedback", "answer_id": answer_id, "verdict": "bad", "status": "counted", "text": THANKS,
+    }
+    assert feedback_count(ctx, "bad") == 1 and feedback_count(ctx, "good") == 0
+    logged = [r for r in caplog.records if getattr(r, "answer_id", None) == answer_id and "feedback" in r.getMessage()]
+    assert len(logged) == 1
+    await quiet(grace)  # a vote is private, and the answer is not edited
+
+    await ada.send_json({"type": "feedback", "name": "ada", "answer_id": answer_id, "verdict": "good"})
+    again = await next_event(ada)
+    assert (again["status"], again["verdict"], again["text"]) == ("already", "bad", ALREADY)
+    assert feedback_count(ctx, "bad") == 1 and feedback_count(ctx, "good") == 0
+
+    await grace.send_json({"type": "feedback", "name": "grace", "answer_id": answer_id, "verdict": "good"})
+    assert (await next_event(grace))["status"] == "counted"
+    assert feedback_count(ctx, "good") == 1
+
+    _, reloaded = await first_frame(served)
+    shown = [m for m in reloaded["messages"] if m["answer_id"] == answer_id]
+    assert [m["text"] for m in shown] == [POEM]
+
+
+async def test_a_vote_on_no_finished_answer_of_this_channel_is_refused_and_not_counted(
+    ctx: ServiceContext, served: TestClient, fake_openai: FakeOpenAI
+) -> None:
+    fake_openai.script_queue.append(script_from_text(LONG, delay=0.02))
+    (ada, _), (grace, _) = await first_frame(served), await first_frame(served)
+    await ada.send_json({"type": "feedback", "name": "ada", "answer_id": "a-made-up-id", "verdict": "bad"})
+    refused = await next_event(ada)
+    assert (refused["type"], refused["status"], refused["text"]) == ("feedback", "refused", NO_ANSWER)
+
+    await say(ada, "ada", "@trickle write a long essay")
+    await next_event(ada, "message.create")
+    streaming = await next_event(ada, "message.create")
+    for verdict, why in (("bad", NOT_ENDED), ("meh", NO_VERDICT), (None, NO_VERDICT)):
+        vote = {"type": "feedback", "name": "ada", "answer_id": streaming["answer_id"], "verdict": verdict}
+        await ada.send_json(vote)
+        refused = await next_event(ada, "feedback")
+        assert (refused["status"], refused["text"]) == ("refused", why)
+    await ada.send_json({"type": "feedback", "name": "ada", "answer_id": ["m1"], "verdict": "good"})
+    assert (await next_event(ada, "feedback"))["text"] == NO_ANSWER
+    assert feedback_count(ctx, "bad") == 0 and feedback_count(ctx, "good") == 0
+    await ada.send_json({"type": "stop", "name": "ada", "answer_id": streaming["answer_id"]})
+    await until_answered(ada)
+    seen_by_grace = await until_answered(grace)
+    assert [e for e in seen_by_grace if e["type"] == "feedback"] == []  # only the voter is told
 
 
 # -- the command -------------------------------------------------------------------------------

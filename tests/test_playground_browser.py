@@ -292,3 +292,72 @@ def test_a_person_watches_an_answer_grow_and_stops_another(
     assert browser.save_screenshot(str(ARTIFACT))  # docs/playground.png is a copy of one
 
     assert playground.stop() == (0, "")  # a clean stop, and the URL was its only output
+
+
+_PANE = """
+const pages = document.querySelectorAll('article.message.bot');
+const m = pages[pages.length - 1];
+const rating = m && m.querySelector('.rating');
+return {
+  greeting: document.getElementById('greeting').hidden ? null : document.getElementById('greeting').textContent,
+  prompts: [...document.querySelectorAll('#suggestions:not([hidden]) button.suggestion .label')].map(b => b.textContent),
+  title: document.getElementById('title').hidden ? null : document.getElementById('title').textContent,
+  documentTitle: document.title,
+  votes: m ? m.querySelectorAll('button.vote').length : 0,
+  rating: rating ? rating.textContent : null,
+  pressed: m ? [...m.querySelectorAll('button.vote[aria-pressed="true"]')].map(b => b.dataset.verdict) : [],
+};
+"""
+
+
+def test_a_new_conversation_offers_prompts_gets_a_title_and_takes_feedback(
+    browser: Any, playground: PlaygroundProcess
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    from core.suggestions import DEFAULT_PROMPTS, GREETING, title_for
+
+    _open_tab(browser, playground.url, "ada")
+    offered = _until(lambda: (p := browser.execute_script(_PANE))["prompts"] and p)
+    assert offered["greeting"] == GREETING
+    assert offered["prompts"] == [p.title for p in DEFAULT_PROMPTS]
+    assert offered["title"] is None and offered["votes"] == 0
+
+    # Clicking a prompt asks its question, and the answer streams into the channel.
+    prompt = DEFAULT_PROMPTS[1]
+    browser.find_elements(By.CSS_SELECTOR, "button.suggestion")[1].click()
+    asked = _until(lambda: browser.find_elements(By.CSS_SELECTOR, "article.message.person .body"))
+    assert asked[0].get_attribute("data-text") == f"@trickle {prompt.message}"
+    seen: set[str] = set()
+    answer = _until(lambda: browser.execute_script(_LAST_ANSWER))
+    while not answer["final"]:
+        seen.add(answer["text"])
+        time.sleep(0.03)
+        answer = browser.execute_script(_LAST_ANSWER)
+        assert len(seen) < 500, "the answer never ended"
+    growing = [text for text in seen if text and text != "_thinking…_"]
+    assert len(growing) >= 2 and all(POEM.startswith(text) for text in growing), seen
+    assert answer["text"] == POEM
+
+    # The prompts are gone, the first question titles the conversation.
+    pane = browser.execute_script(_PANE)
+    assert pane["prompts"] == [] and pane["greeting"] is None
+    assert pane["title"] == title_for(prompt.message)
+    assert pane["documentTitle"].startswith(title_for(prompt.message))
+
+    # Thumbs down on the finished answer: acknowledged, and the answer stays as it was.
+    down = _until(lambda: browser.find_elements(By.CSS_SELECTOR, "article.message.bot button.vote.bad"))[-1]
+    assert down.is_displayed() and down.is_enabled()
+    down.click()
+    rated = _until(lambda: (p := browser.execute_script(_PANE))["rating"] and p)
+    assert rated["rating"] == "Thanks for the feedback" and rated["pressed"] == ["bad"]
+    assert browser.execute_script(_LAST_ANSWER)["text"] == POEM
+    down.click()
+    _until(lambda: "already" in (browser.execute_script(_PANE)["rating"] or ""))
+
+    # The title is the conversation's, kept by the server: a reload shows it again.
+    browser.refresh()
+    _until(lambda: browser.find_element(By.ID, "status").text == "live")
+    again = _until(lambda: (p := browser.execute_script(_PANE))["title"] and p)
+    assert again["title"] == title_for(prompt.message) and again["prompts"] == []
+    assert playground.stop() == (0, "")

@@ -84,9 +84,11 @@ def yaml_list(text: str, key: str) -> set[str]:
 def test_the_manifest_asks_for_what_the_bot_uses():
     text = (ROOT / "bots/slack/manifest.yaml").read_text()
     assert {"app_mentions:read", "chat:write", "channels:history", "groups:history", "im:history",
-            "mpim:history", "users:read", "im:write"} <= yaml_list(text, "bot")
+            "mpim:history", "users:read", "im:write", "assistant:write", "commands"} <= yaml_list(text, "bot")
     events = yaml_list(text, "bot_events")
-    assert events == {"app_mention", "message.channels", "message.groups", "message.im", "message.mpim"}
+    assert events == {"app_mention", "message.channels", "message.groups", "message.im", "message.mpim",
+                      "assistant_thread_started", "assistant_thread_context_changed"}
+    assert "command: /ask" in text and "assistant_view:" in text
     interactivity = text.split("interactivity:", 1)[1].split(":", 1)[0].strip()
     assert interactivity == "is_enabled" and "is_enabled: true" in text
     assert "socket_mode_enabled: true" in text and "\t" not in text

@@ -2,8 +2,9 @@
 
 It plays the part a chat platform plays for Slack and Discord: messages live here, and
 every change is pushed to every connected tab as a JSON event, so several tabs really are
-several people in one channel. A tab that connects late first gets the recent messages.
-Nothing here knows about answers or models; the surface and the service build on it.
+several people in one channel. A tab that connects late first gets the recent messages
+and the conversation's title. Nothing here knows about answers or models; the surface and
+the service build on it.
 """
 
 from __future__ import annotations
@@ -79,7 +80,7 @@ class Channel:
     still streaming can always be edited.
     """
 
-    __slots__ = ("_messages", "_sockets", "_ids", "_keep", "_wall_clock")
+    __slots__ = ("_messages", "_sockets", "_ids", "_keep", "_wall_clock", "_title")
 
     def __init__(
         self, *, keep: int = KEEP_MESSAGES, wall_clock: Callable[[], float] = time.time
@@ -90,16 +91,17 @@ class Channel:
         self._keep = keep
         # Wall-clock time only labels messages for people ("14:02"); pacing never reads it.
         self._wall_clock = wall_clock
+        self._title: str | None = None
 
     def __repr__(self) -> str:
-        return f"<Channel messages={len(self._messages)} sockets={len(self._sockets)}>"
+        return f"<Channel messages={len(self._messages)} sockets={len(self._sockets)} title={self._title!r}>"
 
     # -- tabs ------------------------------------------------------------------------------
     def join(self, socket: Socket) -> dict[str, Any]:
         """Start sending events to `socket`; returns the history event to send it first."""
         self._sockets.add(socket)
         messages = [m.event("message.create") for m in self._messages.values()]
-        return {"type": "history", "messages": messages}
+        return {"type": "history", "messages": messages, "title": self._title}
 
     def leave(self, socket: Socket) -> None:
         self._sockets.discard(socket)
@@ -111,6 +113,10 @@ class Channel:
     # -- messages --------------------------------------------------------------------------
     def get(self, message_id: str) -> Message | None:
         return self._messages.get(message_id)
+
+    def answer(self, answer_id: str) -> list[Message]:
+        """The pages of one answer still in the channel, in order (none if unknown)."""
+        return [m for m in self._messages.values() if m.answer_id == answer_id]
 
     async def post(
         self,
@@ -170,6 +176,24 @@ class Channel:
             else:
                 turns.append(ChatMessage("user", f"{message.author}: {message.text}"))
         return turns[-limit:] if limit > 0 else []
+
+    # -- the conversation's title ------------------------------------------------------------
+    @property
+    def title(self) -> str | None:
+        return self._title
+
+    async def entitle(self, title: str) -> bool:
+        """Name the conversation and tell every tab; only the first name sticks.
+
+        Why once: the first question says what a conversation is about (Slack's pane
+        titles it the same way), and a title that changed with every question would be
+        no way to recognise it. True if this call named it.
+        """
+        if self._title is not None:
+            return False
+        self._title = title
+        await self.broadcast({"type": "title", "title": title})
+        return True
 
     def _forget_old(self) -> None:
         excess = len(self._messages) - self._keep

@@ -5,10 +5,21 @@ same `Assistant`, answers stream through the same relay into a `PlaygroundSurfac
 runs its own small aiohttp server (the shared one on port 3000 is not started for this
 command), on loopback by default, and prints exactly one line with its URL.
 
-Protocol over `/ws` (JSON text frames). Tabs send `{"type": "say", "name", "text"}` and
-`{"type": "stop", "answer_id"}`; the server sends `history` once (with the tab's own
-identity under `you`), then `message.create` / `message.edit` to everyone and `notice` to
-one tab.
+Protocol over `/ws` (JSON text frames; every frame a tab sends may carry `name`):
+
+- tab -> server: `{"type": "say", "text"}`, `{"type": "stop", "answer_id"}`, and
+  `{"type": "feedback", "answer_id", "verdict": "good" | "bad"}` (a thumbs up or down on a
+  finished answer).
+- server -> one tab, once on connect: `{"type": "history", "messages": [message...],
+  "you": {id, name, key}, "title": str | null, "suggestions": {"greeting", "prompts":
+  [{title, message, text}]} | null, "rated": {answer_id: verdict}}`: `suggestions` only
+  while the channel is empty (a prompt's button posts its `text` as a `say`), `rated` is
+  what this person already rated.
+- server -> every tab: `message.create` / `message.edit` (a message's state, see
+  `channel.Message.event`) and `{"type": "title", "title"}` when the first question names
+  the conversation (`core.suggestions.title_for`; later questions do not rename it).
+- server -> one tab: `{"type": "notice", "text"}`, and `{"type": "feedback", "answer_id",
+  "verdict", "status": "counted" | "already" | "refused", "text"}` answering its vote.
 
 Who a tab is comes from its connection, never from what it sends (see `tabs.py`): two
 tabs are always two people, and only the tab that asked (or a reconnect of it, presenting
@@ -21,50 +32,36 @@ import asyncio
 import contextlib
 import json
 import logging
-import re
 import sys
 from collections.abc import Coroutine
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import WSMsgType, web
 
+from bots.metrics import Metrics
+from bots.playground import pages
 from bots.playground.channel import Channel, Socket
-from bots.playground.hosts import PlaygroundHosts, guard, same_origin
+from bots.playground.conversation import offer, question_in
+from bots.playground.feedback import Ratings
+from bots.playground.hosts import PlaygroundHosts, same_origin
+from bots.playground.pages import STATIC
 from bots.playground.surface import AnswerStats, PlaygroundSurface, channel_budget
 from bots.playground.tabs import Tab
 from core.assistant import USAGE_HINT, Asker, Assistant, Question, StopResult, is_blank, new_answer_id
 from core.pacing import Budget
-from core.settings import SettingsError
+from core.suggestions import SuggestedPrompt, title_for
 
 if TYPE_CHECKING:
     from bots.services import ServiceContext
 
 log = logging.getLogger("trickle.playground")
 
-STATIC = Path(__file__).parent / "static"
+__all__ = ["STATIC", "Playground", "build_app", "question_in", "setup"]
+
 HISTORY_TURNS = 20
 MAX_TEXT = 4000
 SETTLE_SECONDS = 40.0
-_ASK = re.compile(r"^\s*/ask(?:\s+|$)", re.IGNORECASE)
-_MENTION = re.compile(r"(?<![\w@])@trickle\b[:,]?", re.IGNORECASE)
-_SPACES = re.compile(r"[ \t]{2,}")
-_CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "connect-src 'self' ws: wss:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
-)
-
-
-def question_in(text: str) -> str | None:
-    """The question a message asks the bot (maybe blank), or None if it asks nothing.
-
-    `/ask ...` at the start, or a mention of `@trickle` anywhere, as on Slack.
-    """
-    if match := _ASK.match(text):
-        return text[match.end() :].strip()
-    if _MENTION.search(text):
-        return _SPACES.sub(" ", _MENTION.sub(" ", text)).strip()
-    return None
+PLATFORM = "playground"
 
 
 def notice(text: str) -> dict[str, Any]:
@@ -78,15 +75,29 @@ class Playground:
     streams; the tasks are kept so that shutdown can wait for their final edits.
     """
 
-    __slots__ = ("assistant", "channel", "budget", "_tasks")
+    __slots__ = ("assistant", "channel", "budget", "metrics", "prompts", "ratings", "_tasks")
 
     def __init__(
-        self, assistant: Assistant, *, channel: Channel | None = None, budget: Budget | None = None
+        self,
+        assistant: Assistant,
+        *,
+        channel: Channel | None = None,
+        budget: Budget | None = None,
+        metrics: Metrics | None = None,
+        prompts: tuple[SuggestedPrompt, ...] | None = None,
     ) -> None:
         self.assistant = assistant
         self.channel = channel or Channel()
         self.budget = budget or channel_budget()
+        self.metrics = metrics or Metrics()
+        self.prompts = assistant.settings.suggested_prompts if prompts is None else prompts
+        self.ratings = Ratings()
         self._tasks: set[asyncio.Task[None]] = set()
+
+    @classmethod
+    def serving(cls, ctx: ServiceContext) -> Playground:
+        """The playground of a running service: its assistant, settings and metrics."""
+        return cls(ctx.assistant, metrics=ctx.metrics, prompts=ctx.settings.suggested_prompts)
 
     def __repr__(self) -> str:
         return f"<Playground {self.channel!r} answers={len(self._tasks)} {self.budget!r}>"
@@ -101,7 +112,7 @@ class Playground:
         tab = Tab.issue(request.query.get("key"))
         socket = web.WebSocketResponse(heartbeat=30, max_msg_size=64 * 1024)
         await socket.prepare(request)
-        history = {**self.channel.join(socket), "you": tab.introduction()}
+        history = self._history(socket, tab)
         await socket.send_str(json.dumps(history, ensure_ascii=False))
         try:
             async for frame in socket:
@@ -110,6 +121,13 @@ class Playground:
         finally:
             self.channel.leave(socket)
         return socket
+
+    def _history(self, socket: Socket, tab: Tab) -> dict[str, Any]:
+        """What a tab gets first, joining it in the same step: no event can fall between."""
+        history = self.channel.join(socket)
+        suggestions = None if history["messages"] else offer(self.prompts)
+        you = {"you": tab.introduction(), "rated": self.ratings.by(tab.id)}
+        return {**history, **you, "suggestions": suggestions}
 
     async def receive(self, socket: Socket, tab: Tab, data: str) -> None:
         """Act on one frame from a tab."""
@@ -123,6 +141,8 @@ class Playground:
             await self.say(socket, asker, str(event.get("text", "")))
         elif kind == "stop":
             await self.stop(socket, asker, str(event.get("answer_id", "")))
+        elif kind == "feedback":
+            await self.rate(socket, asker, event.get("answer_id"), event.get("verdict"))
 
     async def say(self, socket: Socket, asker: Asker, text: str) -> None:
         """Post what a person wrote; if it asks the bot something, start the answer."""
@@ -139,8 +159,9 @@ class Playground:
         if is_blank(asked):
             await self.channel.tell(socket, notice(USAGE_HINT))
             return
+        await self.channel.entitle(title_for(asked))
         history = self.channel.conversation(before=message.id, limit=HISTORY_TURNS)
-        question = Question(text=asked, asker=asker, history=history, place="playground")
+        question = Question(text=asked, asker=asker, history=history, place=PLATFORM)
         task = asyncio.create_task(self._answer(question), name=f"trickle-playground-{message.id}")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -158,6 +179,15 @@ class Playground:
             await self.channel.tell(socket, notice(f"Only {owner} can stop this answer."))
         elif result is StopResult.NOT_FOUND:
             await self.channel.tell(socket, notice("That answer has already ended."))
+
+    async def rate(self, socket: Socket, by: Asker, answer_id: object, verdict: object) -> None:
+        """A thumbs up or down, counted once per person and answer and told to that tab only.
+        It never edits the answer: a thumbs-down is a figure for the operator."""
+        ruling = self.ratings.judge(self.channel, by.id, answer_id, verdict)
+        if ruling.counted and ruling.verdict is not None:
+            self.metrics.rated(PLATFORM, ruling.verdict)
+            log.info("feedback: %s from %s", ruling.verdict, by.id, extra={"answer_id": ruling.answer_id})
+        await self.channel.tell(socket, ruling.event())
 
     async def _answer(self, question: Question) -> None:
         # Quotas and queueing (one answer per person at a time) are the assistant's: a
@@ -195,34 +225,8 @@ class Playground:
 
 
 def build_app(playground: Playground, *, hosts: PlaygroundHosts | None = None) -> web.Application:
-    """The page, its static files, and the WebSocket, answering only to `hosts`' names
-    (loopback unless told otherwise)."""
-    app = web.Application(middlewares=[guard(hosts or PlaygroundHosts())])
-    app.router.add_get("/", _index)
-    app.router.add_get("/ws", playground.websocket)
-    app.router.add_get("/static/{name}", _static)
-    return app
-
-
-async def _index(request: web.Request) -> web.StreamResponse:
-    return _file("index.html")
-
-
-async def _static(request: web.Request) -> web.StreamResponse:
-    name = request.match_info["name"]
-    if name not in {"app.js", "style.css"}:
-        raise web.HTTPNotFound()
-    return _file(name)
-
-
-def _file(name: str) -> web.FileResponse:
-    headers = {
-        "Cache-Control": "no-cache",
-        "Content-Security-Policy": _CSP,
-        "X-Content-Type-Options": "nosniff",
-        "Referrer-Policy": "no-referrer",
-    }
-    return web.FileResponse(STATIC / name, headers=headers)
+    """The page, its static files, and the playground's WebSocket (see `pages.py`)."""
+    return pages.build_app(playground.websocket, hosts=hosts)
 
 
 async def setup(ctx: ServiceContext) -> Coroutine[Any, Any, None]:
@@ -230,24 +234,12 @@ async def setup(ctx: ServiceContext) -> Coroutine[Any, Any, None]:
     host: str = getattr(ctx.args, "host", None) or "127.0.0.1"
     given = getattr(ctx.args, "port", None)
     port = 8080 if given is None else int(given)
-    playground = Playground(ctx.assistant)
+    playground = Playground.serving(ctx)
     hosts = PlaygroundHosts.serving(host, ctx.settings.playground_hosts)
     names = ", ".join(sorted(hosts.names))
     log.info("answering to the host names %s (more: TRICKLE_PLAYGROUND_HOSTS)", names)
-    runner = web.AppRunner(build_app(playground, hosts=hosts), access_log=None, shutdown_timeout=1.0)
-    await runner.setup()
-    try:
-        await web.TCPSite(runner, host, port).start()
-    except OSError as exc:
-        await runner.cleanup()
-        reason = exc.strerror or exc
-        raise SettingsError(f"the playground cannot listen on {host}:{port}: {reason}") from exc
-    bound = runner.addresses[0][1] if runner.addresses else port
-    # Bound to every address, the printed URL names loopback: `0.0.0.0` is no name a
-    # browser should use, and the host check would refuse it.
-    named = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)
-    shown = f"[{named}]" if ":" in named else named
-    print(f"Playground: http://{shown}:{bound}/", flush=True, file=sys.stdout)
+    runner, url = await pages.listen(build_app(playground, hosts=hosts), host, port)
+    print(f"Playground: {url}", flush=True, file=sys.stdout)
     return _serve(runner, playground, ctx.stopping)
 
 

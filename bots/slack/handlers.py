@@ -16,27 +16,37 @@ from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt.app.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bots.metrics import Metrics
 from bots.slack import messages, replies
 from bots.slack.budgets import SlackBudgets
+from bots.slack.commands import COMMAND, AskCommand
 from bots.slack.history import ThreadHistory, Turn, conversation
 from bots.slack.native import NativeSupport, NativeThreadSurface
+from bots.slack.pane import Pane, PaneThread
 from bots.slack.people import People
 from bots.slack.replies import Replies
-from bots.slack.status import StatusSupport, ThreadStatus
+from bots.slack.status import LOADING_MESSAGES, StatusSupport, ThreadStatus
 from bots.slack.surface import SlackThreadSurface
 from bots.slack.triggers import Kind, Trigger, classify, mentioned_users, to_plain
 from core.assistant import USAGE_HINT, Asker, Assistant, Question, StopResult, is_blank, new_answer_id
+from core.models import ChatMessage
 from core.notices import with_notice
 from core.observer import WriteKind
 from core.state import StateStore
+from core.suggestions import DEFAULT_PROMPTS, SuggestedPrompt
 
 log = logging.getLogger("trickle.slack")
 
 DEDUPE_TTL = 3600.0  # longer than Slack's last retry (about 5 minutes after the first try)
 FOLLOW_TTL = 7 * 24 * 3600.0
+FEEDBACK_TTL = 30 * 24 * 3600.0  # one vote per person per answer, remembered this long
+CANNOT_READ = (
+    "I can't read <#{channel}>, the channel you are looking at, so I answered without it. "
+    "Invite me there (`/invite @trickle`) to ask about it."
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +71,7 @@ class SlackBot:
         identity: BotIdentity,
         budgets: SlackBudgets | None = None,
         native: bool = False,
+        prompts: tuple[SuggestedPrompt, ...] = DEFAULT_PROMPTS,
     ) -> None:
         self.client = client
         self.assistant = assistant
@@ -77,15 +88,29 @@ class SlackBot:
         self.status_support = StatusSupport()
         self.native = NativeSupport(enabled=native)
         self.tasks: set[asyncio.Task[Any]] = set()
+        self.pane = Pane(
+            client=client,
+            state=state,
+            prompts=prompts,
+            answer=self._on_pane_message,
+            greet=lambda channel, thread_ts, text: self.replies.post(channel, thread_ts, text),
+            team=identity.team,
+        )
+        self.ask = AskCommand(
+            client=client, budgets=self.budgets, people=self.people, answer=self._answer, spawn=self._spawn
+        )
 
     def __repr__(self) -> str:
         return f"<SlackBot {self.identity.user_id} answering={len(self.tasks)} {self.budgets!r}>"
 
     def register(self, app: AsyncApp) -> None:
         """Attach the listeners to a bolt app."""
+        app.assistant(self.pane.middleware())  # before the listeners: it takes DM threads
         app.event("app_mention")(self._on_event)
         app.event("message")(self._on_event)
         app.action(messages.STOP_ACTION)(self._on_stop)
+        app.action(messages.FEEDBACK_ACTION)(self._on_feedback)
+        app.command(COMMAND)(self.ask.on_command)
         # Any other event a workspace admin subscribes to is acknowledged and dropped:
         # unacknowledged, Slack would retry it, and disable the subscription eventually.
         app.event(re.compile(".*"))(self._ignore)
@@ -106,14 +131,22 @@ class SlackBot:
     async def _ignore(self) -> None:
         pass
 
+    async def _on_pane_message(self, event: dict[str, Any], team: str, pane: PaneThread) -> None:
+        await self.handle_event(event, team=team, pane=pane)
+
+    async def _on_feedback(self, ack: Any, body: dict[str, Any]) -> None:
+        await ack()
+        await self.handle_feedback(body)
+
     async def _on_stop(self, ack: Any, body: dict[str, Any]) -> None:
         await ack()
         await self.handle_stop(body)
 
     # -- events --------------------------------------------------------------------------------
 
-    async def handle_event(self, event: dict[str, Any], *, team: str) -> None:
-        """Answer `event` if it asks the bot something, once, however often it arrives."""
+    async def handle_event(self, event: dict[str, Any], *, team: str, pane: PaneThread | None = None) -> None:
+        """Answer `event` if it asks the bot something, once, however often it arrives
+        (`pane`: it was asked in the assistant pane, see `pane.py`)."""
         trigger = classify(event, bot_user_id=self.identity.user_id, team=team)
         if trigger is None:
             return
@@ -125,9 +158,9 @@ class SlackBot:
         if trigger.kind is Kind.OVERHEARD:
             self._spawn(self._overhear(trigger))
         else:
-            self._spawn(self._answer(trigger))
+            self._spawn(self._answer(trigger, pane))
 
-    async def _answer(self, trigger: Trigger) -> None:
+    async def _answer(self, trigger: Trigger, pane: PaneThread | None = None) -> None:
         if is_blank(trigger.text):
             await self.replies.post(trigger.channel, trigger.thread_ts, USAGE_HINT)
             return
@@ -143,8 +176,10 @@ class SlackBot:
         name = await self.people.name(trigger.team, trigger.user) if others else trigger.user
         asker = Asker(trigger.user, name)
         chat, text = conversation(earlier, asker=asker.id, asker_name=asker.name, question=question)
+        if pane is not None:
+            chat = await self._pane_context(trigger, pane, question) + chat
         answer_id = new_answer_id()
-        surface = self._surface(trigger, answer_id)
+        surface = self._surface(trigger, answer_id, pane)
         log.info("answering %s in %s", trigger.kind.value, surface.where, extra={"answer_id": answer_id})
         try:
             outcome = await self.assistant.answer(
@@ -170,10 +205,33 @@ class SlackBot:
         turn = await self.history.person_turn(trigger, trigger.text, name)
         await self.history.remember(trigger.channel, trigger.thread_ts, [turn])
 
-    def _surface(self, trigger: Trigger, answer_id: str) -> SlackThreadSurface:
+    async def _pane_context(self, trigger: Trigger, pane: PaneThread, question: str) -> list[ChatMessage]:
+        """Title a pane thread on its first question, and read the channel in view."""
+        if not pane.titled and trigger.thread_ts is not None:
+            self.status_support.spawn(self.pane.set_title(trigger.channel, trigger.thread_ts, question))
+        viewed = pane.viewed_channel
+        if not viewed or viewed == trigger.channel:
+            return []
+        try:
+            turns = await self.history.channel_turns(trigger.team, viewed)
+        except SlackApiError as exc:
+            code = exc.response.get("error") if exc.response is not None else "error"
+            log.info("could not read the channel in view %s (%s)", viewed, code)
+            await self.replies.post(trigger.channel, trigger.thread_ts, CANNOT_READ.format(channel=viewed))
+            return []
+        except (OSError, TimeoutError) as exc:
+            log.info("could not read the channel in view %s: %r", viewed, exc)
+            return []
+        if not turns:
+            return []
+        lines = "\n".join(f"{t.name or 'trickle'}: {t.text}" for t in turns)
+        return [ChatMessage("user", f"(The latest messages in the channel I am looking at, oldest first:)\n{lines}")]
+
+    def _surface(self, trigger: Trigger, answer_id: str, pane: PaneThread | None = None) -> SlackThreadSurface:
         status = None
         if trigger.thread_ts is not None:
-            status = ThreadStatus(self.client, trigger.channel, trigger.thread_ts, self.status_support)
+            loading = LOADING_MESSAGES if pane is not None else ()
+            status = ThreadStatus(self.client, trigger.channel, trigger.thread_ts, self.status_support, loading=loading)
         common = dict(
             client=self.client,
             team=trigger.team,
@@ -183,6 +241,8 @@ class SlackBot:
             budgets=self.budgets,
             status=status,
         )
+        if pane is not None:
+            return SlackThreadSurface(feedback=True, **common)  # type: ignore[arg-type]
         if self.native.enabled and trigger.thread_ts is not None:
             return NativeThreadSurface(recipient=trigger.user, support=self.native, **common)
         return SlackThreadSurface(**common)  # type: ignore[arg-type]
@@ -211,6 +271,24 @@ class SlackBot:
             await self.replies.ephemeral(channel, user, thread_ts, replies.NOT_ALLOWED)
         elif result is StopResult.NOT_FOUND:
             await self.replies.ephemeral(channel, user, thread_ts, replies.ALREADY_FINISHED)
+
+    # -- feedback buttons ----------------------------------------------------------------------
+
+    async def handle_feedback(self, body: dict[str, Any]) -> None:
+        """Count a thumbs up or down on a final answer, once per person and answer; the
+        answer's text is never touched."""
+        actions = body.get("actions") or [{}]
+        parsed = messages.parse_feedback(str(actions[0].get("value") or ""))
+        user = str((body.get("user") or {}).get("id") or "")
+        if parsed is None or not user:
+            log.info("ignored a feedback click without a known value")
+            return
+        verdict, answer_id = parsed
+        if not await self.state.claim(f"slack:feedback:{answer_id}:{user}", FEEDBACK_TTL):
+            log.info("feedback on %s by %s already counted", answer_id, user, extra={"answer_id": answer_id})
+            return
+        self.metrics.rated("slack", verdict)
+        log.info("feedback on %s by %s: %s", answer_id, user, verdict, extra={"answer_id": answer_id})
 
     # -- tasks -----------------------------------------------------------------------------------
 

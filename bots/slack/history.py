@@ -152,6 +152,14 @@ class ThreadHistory:
         rows = [[t.ts, t.role, t.user, t.name, t.text] for t in turns[-MAX_TURNS:]]
         await self._state.put(key, json.dumps(rows, ensure_ascii=False), self.ttl)
 
+    async def channel_turns(self, team: str, channel: str, *, limit: int = 50) -> list[Turn]:
+        """The latest `limit` messages at the top of `channel`, oldest first, as turns:
+        what someone looking at the channel sees (the assistant pane's context). Raises
+        `SlackApiError` when the bot may not read it (`not_in_channel`, `missing_scope`)."""
+        async with asyncio.timeout(_FETCH_TIMEOUT):
+            response = await self._client.conversations_history(channel=channel, limit=limit)
+            return await self._turns(team, list(reversed(response.get("messages") or [])))
+
     # -- fetching --------------------------------------------------------------------------
 
     async def _fetch(self, trigger: Trigger) -> list[Turn] | None:

@@ -19,6 +19,8 @@ PLACEHOLDER = "_thinking…_"
 INDICATOR = " ▌"
 STOP_ACTION = "trickle_stop"
 STOP_BLOCK = "trickle_controls"
+FEEDBACK_ACTION = "trickle_feedback"
+FEEDBACK_BLOCK = "trickle_feedback"
 _EMPTY = "…"  # Slack refuses an empty block or text; never reached by a real answer
 
 Block = dict[str, Any]
@@ -70,9 +72,38 @@ def streaming(markdown: str, answer_id: str) -> Payload:
     return Payload(_fallback(markdown), [_markdown(shown), stop_button(answer_id)])
 
 
-def final(markdown: str) -> Payload:
-    """A finished page: exactly the text, no indicator, no button."""
-    return Payload(_fallback(markdown), [_markdown(escape(markdown) or _EMPTY)])
+def final(markdown: str, *, feedback: str | None = None) -> Payload:
+    """A finished page: exactly the text, no indicator, no Stop button; with `feedback`
+    (an answer id) the thumbs up/down buttons below it, which leave the text alone."""
+    blocks = [_markdown(escape(markdown) or _EMPTY)]
+    if feedback is not None:
+        blocks.append(feedback_buttons(feedback))
+    return Payload(_fallback(markdown), blocks)
+
+
+def feedback_buttons(answer_id: str) -> Block:
+    """Slack's feedback buttons for AI answers; each value names the verdict and answer."""
+    def button(label: str, verdict: str) -> dict[str, Any]:
+        return {"text": {"type": "plain_text", "text": label}, "value": f"{verdict}:{answer_id}"}
+
+    return {
+        "type": "context_actions",
+        "block_id": FEEDBACK_BLOCK,
+        "elements": [
+            {
+                "type": "feedback_buttons",
+                "action_id": FEEDBACK_ACTION,
+                "positive_button": button("Good answer", "good"),
+                "negative_button": button("Bad answer", "bad"),
+            }
+        ],
+    }
+
+
+def parse_feedback(value: str) -> tuple[str, str] | None:
+    """(verdict, answer id) from a feedback button's value, or None if it is not one."""
+    verdict, _, answer_id = value.partition(":")
+    return (verdict, answer_id) if verdict in ("good", "bad") and answer_id else None
 
 
 def plain(markdown: str) -> Payload:

@@ -95,6 +95,7 @@ async def start(ctx: ServiceContext, *, limits: SlackLimits | None = None) -> Sl
             identity=identity,
             budgets=SlackBudgets(limits, shared=ctx.state.bucket),
             native=settings.slack_stream == "native",
+            prompts=settings.suggested_prompts,
         )
         socket_mode = bool(settings.slack_app_token)
         bolt_log = logging.getLogger("trickle.slack.bolt")

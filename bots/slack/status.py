@@ -19,6 +19,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 log = logging.getLogger("trickle.slack")
 
 THINKING = "is thinking…"
+# What the assistant pane rotates under a question while the model has not written yet.
+LOADING_MESSAGES = ("Reading your question…", "Thinking it through…", "Writing the answer…")
 _GIVE_UP_ON = frozenset({"missing_scope", "unknown_method", "not_allowed_token_type", "no_permission"})
 
 
@@ -38,9 +40,18 @@ class StatusSupport:
 class ThreadStatus:
     """Shows the status once and clears it once, for one answer in one thread."""
 
-    __slots__ = ("_client", "_channel", "_thread_ts", "_support", "_shown", "_ever")
+    __slots__ = ("_client", "_channel", "_thread_ts", "_support", "_shown", "_ever", "_loading")
 
-    def __init__(self, client: AsyncWebClient, channel: str, thread_ts: str, support: StatusSupport) -> None:
+    def __init__(
+        self,
+        client: AsyncWebClient,
+        channel: str,
+        thread_ts: str,
+        support: StatusSupport,
+        *,
+        loading: tuple[str, ...] = (),
+    ) -> None:
+        self._loading = loading  # the pane's rotating messages, shown with the status
         self._client = client
         self._channel = channel
         self._thread_ts = thread_ts
@@ -75,15 +86,23 @@ class ThreadStatus:
                 self._support.spawn(self._set(""))
 
     async def _set(self, status: str) -> None:
-        await set_status(self._client, self._support, self._channel, self._thread_ts, status)
+        loading = self._loading if status else ()
+        await set_status(self._client, self._support, self._channel, self._thread_ts, status, loading=loading)
 
 
 async def set_status(
-    client: AsyncWebClient, support: StatusSupport, channel: str, thread_ts: str, status: str
+    client: AsyncWebClient,
+    support: StatusSupport,
+    channel: str,
+    thread_ts: str,
+    status: str,
+    *,
+    loading: tuple[str, ...] = (),
 ) -> None:
     """One `assistant.threads.setStatus` call (an empty status clears it); never raises."""
+    extra = {"loading_messages": list(loading)} if loading else {}
     try:
-        await client.assistant_threads_setStatus(channel_id=channel, thread_ts=thread_ts, status=status)
+        await client.assistant_threads_setStatus(channel_id=channel, thread_ts=thread_ts, status=status, **extra)
     except SlackApiError as exc:
         code = exc.response.get("error") if exc.response is not None else None
         if code in _GIVE_UP_ON:

@@ -56,8 +56,10 @@ class SlackThreadSurface:
         answer_id: str,
         budgets: SlackBudgets,
         status: ThreadStatus | None = None,
+        feedback: bool = False,
     ) -> None:
         self._client = client
+        self._feedback = answer_id if feedback else None  # buttons on final pages
         self.team = team
         self.channel = channel
         self.thread_ts = thread_ts
@@ -103,7 +105,7 @@ class SlackThreadSurface:
     async def post_page(self, text: str, *, final: bool) -> SlackMessage:
         """A continuation page, or the whole of an answer ended before it began (a
         refusal): then the one `chat.postMessage`, with no placeholder and no edit."""
-        payload = messages.final(text) if final else messages.streaming(text, self.answer_id)
+        payload = messages.final(text, feedback=self._feedback) if final else messages.streaming(text, self.answer_id)
         ref = await self._post(payload)
         if self.first is None:
             self.first = ref
@@ -111,7 +113,7 @@ class SlackThreadSurface:
 
     async def edit(self, ref: SlackMessage, text: str, *, final: bool) -> None:
         self._answering = True
-        payload = messages.final(text) if final else messages.streaming(text, self.answer_id)
+        payload = messages.final(text, feedback=self._feedback) if final else messages.streaming(text, self.answer_id)
         async with self._updating:
             await self._update(ref, payload)
         if self._status is not None and (final or text):

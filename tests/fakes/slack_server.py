@@ -19,7 +19,11 @@ It behaves like Slack where a streaming bot can get it wrong:
   `clock`), so a benchmark can tell how stale the text on screen was;
 * events reach the app over Socket Mode (one connection per envelope, round-robin, acks
   recorded, optional retries of unacked events) or over signed HTTP POSTs, and the
-  user's messages sent that way land in the channel so `conversations.replies` shows them.
+  user's messages sent that way land in the channel so `conversations.replies` shows them;
+* the "Agents & AI apps" surface is there too: assistant thread events and methods,
+  slash commands, message shortcuts, modals (`views.open`, trigger expiry, view
+  submissions) and feedback buttons, with Slack's payload shapes (argument checks live
+  in tests/fakes/slack_shapes.py).
 
 Numbers follow /work/shared/PLATFORM_FACTS.md and CONTRACT.md; every one is a
 constructor argument or a public attribute, because Slack does not publish most of them.
@@ -47,6 +51,17 @@ import aiohttp
 from aiohttp import web
 from slack_sdk.signature import SignatureVerifier
 
+from tests.fakes.slack_shapes import (
+    Refusal,
+    check_context_actions,
+    check_loading_messages,
+    check_prompts,
+    check_view,
+    decode_cursor,
+    encode_cursor,
+    missing,
+)
+
 Clock = Callable[[], float]
 Block = dict[str, Any]
 Params = dict[str, Any]
@@ -56,6 +71,13 @@ _log = logging.getLogger(__name__)
 _FIRST_TS = 1_700_000_000_000_100  # microseconds: the first ts is "1700000000.000100"
 _TS_STEP = 100  # microseconds between two generated ts, like Slack's "...000100", "...000200"
 _STREAM_METHODS = frozenset({"chat.startStream", "chat.appendStream", "chat.stopStream"})
+_ASSISTANT_METHODS = (
+    "assistant.threads.setStatus",
+    "assistant.threads.setTitle",
+    "assistant.threads.setSuggestedPrompts",
+)
+_TIER4 = (20, 100.0)  # burst, per minute: Slack's "100+ per minute" with room for a burst
+_JSON_PARAMS = ("blocks", "attachments", "chunks", "metadata", "view", "prompts", "loading_messages")
 _DEFAULT_SCOPES = (
     "app_mentions:read",
     "channels:history",
@@ -148,7 +170,10 @@ class FakeMessage:
 
     `history[0]` is the post (or the user's event), then one entry per successful
     `chat.update`, stream append and stream stop, each stamped with the fake's clock, so
-    "when did this text first become visible" is `first_visible(text)`.
+    "when did this text first become visible" is `first_visible(text)`. `metadata` is the
+    message metadata the app attached (bolt's assistant keeps thread context there);
+    `extra` holds fields Slack adds to special messages (an assistant thread's parent
+    carries `assistant_app_thread` with its title).
     """
 
     channel: str
@@ -168,6 +193,8 @@ class FakeMessage:
     stream_stopped: bool = False
     stream_recipient: tuple[str | None, str | None] | None = None
     stream_versions: int = 0
+    metadata: dict[str, Any] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def is_bot(self) -> bool:
@@ -259,6 +286,28 @@ class _Injected:
     times: int
 
 
+@dataclass(slots=True)
+class _Trigger:
+    """A `trigger_id` the fake handed out: when, and whether a view was opened with it."""
+
+    issued_at: float
+    used: bool = False
+
+
+@dataclass(slots=True)
+class _ResponseUrl:
+    """A `response_url` the fake handed out: where its replies go and how often it was used.
+
+    `message_ts` is None for a slash command's (no message: replies go to the channel).
+    """
+
+    channel: str
+    message_ts: str | None
+    user: str | None
+    issued_at: float
+    uses: int = 0
+
+
 class _ApiError(Exception):
     """Raised by handlers: becomes `{"ok": false, "error": ...}` with `status` and headers."""
 
@@ -275,6 +324,12 @@ class _ApiError(Exception):
         self.status = status
         self.headers = dict(headers or {})
         self.extra = dict(extra or {})
+
+    @classmethod
+    def of(cls, refusal: Refusal) -> _ApiError:
+        """The API error for a `Refusal` from slack_shapes, with its explanations."""
+        extra = {"response_metadata": {"messages": refusal.messages}} if refusal.messages else None
+        return cls(refusal.error, extra=extra)
 
 
 class TokenBucket:
@@ -333,6 +388,27 @@ class FakeSlack:
     `ephemerals`, `statuses`, `responses`, `http_deliveries`, `max_in_flight`. Behaviour switches
     (`not_in_channels`, `unknown_channels`, `revoked_tokens`, `assistant_scope`,
     `native_streaming`, limits...) are public attributes and may change mid-test.
+
+    The agent surface ("Agents & AI apps", slash commands, shortcuts, modals) adds:
+
+    * `statuses` / `titles` / `suggested_prompts`: every successful
+      `assistant.threads.setStatus` / `setTitle` / `setSuggestedPrompts`, as dicts with
+      `time` (the clock), `channel_id`, `thread_ts` and the values sent (`status` and
+      `loading_messages`; `title`; `prompts` and `title`). `statuses` keeps `channel` too.
+      Each method has its own Tier-4 bucket (burst 20, 100/min) in `method_buckets`,
+      which `method_limits` overrides, like `conversations.replies` / `.history` buckets;
+    * `dm_channels`: user id -> the id of their DM with the bot (`dm_channel(user)`),
+      where assistant threads live;
+    * `commands`: every slash command payload sent (`send_command` / `post_command`);
+      a command's ack body is applied as Slack shows it (`ephemerals` for ephemeral,
+      a new message for `in_channel`) and recorded in `responses` with `via: "ack"`;
+    * `views`: the modals `views.open` opened (as returned, with their `V...` id);
+      `trigger_ttl` (3 s by the clock) is how long a `trigger_id` stays usable, once;
+    * `response_url_ttl` (30 min) and `response_url_max_uses` (5) bound each
+      `response_url`, as Slack does; `responses` records every POST to one;
+    * `history_default_limit` / `history_max_limit` (100 / 999) and
+      `replies_default_limit` / `replies_max_limit` (1000 / 1000): page sizes of
+      `conversations.history` / `conversations.replies`.
     """
 
     def __init__(
@@ -379,7 +455,8 @@ class FakeSlack:
         blocks, else `msg_too_long`), `max_section_text` / `max_blocks` (3,000 / 50, else
         `invalid_blocks`), `strict_stream_updates` (`chat.update` on a stream that is
         still live answers `streaming_state_conflict`), `method_limits` (extra
-        per-workspace buckets, `{"conversations.replies": (1, 1.0)}` = burst 1, 1/min),
+        per-workspace buckets, `{"conversations.replies": (1, 1.0)}` = burst 1, 1/min; the
+        three `assistant.threads.*` methods have Tier-4 ones, `(20, 100)`, unless overridden),
         `latency` (seconds each API call takes), `echo_events` (the bot's own posts and
         edits come back as `message` / `message_changed` events, over Socket Mode or to
         `events_url`), `retry_unacked` (an events_api envelope not acked within
@@ -418,9 +495,10 @@ class FakeSlack:
         self.update_bucket = TokenBucket(burst=update_burst, per_second=update_rate_per_min / 60.0, clock=clock)
         self.append_bucket = TokenBucket(burst=append_burst, per_second=append_rate_per_min / 60.0, clock=clock)
         self.post_buckets: dict[str, TokenBucket] = {}
+        limits = {**dict.fromkeys(_ASSISTANT_METHODS, _TIER4), **(method_limits or {})}
         self.method_buckets: dict[str, TokenBucket] = {
             name: TokenBucket(burst=burst, per_second=per_min / 60.0, clock=clock)
-            for name, (burst, per_min) in (method_limits or {}).items()
+            for name, (burst, per_min) in limits.items()
         }
 
         self.calls: list[FakeCall] = []
@@ -429,13 +507,26 @@ class FakeSlack:
         self.max_in_flight: Counter[str] = Counter()  # the most ever served at once
         self.ephemerals: list[dict[str, Any]] = []
         self.statuses: list[dict[str, Any]] = []
+        self.titles: list[dict[str, Any]] = []
+        self.suggested_prompts: list[dict[str, Any]] = []
         self.responses: list[dict[str, Any]] = []
+        self.commands: list[dict[str, str]] = []
+        self.views: list[dict[str, Any]] = []
+        self.dm_channels: dict[str, str] = {}
+        self.trigger_ttl = 3.0
+        self.response_url_ttl = 1800.0
+        self.response_url_max_uses = 5
+        self.history_default_limit = 100
+        self.history_max_limit = 999
+        self.replies_default_limit = 1000
+        self.replies_max_limit = 1000
         self.envelopes: dict[str, SentEnvelope] = {}
         self.unknown_acks: list[dict[str, Any]] = []
         self.http_deliveries: list[HttpDelivery] = []
         self._channels: dict[str, dict[str, FakeMessage]] = {}
         self._injected: dict[str, list[_Injected]] = {}
-        self._response_urls: dict[str, tuple[str, str]] = {}
+        self._response_urls: dict[str, _ResponseUrl] = {}
+        self._triggers: dict[str, _Trigger] = {}
         self._ts = itertools.count(_FIRST_TS, _TS_STEP)
         self._ids = itertools.count(1)
         self._sockets: list[web.WebSocketResponse] = []
@@ -570,8 +661,13 @@ class FakeSlack:
 
         `send_event` / `post_event` do this themselves; call it directly to seed history
         without delivering anything. A mention in a followed thread comes twice (both
-        types, same ts); it is stored once.
+        types, same ts); it is stored once. An `assistant_thread_started` creates the
+        thread's parent in the user's DM (subtype `assistant_app_thread`), as Slack does
+        when the user opens the assistant container.
         """
+        if event.get("type") == "assistant_thread_started":
+            self._store_assistant_thread(event)
+            return
         if event.get("type") not in ("message", "app_mention") or event.get("subtype"):
             return
         channel, ts = event.get("channel"), _as_ts(event.get("ts"))
@@ -589,13 +685,44 @@ class FakeSlack:
         msg.record(self._clock())
         self._store(msg)
 
+    def _store_assistant_thread(self, event: Mapping[str, Any]) -> None:
+        """Store the parent message of a new assistant thread (once)."""
+        thread = event.get("assistant_thread")
+        if not isinstance(thread, Mapping):
+            return
+        channel, ts = thread.get("channel_id"), _as_ts(thread.get("thread_ts"))
+        if not channel or not ts or ts in self._channels.get(str(channel), {}):
+            return
+        parent = FakeMessage(
+            channel=str(channel),
+            ts=ts,
+            text="",
+            user=self.bot_user_id,
+            thread_ts=ts,
+            subtype="assistant_app_thread",
+            extra={"assistant_app_thread": {"title": "", "title_blocks": [], "artifacts": []}},
+        )
+        parent.record(self._clock())
+        self._store(parent)
+
     def _serialize(
-        self, msg: FakeMessage, replies: Mapping[str, list[FakeMessage]] | None = None
+        self,
+        msg: FakeMessage,
+        replies: Mapping[str, list[FakeMessage]] | None = None,
+        *,
+        metadata: bool = False,
     ) -> dict[str, Any]:
-        """`msg` in the shape `conversations.*` and events carry it."""
+        """`msg` in the shape `conversations.*` and events carry it.
+
+        `metadata`: include the message metadata (Slack sends it only when asked for,
+        e.g. `include_all_metadata`, and in the message a post returns).
+        """
         out: dict[str, Any] = {"type": "message", "text": msg.text, "ts": msg.ts, "team": self.team_id}
         if msg.subtype:
             out["subtype"] = msg.subtype
+        out.update(copy.deepcopy(msg.extra))
+        if metadata and msg.metadata is not None:
+            out["metadata"] = copy.deepcopy(msg.metadata)
         if msg.user:
             out["user"] = msg.user
         if msg.bot_id:
@@ -606,6 +733,10 @@ class FakeSlack:
             }
         if msg.blocks:
             out["blocks"] = copy.deepcopy(msg.blocks)
+        elif msg.text and not msg.streamed:
+            # Slack gives a text-only message the rich_text blocks its clients render;
+            # bolt's assistant re-sends them when it saves thread context.
+            out["blocks"] = _rich_text_blocks(msg.text, block_id=msg.ts.replace(".", "")[-5:])
         if msg.edited:
             out["edited"] = dict(msg.edited)
         if msg.reactions:
@@ -646,7 +777,7 @@ class FakeSlack:
             else:
                 form = await request.post()
                 params.update({k: v for k, v in form.items() if isinstance(v, str)})
-        for key in ("blocks", "attachments", "chunks", "metadata"):
+        for key in _JSON_PARAMS:
             value = params.get(key)
             if isinstance(value, str):
                 if value.strip() == "":
@@ -670,10 +801,12 @@ class FakeSlack:
             "reactions.remove": self._reactions_remove,
             "conversations.replies": self._conversations_replies,
             "conversations.history": self._conversations_history,
+            "conversations.open": self._conversations_open,
             "users.info": self._users_info,
             "assistant.threads.setStatus": self._assistant_set_status,
-            "assistant.threads.setTitle": self._assistant_ok,
-            "assistant.threads.setSuggestedPrompts": self._assistant_ok,
+            "assistant.threads.setTitle": self._assistant_set_title,
+            "assistant.threads.setSuggestedPrompts": self._assistant_set_suggested_prompts,
+            "views.open": self._views_open,
             "chat.startStream": self._chat_start_stream,
             "chat.appendStream": self._chat_append_stream,
             "chat.stopStream": self._chat_stop_stream,
@@ -800,6 +933,11 @@ class FakeSlack:
             )
         markdown, _ = _block_texts(blocks)
         for i, block in enumerate(blocks):
+            if block.get("type") == "context_actions":
+                try:
+                    check_context_actions(block, i)
+                except Refusal as refusal:
+                    raise _ApiError.of(refusal) from refusal
             inner = block.get("text")
             if block.get("type") == "section" and isinstance(inner, Mapping):
                 if len(str(inner.get("text", ""))) > self.max_section_text:
@@ -811,6 +949,20 @@ class FakeSlack:
         if sum(len(t) for t in markdown) > self.max_markdown_text:
             raise _ApiError("msg_too_long")
         return copy.deepcopy(blocks)
+
+    @staticmethod
+    def _check_metadata(metadata: Any) -> dict[str, Any] | None:
+        """Message metadata: `{"event_type": str, "event_payload": object}` or nothing."""
+        if metadata is None:
+            return None
+        if (
+            not isinstance(metadata, dict)
+            or not isinstance(metadata.get("event_type"), str)
+            or not metadata["event_type"]
+            or not isinstance(metadata.get("event_payload"), (dict, type(None)))
+        ):
+            raise _ApiError("invalid_metadata_format")
+        return copy.deepcopy(metadata)
 
     def _bot_message(self, channel: str, ts: Any, *, verb: str) -> FakeMessage:
         """The live message `ts`, which must be the bot's (`cant_<verb>_message` otherwise)."""
@@ -882,10 +1034,11 @@ class FakeSlack:
             bot_id=self.bot_id,
             thread_ts=_as_ts(params.get("thread_ts")),
             blocks=blocks,
+            metadata=self._check_metadata(params.get("metadata")),
         )
         msg.record(self._clock())
         self._store(msg)
-        body = self._serialize(msg)
+        body = self._serialize(msg, metadata=True)
         self._echo({**body, "channel": channel, "event_ts": msg.ts, "channel_type": _channel_type(channel)})
         return {"ok": True, "channel": channel, "ts": msg.ts, "message": body}
 
@@ -900,6 +1053,8 @@ class FakeSlack:
         new_text = msg.text if text is None else str(text)
         new_blocks = msg.blocks if "blocks" not in params else self._check_content(None, params.get("blocks"))
         self._check_content(new_text, None)
+        if params.get("metadata") is not None:
+            msg.metadata = self._check_metadata(params.get("metadata"))
         previous = self._serialize(msg)
         msg.text, msg.blocks, msg.streamed = new_text, new_blocks, False
         msg.edited = {"user": self.bot_user_id, "ts": self.next_ts()}
@@ -918,7 +1073,10 @@ class FakeSlack:
                 "previous_message": previous,
             }
         )
-        return {"ok": True, "channel": channel, "ts": msg.ts, "text": msg.text, "message": body}
+        return {
+            "ok": True, "channel": channel, "ts": msg.ts, "text": msg.text,
+            "message": self._serialize(msg, metadata=True),
+        }
 
     def _chat_post_ephemeral(self, params: Params) -> dict[str, Any]:
         channel = self._check_channel(params.get("channel"))
@@ -976,21 +1134,62 @@ class FakeSlack:
         return {"ok": True}
 
     @staticmethod
-    def _page(items: list[dict[str, Any]], params: Params) -> dict[str, Any]:
-        """Apply `limit` / `cursor` like Slack (the cursor is an offset here)."""
+    def _bound(value: Any, error: str) -> tuple[int, int] | None:
+        """An `oldest` / `latest` param as a ts sort key (None when absent)."""
+        ts = _as_ts(value)
+        if ts is None:
+            return None
+        head, _, tail = ts.partition(".")
+        if not head.isdigit() or (tail and not tail.isdigit()):
+            raise _ApiError(error)
+        return _ts_key(ts)
+
+    def _window(self, msgs: list[FakeMessage], params: Params) -> list[FakeMessage]:
+        """Keep the messages between `oldest` and `latest` (`inclusive` keeps the ends)."""
+        oldest = self._bound(params.get("oldest"), "invalid_ts_oldest")
+        latest = self._bound(params.get("latest"), "invalid_ts_latest")
+        inclusive = _flag(params.get("inclusive"))
+
+        def inside(m: FakeMessage) -> bool:
+            key = _ts_key(m.ts)
+            if oldest is not None and (key < oldest or (key == oldest and not inclusive)):
+                return False
+            return latest is None or key < latest or (key == latest and inclusive)
+
+        return [m for m in msgs if inside(m)]
+
+    def _page(
+        self, msgs: list[FakeMessage], params: Params, *, default: int, maximum: int, newest_first: bool
+    ) -> tuple[list[FakeMessage], dict[str, Any]]:
+        """One page of `msgs` (already in the order Slack returns them) and its paging fields.
+
+        Like Slack: `limit` (default `default`, at most `maximum`, larger asks are cut),
+        `cursor` from the previous page's `response_metadata.next_cursor`, `has_more`.
+        """
         try:
-            start = int(params.get("cursor") or 0)
             limit = int(params.get("limit") or 0)
-        except ValueError as e:
-            raise _ApiError("invalid_cursor") from e
-        end = len(items) if limit <= 0 else start + limit
-        page = items[start:end]
-        more = end < len(items)
-        return {
-            "messages": page,
+        except (TypeError, ValueError) as e:
+            raise _ApiError("invalid_arguments") from e
+        limit = default if limit <= 0 else min(limit, maximum)
+        start = 0
+        cursor = params.get("cursor")
+        if cursor:
+            try:
+                key = self._bound(decode_cursor(str(cursor)), "invalid_cursor")
+            except Refusal as refusal:
+                raise _ApiError.of(refusal) from refusal
+            assert key is not None
+            start = next(
+                (i for i, m in enumerate(msgs) if (_ts_key(m.ts) <= key if newest_first else _ts_key(m.ts) >= key)),
+                len(msgs),
+            )
+        page = msgs[start : start + limit]
+        more = start + limit < len(msgs)
+        paging = {
             "has_more": more,
-            "response_metadata": {"next_cursor": str(end) if more else ""},
+            "response_metadata": {"next_cursor": encode_cursor(msgs[start + limit].ts) if more else ""},
         }
+        return page, paging
 
     def _conversations_replies(self, params: Params) -> dict[str, Any]:
         channel = self._check_channel(params.get("channel"))
@@ -1003,7 +1202,12 @@ class FakeSlack:
         if not msgs:
             raise _ApiError("thread_not_found")
         replies = {root: [m for m in msgs if m.is_reply]}
-        return {"ok": True, **self._page([self._serialize(m, replies) for m in msgs], params)}
+        page, paging = self._page(
+            self._window(msgs, params), params,
+            default=self.replies_default_limit, maximum=self.replies_max_limit, newest_first=False,
+        )
+        with_metadata = _flag(params.get("include_all_metadata"))
+        return {"ok": True, "messages": [self._serialize(m, replies, metadata=with_metadata) for m in page], **paging}
 
     def _conversations_history(self, params: Params) -> dict[str, Any]:
         channel = self._check_channel(params.get("channel"))
@@ -1013,7 +1217,21 @@ class FakeSlack:
             if m.is_reply:
                 replies.setdefault(m.thread_ts or "", []).append(m)
         top = [m for m in reversed(all_msgs) if not m.is_reply]
-        return {"ok": True, "pin_count": 0, **self._page([self._serialize(m, replies) for m in top], params)}
+        page, paging = self._page(
+            self._window(top, params), params,
+            default=self.history_default_limit, maximum=self.history_max_limit, newest_first=True,
+        )
+        with_metadata = _flag(params.get("include_all_metadata"))
+        messages = [self._serialize(m, replies, metadata=with_metadata) for m in page]
+        return {"ok": True, "pin_count": 0, "messages": messages, **paging}
+
+    def _conversations_open(self, params: Params) -> dict[str, Any]:
+        users = [u for u in str(params.get("users") or "").split(",") if u]
+        if not users:
+            raise _ApiError("users_list_not_supplied")
+        if len(users) > 1:
+            raise _ApiError("not_supported")  # group DMs are beyond this fake
+        return {"ok": True, "channel": {"id": self.dm_channel(users[0])}}
 
     def _users_info(self, params: Params) -> dict[str, Any]:
         user_id = str(params.get("user") or "")
@@ -1043,21 +1261,67 @@ class FakeSlack:
         }
 
     def _assistant_ok(self, params: Params) -> dict[str, Any]:
+        """The scope check every `assistant.threads.*` method makes first."""
         if not self.assistant_scope:
             raise _ApiError(
                 "missing_scope", extra={"needed": "assistant:write", "provided": ",".join(self.scopes)}
             )
         return {"ok": True}
 
-    def _assistant_set_status(self, params: Params) -> dict[str, Any]:
+    def _assistant_thread(self, params: Params) -> tuple[str, str]:
+        """The scope, then `channel_id` and `thread_ts` (both required), as Slack checks them."""
         self._assistant_ok(params)
+        if not params.get("channel_id"):
+            raise _ApiError.of(missing("channel_id"))
+        channel = self._check_channel(params.get("channel_id"))
+        thread_ts = _as_ts(params.get("thread_ts"))
+        if not thread_ts:
+            raise _ApiError.of(missing("thread_ts"))
+        return channel, thread_ts
+
+    def _assistant_set_status(self, params: Params) -> dict[str, Any]:
+        channel, thread_ts = self._assistant_thread(params)
+        status = params.get("status")
+        if status is None:
+            raise _ApiError.of(missing("status"))
+        try:
+            loading = check_loading_messages(params.get("loading_messages"))
+        except Refusal as refusal:
+            raise _ApiError.of(refusal) from refusal
         self.statuses.append(
             {
                 "time": self._clock(),
-                "channel": params.get("channel_id"),
-                "thread_ts": _as_ts(params.get("thread_ts")),
-                "status": params.get("status", ""),
+                "channel": channel,
+                "channel_id": channel,
+                "thread_ts": thread_ts,
+                "status": str(status),
+                "loading_messages": loading,
             }
+        )
+        return {"ok": True}
+
+    def _assistant_set_title(self, params: Params) -> dict[str, Any]:
+        channel, thread_ts = self._assistant_thread(params)
+        title = params.get("title")
+        if not title:
+            raise _ApiError.of(missing("title"))
+        self.titles.append({"time": self._clock(), "channel_id": channel, "thread_ts": thread_ts, "title": str(title)})
+        parent = self.message(channel, thread_ts)
+        if parent is not None and "assistant_app_thread" in parent.extra:
+            parent.extra["assistant_app_thread"]["title"] = str(title)
+        return {"ok": True}
+
+    def _assistant_set_suggested_prompts(self, params: Params) -> dict[str, Any]:
+        channel, thread_ts = self._assistant_thread(params)
+        title = params.get("title")
+        try:
+            prompts = check_prompts(params.get("prompts"))
+            if title is not None and not isinstance(title, str):
+                raise Refusal("invalid_arguments", "[ERROR] expected string [json-pointer:/title]")
+        except Refusal as refusal:
+            raise _ApiError.of(refusal) from refusal
+        self.suggested_prompts.append(
+            {"time": self._clock(), "channel_id": channel, "thread_ts": thread_ts, "prompts": prompts, "title": title}
         )
         return {"ok": True}
 
@@ -1124,39 +1388,109 @@ class FakeSlack:
         ticket = uuid.uuid4()
         return {"ok": True, "url": f"{self.socket_url}?ticket={ticket}&app_id={self.app_id}"}
 
-    # ------------------------------------------------------------------ response_url
+    def _views_open(self, params: Params) -> dict[str, Any]:
+        trigger_id = params.get("trigger_id") or params.get("interactivity_pointer")
+        if not trigger_id:
+            raise _ApiError.of(missing("trigger_id"))
+        trigger = self._triggers.get(str(trigger_id))
+        if trigger is None:
+            raise _ApiError("invalid_trigger_id")
+        if trigger.used:
+            raise _ApiError("exchanged_trigger_id")
+        if self._clock() - trigger.issued_at > self.trigger_ttl:
+            raise _ApiError("expired_trigger_id")
+        try:
+            view = check_view(params.get("view"))
+        except Refusal as refusal:
+            raise _ApiError.of(refusal) from refusal
+        trigger.used = True
+        view_id = f"V{next(self._ids):010d}"
+        view.update(
+            id=view_id,
+            team_id=self.team_id,
+            state={"values": {}},
+            hash=f"{int(self._clock())}.{uuid.uuid4().hex[:8]}",
+            previous_view_id=None,
+            root_view_id=view_id,
+            app_id=self.app_id,
+            app_installed_team_id=self.team_id,
+            bot_id=self.bot_id,
+        )
+        self.views.append(view)
+        return {"ok": True, "view": copy.deepcopy(view)}
+
+    # ------------------------------------------------------------------ triggers, response_url
+
+    def _issue_trigger(self) -> str:
+        """A fresh `trigger_id`, usable once by `views.open` for `trigger_ttl` seconds."""
+        trigger_id = f"{next(self._ids)}.{self.team_id}.{uuid.uuid4().hex[:16]}"
+        self._triggers[trigger_id] = _Trigger(issued_at=self._clock())
+        return trigger_id
+
+    def _issue_response_url(self, channel: str, message_ts: str | None, user: str | None) -> str:
+        """A fresh `response_url` on this fake, replying about `message_ts` (None: a command)."""
+        rid = uuid.uuid4().hex
+        self._response_urls[rid] = _ResponseUrl(channel, message_ts, user, self._clock())
+        return f"{self.base_url}/response/{rid}"
 
     async def _handle_response_url(self, request: web.Request) -> web.Response:
-        """A block action's `response_url`: record the body; apply replace/delete/in_channel."""
+        """A POST to a `response_url`: Slack's limits (unknown, expired, used up), then apply it."""
         try:
             body = await request.json()
         except ValueError:
             return web.Response(status=400, text="invalid_json")
         rid = request.match_info["rid"]
-        self.responses.append({"time": self._clock(), "id": rid, "body": body})
         target = self._response_urls.get(rid)
-        msg = self.message(*target) if target else None
-        if isinstance(body, dict) and msg is not None:
-            if body.get("delete_original"):
-                msg.deleted = True
-            elif body.get("replace_original"):
-                msg.text = str(body.get("text", msg.text))
-                if "blocks" in body:
-                    msg.blocks = body.get("blocks") or None
-                msg.record(self._clock())
-            elif body.get("response_type") == "in_channel":
-                reply = FakeMessage(
-                    channel=msg.channel, ts=self.next_ts(), text=str(body.get("text", "")),
-                    user=self.bot_user_id, bot_id=self.bot_id, thread_ts=msg.thread_ts,
-                    blocks=body.get("blocks"),
-                )
-                reply.record(self._clock())
-                self._store(reply)
-            else:
-                self.ephemerals.append(
-                    {"time": self._clock(), "channel": msg.channel, "response_url": rid, **body}
-                )
+        if target is None:
+            return web.Response(status=404, text="invalid_url")
+        if self._clock() - target.issued_at > self.response_url_ttl:
+            return web.Response(status=404, text="expired_url")
+        if target.uses >= self.response_url_max_uses:
+            return web.Response(status=404, text="used_url")
+        if not isinstance(body, dict):
+            return web.Response(status=400, text="invalid_payload")
+        if not body.get("delete_original") and not any(body.get(k) for k in ("text", "blocks", "attachments")):
+            return web.Response(status=400, text="no_text")
+        target.uses += 1
+        self._apply_response(rid, target, body, via="response_url")
         return web.json_response({"ok": True})
+
+    def _apply_response(self, rid: str, target: _ResponseUrl, body: dict[str, Any], *, via: str) -> None:
+        """Show a reply as Slack would: replace / delete the message, post in channel, or
+        show it to the user alone (`ephemerals`). `via` is "response_url" or "ack"."""
+        self.responses.append({"time": self._clock(), "id": rid, "body": body, "via": via})
+        msg = self.message(target.channel, target.message_ts) if target.message_ts else None
+        if msg is not None and body.get("delete_original"):
+            msg.deleted = True
+        elif msg is not None and body.get("replace_original"):
+            msg.text = str(body.get("text", msg.text))
+            if "blocks" in body:
+                msg.blocks = body.get("blocks") or None
+            msg.record(self._clock())
+        elif body.get("response_type") == "in_channel":
+            reply = FakeMessage(
+                channel=target.channel, ts=self.next_ts(), text=str(body.get("text", "")),
+                user=self.bot_user_id, bot_id=self.bot_id, thread_ts=msg.thread_ts if msg else None,
+                blocks=body.get("blocks"),
+            )
+            reply.record(self._clock())
+            self._store(reply)
+        else:
+            self.ephemerals.append(
+                {"time": self._clock(), "channel": target.channel, "user": target.user, "response_url": rid,
+                 "via": via, **body}
+            )
+
+    def _apply_command_ack(self, payload: Mapping[str, Any], ack_body: Any) -> None:
+        """A slash command's ack body is the app's immediate reply: show it (see `_apply_response`)."""
+        if isinstance(ack_body, str):
+            ack_body = {"text": ack_body}
+        if not isinstance(ack_body, dict) or not ack_body:
+            return
+        rid = str(payload.get("response_url", "")).rsplit("/", 1)[-1]
+        target = self._response_urls.get(rid)
+        if target is not None:
+            self._apply_response(rid, target, ack_body, via="ack")
 
     # ------------------------------------------------------------------ Socket Mode
 
@@ -1207,6 +1541,8 @@ class FakeSlack:
             envelope.ack = ack
             envelope.acked_at = self._clock()
             envelope.acked.set()
+            if envelope.type == "slash_commands" and ack.get("payload"):
+                self._apply_command_ack(envelope.body.get("payload") or {}, ack["payload"])
 
     @property
     def connections(self) -> int:
@@ -1311,11 +1647,34 @@ class FakeSlack:
             _log.warning("fake slack: no connection to retry event %s on", event_id)
 
     async def send_interaction(self, payload: dict[str, Any]) -> str:
-        """Deliver an `interactive` envelope (e.g. `block_action_payload(...)`); returns its id."""
+        """Deliver an `interactive` envelope (e.g. `block_action_payload(...)`); returns its id.
+
+        Works for every interaction builder here (`block_action_payload`,
+        `message_shortcut_payload`, `view_submission_payload`, `feedback_click_payload`). A
+        view submission's envelope accepts a response payload, as Slack's does: the app's
+        `response_action` comes back in the ack (`wait_ack(id)["payload"]`).
+        """
         envelope = {
             "envelope_id": str(uuid.uuid4()),
             "type": "interactive",
-            "accepts_response_payload": False,
+            "accepts_response_payload": payload.get("type") in ("view_submission", "block_suggestion"),
+            "payload": payload,
+        }
+        return await self._send_envelope(envelope)
+
+    async def send_command(self, command: str, text: str = "", *, user: str, channel: str) -> str:
+        """Run a slash command over Socket Mode (a `slash_commands` envelope); returns its id.
+
+        The app's ack payload is its immediate reply: read it with `wait_ack(id)["payload"]`;
+        it is also shown like Slack shows it (`ephemerals`, or a message for `in_channel`).
+        The payload sent is appended to `commands`.
+        """
+        payload = self.command_payload(command, text, user=user, channel=channel)
+        self.commands.append(payload)
+        envelope = {
+            "envelope_id": str(uuid.uuid4()),
+            "type": "slash_commands",
+            "accepts_response_payload": True,
             "payload": payload,
         }
         return await self._send_envelope(envelope)
@@ -1382,13 +1741,53 @@ class FakeSlack:
     async def post_interaction(
         self, app_url: str, payload: dict[str, Any], *, secret: str | None = None, timestamp: int | str | None = None
     ) -> int:
-        """POST an interaction as Slack does (form field `payload=<json>`, signed)."""
+        """POST an interaction as Slack does (form field `payload=<json>`, signed).
+
+        The app's answer (e.g. a view submission's `response_action`) is the body of the
+        delivery recorded last in `http_deliveries`.
+        """
         body = urlencode({"payload": json.dumps(payload)})
         headers = {
             "Content-Type": "application/x-www-form-urlencoded",
             **self._signed_headers(body, secret, timestamp),
         }
         return await self._post("interaction", None, app_url, body, headers)
+
+    async def post_command(
+        self,
+        command: str,
+        text: str = "",
+        *,
+        user: str,
+        channel: str,
+        app_url: str | None = None,
+        secret: str | None = None,
+        timestamp: int | str | None = None,
+    ) -> int:
+        """POST a slash command as Slack does (signed form fields) to `app_url` or `events_url`.
+
+        Returns the HTTP status. The response body is the app's immediate reply: it is in
+        `http_deliveries[-1].body` and shown like Slack shows it (see `send_command`).
+        """
+        url = app_url or self.events_url
+        if not url:
+            raise RuntimeError("post_command needs app_url or FakeSlack(events_url=...)")
+        payload = self.command_payload(command, text, user=user, channel=channel)
+        self.commands.append(payload)
+        body = urlencode(payload)
+        headers = {
+            "Content-Type": "application/x-www-form-urlencoded",
+            **self._signed_headers(body, secret, timestamp),
+        }
+        status = await self._post("command", None, url, body, headers)
+        answer = self.http_deliveries[-1].body
+        if status == 200 and answer.strip():
+            try:
+                parsed: Any = json.loads(answer)
+            except ValueError:
+                parsed = answer
+            self._apply_command_ack(payload, parsed)
+        return status
 
     # ------------------------------------------------------------------ event builders
 
@@ -1423,13 +1822,7 @@ class FakeSlack:
             "team": self.team_id,
             "client_msg_id": str(uuid.uuid4()),
             "channel_type": channel_type or _channel_type(channel),
-            "blocks": [
-                {
-                    "type": "rich_text",
-                    "block_id": uuid.uuid4().hex[:5],
-                    "elements": [{"type": "rich_text_section", "elements": [{"type": "text", "text": text}]}],
-                }
-            ],
+            "blocks": _rich_text_blocks(text, block_id=uuid.uuid4().hex[:5]),
         }
         if thread_ts:
             event["thread_ts"] = thread_ts
@@ -1450,8 +1843,18 @@ class FakeSlack:
 
         Its `response_url` points back at this fake (recorded in `responses`).
         """
-        rid = uuid.uuid4().hex
-        self._response_urls[rid] = (channel, message_ts)
+        action = {
+            "action_id": action_id,
+            "block_id": block_id,
+            "text": {"type": "plain_text", "text": text, "emoji": True},
+            "value": value,
+            "type": "button",
+            "action_ts": f"{time.time():.6f}",
+        }
+        return self._block_actions(user, channel, message_ts, action)
+
+    def _block_actions(self, user: str, channel: str, message_ts: str, action: dict[str, Any]) -> dict[str, Any]:
+        """The `block_actions` payload around one `action` on a message (any element type)."""
         msg = self.message(channel, message_ts)
         container: dict[str, Any] = {
             "type": "message",
@@ -1463,31 +1866,249 @@ class FakeSlack:
             container["thread_ts"] = msg.thread_ts
         payload: dict[str, Any] = {
             "type": "block_actions",
-            "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": self.team_id},
+            "user": self._user_ref(user),
             "api_app_id": self.app_id,
             "token": "fake-verification-token",
             "container": container,
-            "trigger_id": f"{next(self._ids)}.{uuid.uuid4().hex[:12]}",
+            "trigger_id": self._issue_trigger(),
             "team": {"id": self.team_id, "domain": self.team_domain},
             "enterprise": None,
             "is_enterprise_install": False,
-            "channel": {"id": channel, "name": channel.lower()},
+            "channel": {"id": channel, "name": _channel_name(channel)},
             "state": {"values": {}},
-            "response_url": f"{self.base_url}/response/{rid}",
-            "actions": [
-                {
-                    "action_id": action_id,
-                    "block_id": block_id,
-                    "text": {"type": "plain_text", "text": text, "emoji": True},
-                    "value": value,
-                    "type": "button",
-                    "action_ts": f"{time.time():.6f}",
-                }
-            ],
+            "response_url": self._issue_response_url(channel, message_ts, user),
+            "actions": [action],
         }
         if msg is not None:
             payload["message"] = self._serialize(msg)
         return payload
+
+    def _user_ref(self, user: str) -> dict[str, str]:
+        """The `user` object interaction payloads carry."""
+        return {"id": user, "username": user.lower(), "name": user.lower(), "team_id": self.team_id}
+
+    def feedback_click_payload(
+        self, channel: str, message_ts: str, *, user: str, value: str, action_id: str
+    ) -> dict[str, Any]:
+        """The `block_actions` payload Slack sends when `user` clicks a feedback button.
+
+        The message must show a `context_actions` block with a `feedback_buttons` element
+        `action_id` whose positive or negative button has `value` (ValueError otherwise: a
+        button that is not on screen cannot be clicked). The action is
+        `{"type": "feedback_buttons", "action_id", "block_id", "value", "text", "action_ts"}`.
+        """
+        msg = self.message(channel, message_ts)
+        if msg is None or msg.deleted:
+            raise ValueError(f"no message {message_ts} in {channel}")
+        for index, block in enumerate(msg.blocks or ()):
+            if block.get("type") != "context_actions":
+                continue
+            for element in block.get("elements") or ():
+                if element.get("type") != "feedback_buttons" or element.get("action_id") != action_id:
+                    continue
+                for side in ("positive_button", "negative_button"):
+                    button = element.get(side) or {}
+                    if button.get("value") == value:
+                        action = {
+                            "type": "feedback_buttons",
+                            "action_id": action_id,
+                            "block_id": block.get("block_id") or f"context_actions_{index}",
+                            "value": value,
+                            "text": {**button.get("text", {}), "emoji": True},
+                            "action_ts": f"{time.time():.6f}",
+                        }
+                        return self._block_actions(user, channel, message_ts, action)
+        raise ValueError(f"message {message_ts} has no feedback button {action_id!r} with value {value!r}")
+
+    def message_shortcut_payload(self, callback_id: str, *, channel: str, message_ts: str, user: str) -> dict[str, Any]:
+        """The `message_action` payload of `user` running the shortcut `callback_id` on a message.
+
+        The message must exist (ValueError otherwise). It carries a fresh `trigger_id`
+        (for `views.open`, `trigger_ttl` seconds, once) and a `response_url` on this fake.
+        """
+        msg = self.message(channel, message_ts)
+        if msg is None or msg.deleted:
+            raise ValueError(f"no message {message_ts} in {channel}")
+        return {
+            "type": "message_action",
+            "token": "fake-verification-token",
+            "action_ts": f"{time.time():.6f}",
+            "team": {"id": self.team_id, "domain": self.team_domain},
+            "user": self._user_ref(user),
+            "channel": {"id": channel, "name": _channel_name(channel)},
+            "is_enterprise_install": False,
+            "enterprise": None,
+            "api_app_id": self.app_id,
+            "callback_id": callback_id,
+            "trigger_id": self._issue_trigger(),
+            "response_url": self._issue_response_url(channel, message_ts, user),
+            "message_ts": message_ts,
+            "message": self._serialize(msg),
+        }
+
+    def view_submission_payload(
+        self, view_id: str, values: Mapping[str, Mapping[str, Any]], *, user: str
+    ) -> dict[str, Any]:
+        """The `view_submission` payload of `user` submitting the modal `view_id` (from `views`).
+
+        `values` is `view.state.values`: `{block_id: {action_id: state}}`, where a plain
+        string stands for a `plain_text_input` holding it. KeyError for an unknown view.
+        """
+        view = next((v for v in self.views if v["id"] == view_id), None)
+        if view is None:
+            raise KeyError(view_id)
+        state = {
+            block_id: {
+                action_id: {"type": "plain_text_input", "value": v} if isinstance(v, str) else dict(v)
+                for action_id, v in actions.items()
+            }
+            for block_id, actions in values.items()
+        }
+        submitted = copy.deepcopy(view)
+        submitted["state"] = {"values": state}
+        return {
+            "type": "view_submission",
+            "team": {"id": self.team_id, "domain": self.team_domain},
+            "user": self._user_ref(user),
+            "api_app_id": self.app_id,
+            "token": "fake-verification-token",
+            "trigger_id": self._issue_trigger(),
+            "view": submitted,
+            "response_urls": [],
+            "is_enterprise_install": False,
+            "enterprise": None,
+        }
+
+    def command_payload(self, command: str, text: str = "", *, user: str, channel: str) -> dict[str, str]:
+        """A slash command's payload, every value a string as Slack's form fields are.
+
+        It carries a fresh `trigger_id` and a `response_url` on this fake (replies go to
+        `channel`; ephemeral ones to `user`). `send_command` / `post_command` build it.
+        """
+        if not command.startswith("/") or len(command) < 2:
+            raise ValueError(f"a slash command starts with '/': {command!r}")
+        return {
+            "token": "fake-verification-token",
+            "team_id": self.team_id,
+            "team_domain": self.team_domain,
+            "channel_id": channel,
+            "channel_name": _channel_name(channel),
+            "user_id": user,
+            "user_name": user.lower(),
+            "command": command,
+            "text": text,
+            "api_app_id": self.app_id,
+            "is_enterprise_install": "false",
+            "response_url": self._issue_response_url(channel, None, user),
+            "trigger_id": self._issue_trigger(),
+        }
+
+    # ------------------------------------------------------------------ assistant threads
+
+    def dm_channel(self, user: str) -> str:
+        """The id of `user`'s DM with the bot ("D..."), the same every time (see `dm_channels`)."""
+        channel = self.dm_channels.get(user)
+        if channel is None:
+            channel = f"D{len(self.dm_channels) + 1:04d}{user.removeprefix('U')}"
+            self.dm_channels[user] = channel
+        return channel
+
+    def _assistant_thread_body(
+        self, user: str, channel: str, thread_ts: str, context_channel: str | None
+    ) -> dict[str, Any]:
+        """The `assistant_thread` object both assistant events carry."""
+        context: dict[str, Any] = {}
+        if context_channel:
+            context = {"channel_id": context_channel, "team_id": self.team_id, "enterprise_id": None}
+        return {"user_id": user, "context": context, "channel_id": channel, "thread_ts": thread_ts}
+
+    def assistant_thread_started_event(self, user: str, *, context_channel: str | None = None) -> dict[str, Any]:
+        """`user` opens a new assistant thread (in their DM with the bot, a fresh thread_ts).
+
+        `context_channel` is the channel they were viewing (`context` is `{}` without one).
+        Delivering it (`send_event` / `post_event` / `store_event`) creates the thread's
+        parent message; the user's messages in it are `message_event(user, text,
+        event["assistant_thread"]["channel_id"], thread_ts=...)`.
+        """
+        channel = self.dm_channel(user)
+        thread_ts = self.next_ts()
+        return {
+            "type": "assistant_thread_started",
+            "assistant_thread": self._assistant_thread_body(user, channel, thread_ts, context_channel),
+            "event_ts": self.next_ts(),
+        }
+
+    def assistant_thread_context_changed_event(
+        self, channel: str, thread_ts: str, user: str, *, context_channel: str
+    ) -> dict[str, Any]:
+        """`user` switched to `context_channel` with the assistant thread `thread_ts` open."""
+        return {
+            "type": "assistant_thread_context_changed",
+            "assistant_thread": self._assistant_thread_body(user, channel, thread_ts, context_channel),
+            "event_ts": self.next_ts(),
+        }
+
+    # ------------------------------------------------------------------ seeding history
+
+    def seed_messages(
+        self,
+        channel: str,
+        n: int,
+        *,
+        users: Sequence[str] = ("U1", "U2"),
+        thread_ts: str | None = None,
+        text: str = "message {i}",
+        first: int = 0,
+    ) -> list[str]:
+        """Store `n` people's messages in `channel` at once (replies when `thread_ts` is given).
+
+        No events, no API calls: history as it already was. Message `i` (from `first`)
+        is by `users[i % len(users)]` and says `text.format(i=i, user=...)`. Returns the
+        new messages' ts, oldest first.
+        """
+        if not users:
+            raise ValueError("users must name at least one author")
+        stored: list[str] = []
+        now = self._clock()
+        for i in range(first, first + n):
+            user = users[i % len(users)]
+            msg = FakeMessage(
+                channel=channel, ts=self.next_ts(), text=text.format(i=i, user=user), user=user, thread_ts=thread_ts
+            )
+            msg.record(now)
+            self._store(msg)
+            stored.append(msg.ts)
+        return stored
+
+    def seed_thread(
+        self, channel: str, n: int, *, users: Sequence[str] = ("U1", "U2"), text: str = "message {i}"
+    ) -> str:
+        """A thread of `n` people's messages in `channel` (the parent and n-1 replies); its thread_ts.
+
+        For summaries and paging: `seed_thread("C1", 200)` is a 200-message thread whose
+        messages say "message 0" .. "message 199".
+        """
+        if n < 1:
+            raise ValueError("a thread has at least its parent message")
+        (parent,) = self.seed_messages(channel, 1, users=users, text=text)
+        self.seed_messages(channel, n - 1, users=users, thread_ts=parent, text=text, first=1)
+        return parent
+
+
+def _rich_text_blocks(text: str, *, block_id: str) -> list[Block]:
+    """The `rich_text` rendering Slack attaches to a plain-text message."""
+    section = {"type": "rich_text_section", "elements": [{"type": "text", "text": text}]}
+    return [{"type": "rich_text", "block_id": block_id, "elements": [section]}]
+
+
+def _flag(value: Any) -> bool:
+    """A boolean param as slack_sdk sends it (`True`, "1", "true")."""
+    return value is True or str(value).lower() in ("1", "true")
+
+
+def _channel_name(channel: str) -> str:
+    """The `channel_name` Slack puts in payloads: "directmessage" for a DM, else a name."""
+    return "directmessage" if channel.startswith("D") else channel.lower()
 
 
 def _channel_type(channel: str) -> str:

@@ -1,7 +1,9 @@
 // The playground page: one tab is one person in the shared #playground channel.
-// Model text is never parsed as HTML: the Markdown renderer below builds DOM nodes and
-// sets only textContent, so whatever the model writes shows as text.
-"use strict";
+// Model text is never parsed as HTML: the Markdown renderer (markdown.js) builds DOM
+// nodes and sets only textContent, so whatever the model writes shows as text.
+// Suggested prompts, the conversation's title and the feedback buttons are in pane.js.
+import { el, renderInline, renderMarkdown } from "/static/markdown.js";
+import { createPane } from "/static/pane.js";
 
 (() => {
   const INDICATOR = " ▌";
@@ -13,6 +15,7 @@
   const pages = new Map(); // message id -> {data, el}
   let socket = null;
   let retry = 500;
+  const pane = createPane({ send: (event) => send(event) });
 
   // -- who am I -------------------------------------------------------------------------
   // This page load is one person. The server says who (an id, a default name, and a key
@@ -44,66 +47,6 @@
   nameInput.addEventListener("keydown", (e) => {
     if (e.key === "Enter") { e.preventDefault(); saveName(); input.focus(); }
   });
-
-  // -- a tiny, safe Markdown renderer ----------------------------------------------------
-  const FENCE = /```([^\n`]*)\n?([\s\S]*?)(?:```|$)/g;
-  const INLINE = /(`[^`\n]+`)|(\*\*[^*\n]+?\*\*)|((?<![\w*])\*[^*\s][^*\n]*?\*(?![\w*]))|((?<!\w)_[^_\s][^_\n]*?_(?!\w))/g;
-
-  function renderMarkdown(text, into) {
-    let last = 0;
-    for (const m of text.matchAll(FENCE)) {
-      renderLines(text.slice(last, m.index), into);
-      const pre = el("pre", "code");
-      const code = el("code");
-      code.textContent = m[2].replace(/\n$/, "");
-      if (m[1].trim()) pre.dataset.lang = m[1].trim();
-      pre.append(code);
-      into.append(pre);
-      last = m.index + m[0].length;
-    }
-    renderLines(text.slice(last), into);
-  }
-
-  function renderLines(text, into) {
-    const lines = text.split("\n");
-    lines.forEach((line, i) => {
-      const heading = /^#{1,6}\s+(.*)$/.exec(line);
-      if (heading) {
-        const strong = el("strong", "heading");
-        renderInline(heading[1], strong);
-        into.append(strong);
-      } else {
-        renderInline(line, into);
-      }
-      if (i < lines.length - 1) into.append("\n");
-    });
-  }
-
-  function renderInline(text, into) {
-    let last = 0;
-    for (const m of text.matchAll(INLINE)) {
-      into.append(text.slice(last, m.index));
-      const token = m[0];
-      if (m[1]) {
-        const code = el("code");
-        code.textContent = token.slice(1, -1);
-        into.append(code);
-      } else {
-        const strong = !!m[2];
-        const node = el(strong ? "strong" : "em");
-        renderInline(token.slice(strong ? 2 : 1, strong ? -2 : -1), node);
-        into.append(node);
-      }
-      last = m.index + token.length;
-    }
-    into.append(text.slice(last));
-  }
-
-  function el(tag, cls) {
-    const node = document.createElement(tag);
-    if (cls) node.className = cls;
-    return node;
-  }
 
   // -- messages --------------------------------------------------------------------------
   function hue(name) {
@@ -144,7 +87,7 @@
     foot.hidden = true;
     main.append(head, body, foot);
     root.append(avatar, main);
-    return { data, el: root, body, foot, stats, stop: null };
+    return { data, el: root, body, foot, stats, stop: null, rate: null };
   }
 
   function render(page) {
@@ -166,8 +109,12 @@
   function isLastPage(page) {
     const id = page.data.answer_id;
     if (!id) return true;
-    const all = [...pages.values()].filter((p) => p.data.answer_id === id);
-    return all[all.length - 1] === page;
+    return lastPageOf(id) === page;
+  }
+
+  function lastPageOf(answerId) {
+    const all = [...pages.values()].filter((p) => p.data.answer_id === answerId);
+    return all[all.length - 1];
   }
 
   // The Stop button and the figures are built once per page and only updated: a button
@@ -193,7 +140,11 @@
       page.stop = null;
     }
     page.stats.textContent = last ? describe(data.stats || {}, data) : "";
-    page.foot.hidden = !page.stop && !page.stats.textContent;
+    // Feedback once the answer is over, however it ended: the final figures carry `end`
+    // (the server accepts a vote on the same condition).
+    const rateable = last && data.final && !!(data.stats && data.stats.end);
+    const rating = pane.rateControls(page, rateable);
+    page.foot.hidden = !page.stop && !rating && !page.stats.textContent;
   }
 
   function describe(s, data) {
@@ -216,6 +167,7 @@
       pages.set(data.id, page);
       list.append(page.el);
       $("welcome").hidden = true;
+      pane.offer(null); // the conversation has begun: no more suggested prompts
       // A new page of an answer moves its Stop button and figures off the previous page.
       for (const other of pages.values()) if (other !== page && other.data.answer_id && other.data.answer_id === data.answer_id) renderControls(other);
     }
@@ -258,16 +210,24 @@
   function receive(event) {
     if (event.type === "history") {
       if (event.you) meet(event.you);
+      pane.remember(event.rated);
+      pane.entitle(event.title);
       for (const page of pages.values()) page.el.remove();
       pages.clear();
       list.querySelectorAll(".notice").forEach((n) => n.remove());
       $("welcome").hidden = event.messages.length > 0;
       event.messages.forEach(upsert);
+      pane.offer(event.messages.length ? null : event.suggestions);
       list.scrollTop = list.scrollHeight;
     } else if (event.type === "message.create" || event.type === "message.edit") {
       upsert(event);
     } else if (event.type === "notice") {
       showNotice(event.text);
+    } else if (event.type === "title") {
+      pane.entitle(event.title);
+    } else if (event.type === "feedback") {
+      const page = event.answer_id ? lastPageOf(event.answer_id) : undefined;
+      if (!pane.acknowledge(event, page)) showNotice(event.text);
     }
   }
 
@@ -306,11 +266,6 @@
     if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); submit(); }
   });
   input.addEventListener("input", grow);
-  document.querySelectorAll(".example").forEach((b) => b.addEventListener("click", () => {
-    input.value = b.textContent;
-    grow();
-    input.focus();
-  }));
 
   connect();
   input.focus();
