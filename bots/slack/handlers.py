@@ -44,7 +44,7 @@ DEDUPE_TTL = 3600.0  # longer than Slack's last retry (about 5 minutes after the
 FOLLOW_TTL = 7 * 24 * 3600.0
 FEEDBACK_TTL = 30 * 24 * 3600.0  # one vote per person per answer, remembered this long
 CANNOT_READ = (
-    "I can't read <#{channel}>, the channel you are looking at, so I answered without it. "
+    "I can't read the channel you are looking at, so I answer without it. "
     "Invite me there (`/invite @trickle`) to ask about it."
 )
 
@@ -217,7 +217,10 @@ class SlackBot:
         except SlackApiError as exc:
             code = exc.response.get("error") if exc.response is not None else "error"
             log.info("could not read the channel in view %s (%s)", viewed, code)
-            await self.replies.post(trigger.channel, trigger.thread_ts, CANNOT_READ.format(channel=viewed))
+            # Said once per thread and channel: every later question would repeat it.
+            said = f"slack:pane:cannot-read:{trigger.channel}:{trigger.thread_ts}:{viewed}"
+            if await self.state.claim(said, FOLLOW_TTL):
+                await self.replies.post(trigger.channel, trigger.thread_ts, CANNOT_READ)
             return []
         except (OSError, TimeoutError) as exc:
             log.info("could not read the channel in view %s: %r", viewed, exc)
