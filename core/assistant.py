@@ -66,6 +66,9 @@ class Question:
     history: Sequence[ChatMessage] = ()
     model: str | None = None
     place: str = ""
+    # A summary reads the whole conversation: only the model's context bounds its
+    # history, not TRICKLE_HISTORY_TOKENS (which keeps ordinary follow-ups cheap).
+    whole_history: bool = False
 
 
 @dataclass(slots=True)
@@ -151,7 +154,7 @@ class Assistant:
             self.settings.system_prompt,
             past,
             question.text,
-            history_tokens=self.settings.history_tokens,
+            history_tokens=None if question.whole_history else self.settings.history_tokens,
             context=context_tokens(self.settings),
             answer=answer_cap(self.settings),
         )

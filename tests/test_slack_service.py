@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import logging
 import os
+import re
 import signal
 import socket
 import sys
@@ -18,6 +19,7 @@ import pytest
 
 from bots.slack.messages import STOP_ACTION
 from bots.slack.service import check_settings
+from bots.slack.shortcuts import ASK_ABOUT, SUMMARIZE
 from core.settings import Settings, SettingsError
 from tests.slack_harness import wait_until
 from tests.fakes.openai_server import FakeOpenAI, script_from_text
@@ -89,6 +91,8 @@ def test_the_manifest_asks_for_what_the_bot_uses():
     assert events == {"app_mention", "message.channels", "message.groups", "message.im", "message.mpim",
                       "assistant_thread_started", "assistant_thread_context_changed"}
     assert "command: /ask" in text and "assistant_view:" in text
+    shortcuts = re.findall(r"callback_id: (\w+)", text.split("shortcuts:", 1)[1].split("slash_commands:", 1)[0])
+    assert shortcuts == [SUMMARIZE, ASK_ABOUT] == ["summarize_thread", "ask_about_message"]  # CONTRACT.md
     interactivity = text.split("interactivity:", 1)[1].split(":", 1)[0].strip()
     assert interactivity == "is_enabled" and "is_enabled: true" in text
     assert "socket_mode_enabled: true" in text and "\t" not in text

@@ -31,7 +31,7 @@ NOT_A_MEMBER = (
     "I'm not in this channel, so I can't answer here. Invite me with `/invite @trickle`, "
     "or ask me in a direct message."
 )
-_NOT_A_MEMBER_CODES = frozenset({"not_in_channel", "channel_not_found", "is_archived"})
+NOT_A_MEMBER_CODES = frozenset({"not_in_channel", "channel_not_found", "is_archived"})
 
 
 class AskCommand:
@@ -70,19 +70,9 @@ class AskCommand:
         channel = str(command.get("channel_id") or "")
         name = await self._people.name(team, user)
         try:
-            posted = await paced(
-                lambda: call_slack(
-                    self._client.chat_postMessage(
-                        channel=channel, **messages.plain(f"**{name}** asked: {text}").kwargs()
-                    ),
-                    method="chat.postMessage",
-                    where=f"channel {channel}",
-                ),
-                self._budgets.posts(channel),
-                log=log,
-            )
+            posted = await post_question(self._client, self._budgets, channel, f"**{name}** asked: {text}")
         except SurfaceError as exc:
-            why = NOT_A_MEMBER if exc.code in _NOT_A_MEMBER_CODES else f"Slack refused the question ({exc.code})."
+            why = NOT_A_MEMBER if exc.code in NOT_A_MEMBER_CODES else f"Slack refused the question ({exc.code})."
             await respond(text=why, response_type="ephemeral")
             return
         except (OSError, TimeoutError) as exc:
@@ -92,3 +82,20 @@ class AskCommand:
         ts = str(posted["ts"])
         channel = str(posted.get("channel") or channel)
         await self._answer(Trigger(Kind.MENTION, team, channel, ts, ts, user, text))
+
+
+async def post_question(
+    client: AsyncWebClient, budgets: SlackBudgets, channel: str, markdown: str, *, thread_ts: str | None = None
+) -> Any:
+    """Post a question asked without a message of its own (a command, a form), paced by the
+    channel's post budget; Slack's answer (`ts`, `channel`). Raises `SurfaceError`."""
+    extra = {"thread_ts": thread_ts} if thread_ts else {}
+    return await paced(
+        lambda: call_slack(
+            client.chat_postMessage(channel=channel, **extra, **messages.plain(markdown).kwargs()),
+            method="chat.postMessage",
+            where=f"channel {channel}",
+        ),
+        budgets.posts(channel),
+        log=log,
+    )

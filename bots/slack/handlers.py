@@ -12,7 +12,7 @@ import asyncio
 import logging
 import re
 from collections.abc import Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from slack_bolt.app.async_app import AsyncApp
@@ -20,14 +20,15 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bots.metrics import Metrics
-from bots.slack import messages, replies
+from bots.slack import messages, replies, shortcuts
 from bots.slack.budgets import SlackBudgets
 from bots.slack.commands import COMMAND, AskCommand
-from bots.slack.history import ThreadHistory, Turn, conversation
+from bots.slack.history import HISTORY_TTL, ThreadHistory, Turn, conversation
 from bots.slack.native import NativeSupport, NativeThreadSurface
 from bots.slack.pane import Pane, PaneThread
 from bots.slack.people import People
 from bots.slack.replies import Replies
+from bots.slack.shortcuts import Shortcuts
 from bots.slack.status import LOADING_MESSAGES, StatusSupport, ThreadStatus
 from bots.slack.surface import SlackThreadSurface
 from bots.slack.triggers import Kind, Trigger, classify, mentioned_users, to_plain
@@ -99,6 +100,15 @@ class SlackBot:
         self.ask = AskCommand(
             client=client, budgets=self.budgets, people=self.people, answer=self._answer, spawn=self._spawn
         )
+        self.shortcuts = Shortcuts(
+            client=client,
+            budgets=self.budgets,
+            people=self.people,
+            history=self.history,
+            summarize=self.summarize,
+            answer=self._answer,
+            spawn=self._spawn,
+        )
 
     def __repr__(self) -> str:
         return f"<SlackBot {self.identity.user_id} answering={len(self.tasks)} {self.budgets!r}>"
@@ -111,6 +121,9 @@ class SlackBot:
         app.action(messages.STOP_ACTION)(self._on_stop)
         app.action(messages.FEEDBACK_ACTION)(self._on_feedback)
         app.command(COMMAND)(self.ask.on_command)
+        app.shortcut(shortcuts.SUMMARIZE)(self.shortcuts.on_summarize)
+        app.shortcut(shortcuts.ASK_ABOUT)(self.shortcuts.on_ask_about)
+        app.view(shortcuts.ASK_VIEW)(self.shortcuts.on_submit)
         # Any other event a workspace admin subscribes to is acknowledged and dropped:
         # unacknowledged, Slack would retry it, and disable the subscription eventually.
         app.event(re.compile(".*"))(self._ignore)
@@ -151,7 +164,9 @@ class SlackBot:
         if trigger is None:
             return
         if trigger.kind in (Kind.FOLLOW_UP, Kind.OVERHEARD) and not await self._follows(trigger):
-            return
+            if not await self._tracks(trigger):
+                return
+            trigger = replace(trigger, kind=Kind.OVERHEARD)  # a summarised thread: history only
         if not await self.state.claim(trigger.dedupe_key, DEDUPE_TTL):
             log.debug("already handled %s", trigger.dedupe_key)
             return
@@ -178,15 +193,21 @@ class SlackBot:
         chat, text = conversation(earlier, asker=asker.id, asker_name=asker.name, question=question)
         if pane is not None:
             chat = await self._pane_context(trigger, pane, question) + chat
+        asked = Question(text=text, asker=asker, history=chat, place=f"slack:{trigger.channel}")
+        answered = await self._stream(trigger, asked, pane)
+        name = await self.people.name(trigger.team, trigger.user)
+        said = [Turn(trigger.ts, "user", asker.id, name, question), *answered]
+        await self.history.remember(trigger.channel, trigger.thread_ts, said)
+
+    async def _stream(self, trigger: Trigger, question: Question, pane: PaneThread | None = None) -> list[Turn]:
+        """Stream the answer to `question` where `trigger` says; the answer as a turn for
+        the thread's history (none when not even its placeholder went out)."""
         answer_id = new_answer_id()
         surface = self._surface(trigger, answer_id, pane)
         log.info("answering %s in %s", trigger.kind.value, surface.where, extra={"answer_id": answer_id})
         try:
             outcome = await self.assistant.answer(
-                surface,
-                Question(text=text, asker=asker, history=chat, place=f"slack:{trigger.channel}"),
-                answer_id=answer_id,
-                observer=self.metrics.observer("slack"),
+                surface, question, answer_id=answer_id, observer=self.metrics.observer("slack")
             )
         finally:
             surface.release()  # the thread status too, even if the final edit failed
@@ -194,11 +215,28 @@ class SlackBot:
             "answered (%s): %d chars, %d edits, %d pages", outcome.end.value, len(outcome.text),
             outcome.edits, outcome.pages, extra={"answer_id": answer_id},
         )
+        if surface.first is None:
+            return []
+        return [Turn(surface.first.ts, "assistant", "", "", with_notice(outcome.text, outcome.notice))]
+
+    async def summarize(self, trigger: Trigger, turns: list[Turn]) -> None:
+        """Summarise a thread (`turns`, read by the shortcut) as an answer in it.
+
+        The thread is not followed afterwards: a summary in people's busy thread must not
+        make the bot answer every later reply there. Its history copy is kept current
+        instead (`_tracks`), so asking again, or @mentioning the bot there, reads no more.
+        """
+        if trigger.thread_ts is None:
+            return
+        await self.state.put(self._track_key(trigger.channel, trigger.thread_ts), "1", HISTORY_TTL)
         name = await self.people.name(trigger.team, trigger.user)
-        said = [Turn(trigger.ts, "user", asker.id, name, question)]
-        if surface.first is not None:
-            said.append(Turn(surface.first.ts, "assistant", "", "", with_notice(outcome.text, outcome.notice)))
-        await self.history.remember(trigger.channel, trigger.thread_ts, said)
+        chat, text = conversation(turns, asker=trigger.user, asker_name=name, question=trigger.text)
+        question = Question(
+            text=text, asker=Asker(trigger.user, name), history=chat, place=f"slack:{trigger.channel}",
+            whole_history=True,
+        )
+        answered = await self._stream(trigger, question)
+        await self.history.remember(trigger.channel, trigger.thread_ts, answered)
 
     async def _overhear(self, trigger: Trigger) -> None:
         name = await self.people.name(trigger.team, trigger.user)
@@ -253,9 +291,16 @@ class SlackBot:
     async def _follows(self, trigger: Trigger) -> bool:
         return await self.state.get(self._follow_key(trigger.channel, trigger.thread_ts or "")) is not None
 
+    async def _tracks(self, trigger: Trigger) -> bool:
+        return await self.state.get(self._track_key(trigger.channel, trigger.thread_ts or "")) is not None
+
     @staticmethod
     def _follow_key(channel: str, thread_ts: str) -> str:
         return f"slack:follow:{channel}:{thread_ts}"
+
+    @staticmethod
+    def _track_key(channel: str, thread_ts: str) -> str:
+        return f"slack:track:{channel}:{thread_ts}"
 
     # -- the Stop button -----------------------------------------------------------------------
 

@@ -121,6 +121,21 @@ class ThreadHistory:
         question = ts_key(trigger.ts)
         return [t for t in turns if ts_key(t.ts) < question]
 
+    async def thread(self, team: str, channel: str, thread_ts: str) -> list[Turn]:
+        """Every turn of a thread, from the cached copy or else from Slack (then cached).
+
+        For a summary: unlike `before`, a thread Slack will not give raises
+        (`SlackApiError`, e.g. `not_in_channel`; or a network error), since answering
+        without it would summarise nothing.
+        """
+        key = self.key(channel, thread_ts)
+        turns = await self._load(key)
+        if turns is None:
+            async with asyncio.timeout(_FETCH_TIMEOUT):
+                turns = await self._turns(team, await self._fetch_messages(channel, thread_ts))
+            await self._save(key, turns)
+        return turns
+
     async def remember(self, channel: str, thread_ts: str | None, new: Iterable[Turn]) -> None:
         """Add turns to the cached copy; without a copy, the next question fetches anew."""
         key = self.key(channel, thread_ts)

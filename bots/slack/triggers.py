@@ -28,6 +28,7 @@ class Kind(enum.Enum):
     DIRECT = "direct"  # a direct message: answer in the DM
     FOLLOW_UP = "follow_up"  # a reply in a thread: answer only if the bot follows it
     OVERHEARD = "overheard"  # a reply to someone else in a thread: history, not a question
+    SHORTCUT = "shortcut"  # a message shortcut (a summary): answer in the message's thread
 
 
 @dataclass(frozen=True, slots=True)
