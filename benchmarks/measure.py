@@ -76,6 +76,7 @@ class Scenario:
     exact: int = 0
     unfinished: int = 0
     wall: float = 0.0
+    notes: str = ""  # figures of this scenario only, printed under the table
 
     def row(self) -> str:
         finite = [s for s in self.stale if s != float("inf")]
@@ -109,9 +110,13 @@ def _ms(seconds: float) -> str:
 def print_table(title: str, rows: Iterable[Scenario]) -> None:
     print(f"\n{title}")
     print(HEADER)
+    rows = list(rows)
     for row in rows:
         print(row.row())
     print(LEGEND)
+    for row in rows:
+        if row.notes:
+            print(f"{row.name}: {row.notes}")
 
 
 WORDS = "the quick brown fox jumps over a lazy dog while rivers run to the sea".split()

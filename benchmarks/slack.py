@@ -2,6 +2,10 @@
 
     python -m benchmarks.slack [--quick] [--tokens 400] [--rate 50]
 
+Besides @mentions in channels, the assistant pane: each person opens a pane thread (the
+greeting and prompts go up before the clock starts) and asks in it; its extra line
+counts calls to methods the fake does not know and thread statuses left showing.
+
 `trickle slack` runs as its own process (Socket Mode) against a fake Slack with Slack's
 real limits (chat.update 50/min per workspace with a burst of 10, chat.postMessage 1/s
 per channel with a burst of 5) and a fake model streaming `--tokens` tokens at `--rate`
@@ -17,6 +21,7 @@ import sys
 import time
 
 from benchmarks.measure import Scenario, answer_tokens, clean, emissions_by_tag, print_table, solid, staleness
+from core.suggestions import GREETING
 from tests.fakes.openai_server import FakeOpenAI, Script
 from tests.fakes.slack_server import FakeSlack, unescape, visible_text
 
@@ -50,8 +55,10 @@ async def run_scenario(
     *,
     replicas: int = 1,
     redis_url: str | None = None,
+    pane: bool = False,
 ) -> Scenario:
-    """Ask `streams` questions over `channels` channels at once and measure the answers."""
+    """Ask `streams` questions over `channels` channels (or `pane`: in as many assistant
+    pane threads) at once and measure the answers."""
     texts: dict[str, list[str]] = {}
 
     def responder(body: dict) -> Script:
@@ -68,13 +75,19 @@ async def run_scenario(
     try:
         await slack.wait_connected(replicas, timeout=60)
         loop = asyncio.get_running_loop()
+        threads = await _open_pane_threads(slack, streams) if pane else []
         sent: dict[str, tuple[str, str, float]] = {}
         start = loop.time()
         for n in range(streams):
             tag = f"q{n:03d}"
-            channel = f"C{n % channels:03d}"
-            event = slack.mention_event(f"U{n:03d}", f"please answer {tag}", channel)
-            sent[tag] = (channel, event["ts"], loop.time())
+            if pane:
+                channel, thread_ts = threads[n]
+                event = slack.message_event(f"U{n:03d}", f"please answer {tag}", channel, thread_ts=thread_ts)
+                sent[tag] = (channel, thread_ts, loop.time())
+            else:
+                channel = f"C{n % channels:03d}"
+                event = slack.mention_event(f"U{n:03d}", f"please answer {tag}", channel)
+                sent[tag] = (channel, event["ts"], loop.time())
             await slack.send_event(event)
         deadline = loop.time() + 60 + streams * 3
         while loop.time() < deadline:
@@ -84,7 +97,7 @@ async def run_scenario(
         result.wall = loop.time() - start
         emitted = emissions_by_tag(model.emitted)
         for tag, (channel, ts, sent_at) in sent.items():
-            replies = [m for m in slack.thread(channel, ts) if m.is_bot]
+            replies = _answer_pages(slack, channel, ts)
             if not replies:
                 result.unfinished += 1
                 continue
@@ -101,6 +114,10 @@ async def run_scenario(
                 result.stale.extend(stale)
         result.edits = len([c for c in slack.calls_to("chat.update") if c.ok])
         result.rate_limited = sum(slack.rate_limited.values())
+        if pane:
+            unknown = sum(1 for c in slack.calls if c.error == "unknown_method")
+            showing = sum(1 for channel, ts, _ in sent.values() if _status_left(slack, channel, ts))
+            result.notes = f"calls to unknown methods: {unknown}; thread statuses left showing: {showing}"
     finally:
         for bot in bots:
             bot.terminate()
@@ -114,6 +131,33 @@ async def run_scenario(
     return result
 
 
+async def _open_pane_threads(slack: FakeSlack, count: int) -> list[tuple[str, str]]:
+    """`count` people open the assistant pane; their (DM, thread_ts) once greeted."""
+    threads = []
+    for n in range(count):
+        started = slack.assistant_thread_started_event(f"U{n:03d}")
+        thread = started["assistant_thread"]
+        threads.append((thread["channel_id"], thread["thread_ts"]))
+        await slack.send_event(started)
+    deadline = asyncio.get_running_loop().time() + 30
+    while sum(c.ok for c in slack.calls_to("assistant.threads.setSuggestedPrompts")) < count:
+        if asyncio.get_running_loop().time() > deadline:
+            raise TimeoutError("the pane threads were not greeted")
+        await asyncio.sleep(0.05)
+    return threads
+
+
+def _answer_pages(slack: FakeSlack, channel: str, ts: str) -> list:
+    """The bot's answer in the thread `ts`: its replies there, the pane's greeting aside."""
+    return [m for m in slack.thread(channel, ts) if m.is_bot and unescape(visible_text(m)) != GREETING]
+
+
+def _status_left(slack: FakeSlack, channel: str, ts: str) -> bool:
+    """Whether the thread's status still shows (its last setStatus was not a clear)."""
+    last = [s for s in slack.statuses if s["channel"] == channel and s["thread_ts"] == ts]
+    return bool(last) and bool(last[-1]["status"])
+
+
 def _still_streaming(message) -> bool:
     shown = unescape(visible_text(message)).rstrip()
     return shown != clean(shown) or shown.endswith("thinking…_")
@@ -122,20 +166,23 @@ def _still_streaming(message) -> bool:
 def _finished(slack: FakeSlack, channel: str, ts: str, tokens: list[str] | None) -> bool:
     if tokens is None:
         return False
-    replies = [m for m in slack.thread(channel, ts) if m.is_bot]
+    replies = _answer_pages(slack, channel, ts)
     return bool(replies) and unescape(visible_text(replies[-1])) == "".join(tokens)
 
 
 
 
 async def main(quick: bool, tokens: int, rate: float) -> None:
-    plans = [("1 stream", 1, 1), ("10 in one channel", 10, 1), ("10 over 10 channels", 10, 10)]
+    plans = [
+        ("1 stream", 1, 1, False), ("10 in one channel", 10, 1, False), ("10 over 10 channels", 10, 10, False),
+        ("pane, 1 question", 1, 1, True), ("pane, 10 people", 10, 10, True),
+    ]
     if not quick:
-        plans += [("50 in one channel", 50, 1), ("50 over 10 channels", 50, 10)]
+        plans += [("50 in one channel", 50, 1, False), ("50 over 10 channels", 50, 10, False)]
     rows = []
-    for name, streams, channels in plans:
+    for name, streams, channels, pane in plans:
         started = time.perf_counter()
-        rows.append(await run_scenario(name, streams, channels, tokens, rate))
+        rows.append(await run_scenario(name, streams, channels, tokens, rate, pane=pane))
         print(f"  {name}: done in {time.perf_counter() - started:.0f} s", file=sys.stderr)
     print_table(f"Slack: {tokens} tokens at {rate:g} tokens/s per answer, one workspace", rows)
 

@@ -102,3 +102,17 @@ async def test_a_channel_the_bot_cannot_read_is_said_once_and_the_question_answe
     said = [unescape(m.visible) for m in h.fake.thread("D1", thread_ts) if m.is_bot]
     assert len([s for s in said if "can't read" in s and "/invite @trickle" in s]) == 1
     assert said[-1] == "I can only guess 1."
+
+
+async def test_a_pane_opened_outside_any_channel_answers_without_one(slack_bot):
+    h = await slack_bot()
+    started = thread_started(h.fake, "UALICE", "D1", viewing=None)  # Slack sends `context: {}`
+    thread_ts = started["assistant_thread"]["thread_ts"]
+    await h.deliver(started)
+    await h.settle()
+    h.model.script_queue.append(script_from_text("Hello there.", delay=0.01))
+    await h.deliver(h.fake.message_event("UALICE", "hi", "D1", thread_ts=thread_ts))
+    await wait_until(lambda: any("Hello there." in m.visible for m in h.fake.thread("D1", thread_ts)), 5)
+    await h.settle()
+    assert h.fake.calls_to("conversations.history") == []  # no channel in view to read
+    assert [c.params["title"] for c in h.fake.calls_to("assistant.threads.setTitle")] == [title_for("hi")]

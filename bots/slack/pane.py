@@ -64,7 +64,7 @@ class ThreadContexts(AsyncAssistantThreadContextStore):
             return None
         try:
             return AssistantThreadContext(json.loads(raw))
-        except (ValueError, TypeError):
+        except (ValueError, TypeError, KeyError):  # KeyError: `{}`, the pane opened outside a channel
             return None
 
 
