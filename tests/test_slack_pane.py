@@ -3,6 +3,8 @@ slack_sdk against FakeSlack: greeting and prompts, title, the channel in view, f
 
 from __future__ import annotations
 
+import pytest
+
 from bots.slack.messages import FEEDBACK_ACTION, FEEDBACK_BLOCK
 from bots.slack.status import LOADING_MESSAGES
 from core.suggestions import GREETING, title_for
@@ -48,8 +50,9 @@ async def test_a_new_pane_thread_is_greeted_with_the_configured_prompts(slack_bo
     assert h.model.requests == []
 
 
-async def test_a_pane_question_reads_the_channel_in_view_is_titled_once_and_rated(slack_bot):
-    h = await slack_bot()
+@pytest.mark.parametrize("mode", ["socket", "http"])
+async def test_a_pane_question_reads_the_channel_in_view_is_titled_once_and_rated(slack_bot, mode):
+    h = await slack_bot(mode)
     for n, text in enumerate(["we ship on Friday", "agreed, Friday it is"]):
         h.fake.store_event(h.fake.message_event("UBOB" if n else "UALICE", text, "C1"))
     started = thread_started(h.fake, "UALICE", "D1", viewing="C1")
@@ -116,3 +119,30 @@ async def test_a_pane_opened_outside_any_channel_answers_without_one(slack_bot):
     await h.settle()
     assert h.fake.calls_to("conversations.history") == []  # no channel in view to read
     assert [c.params["title"] for c in h.fake.calls_to("assistant.threads.setTitle")] == [title_for("hi")]
+
+
+async def test_a_workspace_without_feedback_buttons_gets_plain_ones_that_count_the_same(slack_bot):
+    h = await slack_bot()
+    h.fake.unknown_block_types.add("context_actions")
+    started = thread_started(h.fake, "UALICE", "D1", viewing=None)
+    thread_ts = started["assistant_thread"]["thread_ts"]
+    await h.deliver(started)
+    await h.settle()
+    for n in range(2):
+        h.model.script_queue.append(script_from_text(f"Answer {n}.", delay=0.01))
+        await h.deliver(h.fake.message_event("UALICE", f"question {n}", "D1", thread_ts=thread_ts))
+        await wait_until(lambda: any(f"Answer {n}." == unescape(m.visible) for m in h.fake.thread("D1", thread_ts)), 5)
+        await h.settle()
+
+    answers = [m for m in h.fake.thread("D1", thread_ts) if unescape(m.visible).startswith("Answer")]
+    assert [unescape(m.visible) for m in answers] == ["Answer 0.", "Answer 1."]  # exact, and not lost
+    refused = [c for c in h.fake.calls if c.error == "invalid_blocks"]
+    assert len(refused) == 1  # learned once: the second answer goes plain at once
+    rows = [b for m in answers for b in m.blocks or [] if b.get("block_id") == FEEDBACK_BLOCK]
+    assert [b["type"] for b in rows] == ["actions", "actions"]
+    button = rows[0]["elements"][1]
+    await h.click(h.fake.block_action_payload(
+        "UALICE", "D1", answers[0].ts, button["action_id"], button["value"], block_id=FEEDBACK_BLOCK, text="👎"
+    ))
+    await wait_until(lambda: feedback_total(h, "bad") == 1.0, 5)
+    assert unescape(h.fake.message("D1", answers[0].ts).visible) == "Answer 0."

@@ -30,7 +30,7 @@ from bots.slack.people import People
 from bots.slack.replies import Replies
 from bots.slack.shortcuts import Shortcuts
 from bots.slack.status import LOADING_MESSAGES, StatusSupport, ThreadStatus
-from bots.slack.surface import SlackThreadSurface
+from bots.slack.surface import FeedbackStyle, SlackThreadSurface
 from bots.slack.triggers import Kind, Trigger, classify, mentioned_users, to_plain
 from core.assistant import USAGE_HINT, Asker, Assistant, Question, StopResult, is_blank, new_answer_id
 from core.models import ChatMessage
@@ -87,6 +87,7 @@ class SlackBot:
         self.replies = Replies(client, self.budgets, wrote=lambda: metrics.wrote("slack", WriteKind.NOTICE))
         metrics.watch_budgets("slack", self.budgets.by_kind)
         self.status_support = StatusSupport()
+        self.feedback_style = FeedbackStyle()
         self.native = NativeSupport(enabled=native)
         self.tasks: set[asyncio.Task[Any]] = set()
         self.pane = Pane(
@@ -119,7 +120,7 @@ class SlackBot:
         app.event("app_mention")(self._on_event)
         app.event("message")(self._on_event)
         app.action(messages.STOP_ACTION)(self._on_stop)
-        app.action(messages.FEEDBACK_ACTION)(self._on_feedback)
+        app.action(re.compile(f"^{re.escape(messages.FEEDBACK_ACTION)}(:|$)"))(self._on_feedback)  # either style
         app.command(COMMAND)(self.ask.on_command)
         app.shortcut(shortcuts.SUMMARIZE)(self.shortcuts.on_summarize)
         app.shortcut(shortcuts.ASK_ABOUT)(self.shortcuts.on_ask_about)
@@ -283,7 +284,7 @@ class SlackBot:
             status=status,
         )
         if pane is not None:
-            return SlackThreadSurface(feedback=True, **common)  # type: ignore[arg-type]
+            return SlackThreadSurface(feedback=self.feedback_style, **common)  # type: ignore[arg-type]
         if self.native.enabled and trigger.thread_ts is not None:
             return NativeThreadSurface(recipient=trigger.user, support=self.native, **common)
         return SlackThreadSurface(**common)  # type: ignore[arg-type]

@@ -72,12 +72,13 @@ def streaming(markdown: str, answer_id: str) -> Payload:
     return Payload(_fallback(markdown), [_markdown(shown), stop_button(answer_id)])
 
 
-def final(markdown: str, *, feedback: str | None = None) -> Payload:
+def final(markdown: str, *, feedback: str | None = None, plain_feedback: bool = False) -> Payload:
     """A finished page: exactly the text, no indicator, no Stop button; with `feedback`
-    (an answer id) the thumbs up/down buttons below it, which leave the text alone."""
+    (an answer id) the thumbs up/down buttons below it, which leave the text alone
+    (`plain_feedback`: ordinary buttons, for a workspace without Slack's AI blocks)."""
     blocks = [_markdown(escape(markdown) or _EMPTY)]
     if feedback is not None:
-        blocks.append(feedback_buttons(feedback))
+        blocks.append(plain_feedback_buttons(feedback) if plain_feedback else feedback_buttons(feedback))
     return Payload(_fallback(markdown), blocks)
 
 
@@ -98,6 +99,20 @@ def feedback_buttons(answer_id: str) -> Block:
             }
         ],
     }
+
+
+def plain_feedback_buttons(answer_id: str) -> Block:
+    """The same two choices as ordinary buttons (an `actions` block), whose action ids
+    start with FEEDBACK_ACTION and whose values read as `feedback_buttons`' do."""
+    def button(label: str, verdict: str) -> dict[str, Any]:
+        return {
+            "type": "button",
+            "action_id": f"{FEEDBACK_ACTION}:{verdict}",
+            "text": {"type": "plain_text", "text": label, "emoji": True},
+            "value": f"{verdict}:{answer_id}",
+        }
+
+    return {"type": "actions", "block_id": FEEDBACK_BLOCK, "elements": [button("👍", "good"), button("👎", "bad")]}
 
 
 def parse_feedback(value: str) -> tuple[str, str] | None:

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -26,6 +26,22 @@ from core.surface import RateLimited, SurfaceError
 log = logging.getLogger("trickle.slack")
 
 PAGE_LIMIT = 3500  # escaped characters; Slack starts answering msg_too_long near 4,000
+
+T = TypeVar("T")
+
+
+class FeedbackStyle:
+    """Which feedback buttons the workspace shows under final answers, learned once per
+    process: Slack's `feedback_buttons`, or plain buttons once Slack refused those
+    (`invalid_blocks`: a workspace or plan without the AI app blocks)."""
+
+    __slots__ = ("plain",)
+
+    def __init__(self) -> None:
+        self.plain = False
+
+    def __repr__(self) -> str:
+        return f"<FeedbackStyle {'plain' if self.plain else 'feedback_buttons'}>"
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,10 +72,11 @@ class SlackThreadSurface:
         answer_id: str,
         budgets: SlackBudgets,
         status: ThreadStatus | None = None,
-        feedback: bool = False,
+        feedback: FeedbackStyle | None = None,
     ) -> None:
         self._client = client
-        self._feedback = answer_id if feedback else None  # buttons on final pages
+        self._feedback = answer_id if feedback is not None else None  # buttons on final pages
+        self._feedback_style = feedback or FeedbackStyle()
         self.team = team
         self.channel = channel
         self.thread_ts = thread_ts
@@ -105,17 +122,21 @@ class SlackThreadSurface:
     async def post_page(self, text: str, *, final: bool) -> SlackMessage:
         """A continuation page, or the whole of an answer ended before it began (a
         refusal): then the one `chat.postMessage`, with no placeholder and no edit."""
-        payload = messages.final(text, feedback=self._feedback) if final else messages.streaming(text, self.answer_id)
-        ref = await self._post(payload)
+        if final:
+            ref = await self._as_final(text, self._post)
+        else:
+            ref = await self._post(messages.streaming(text, self.answer_id))
         if self.first is None:
             self.first = ref
         return ref
 
     async def edit(self, ref: SlackMessage, text: str, *, final: bool) -> None:
         self._answering = True
-        payload = messages.final(text, feedback=self._feedback) if final else messages.streaming(text, self.answer_id)
         async with self._updating:
-            await self._update(ref, payload)
+            if final:
+                await self._as_final(text, lambda payload: self._update(ref, payload))
+            else:
+                await self._update(ref, messages.streaming(text, self.answer_id))
         if self._status is not None and (final or text):
             self._status.clear()
 
@@ -167,6 +188,18 @@ class SlackThreadSurface:
 
     def must_leave(self, ref: SlackMessage) -> bool:
         return False  # a bot's Slack message stays editable for good
+
+    async def _as_final(self, text: str, write: Callable[[messages.Payload], Awaitable[T]]) -> T:
+        """Write a final page; where Slack refuses its feedback block, with plain buttons."""
+        style = self._feedback_style
+        try:
+            return await write(messages.final(text, feedback=self._feedback, plain_feedback=style.plain))
+        except SurfaceError as exc:
+            if exc.code != "invalid_blocks" or self._feedback is None or style.plain:
+                raise
+            style.plain = True
+            log.info("Slack refused the feedback buttons (%s); using plain buttons from now on", exc)
+            return await write(messages.final(text, feedback=self._feedback, plain_feedback=True))
 
     async def _update(self, ref: SlackMessage, payload: messages.Payload) -> None:
         await call_slack(

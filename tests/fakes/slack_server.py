@@ -387,7 +387,7 @@ class FakeSlack:
     is public state: `calls`, `rate_limited`, `messages()`, `thread()`, `envelopes`,
     `ephemerals`, `statuses`, `responses`, `http_deliveries`, `max_in_flight`. Behaviour switches
     (`not_in_channels`, `unknown_channels`, `revoked_tokens`, `assistant_scope`,
-    `native_streaming`, limits...) are public attributes and may change mid-test.
+    `native_streaming`, `unknown_block_types`, limits...) are public attributes and may change mid-test.
 
     The agent surface ("Agents & AI apps", slash commands, shortcuts, modals) adds:
 
@@ -478,6 +478,9 @@ class FakeSlack:
         self.revoked_tokens: set[str] = set(revoked_tokens)
         self.not_in_channels: set[str] = set(not_in_channels)
         self.unknown_channels: set[str] = set(unknown_channels)
+        # Block types this workspace does not know (as a Slack without the AI features
+        # refuses `context_actions`): any message holding one is `invalid_blocks`.
+        self.unknown_block_types: set[str] = set()
         self.assistant_scope = assistant_scope
         self.native_streaming = native_streaming
         self.stream_ttl = stream_ttl
@@ -933,6 +936,11 @@ class FakeSlack:
             )
         markdown, _ = _block_texts(blocks)
         for i, block in enumerate(blocks):
+            if block.get("type") in self.unknown_block_types:
+                raise _ApiError(
+                    "invalid_blocks",
+                    extra={"response_metadata": {"messages": [f"[ERROR] unsupported type: {block['type']} [json-pointer:/blocks/{i}/type]"]}},
+                )
             if block.get("type") == "context_actions":
                 try:
                     check_context_actions(block, i)
