@@ -15,16 +15,20 @@ import asyncio
 import enum
 import logging
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from core.context import Fitted, answer_cap, context_tokens, fit_conversation
 from core.history import TRIMMED_STATUS
 from core.inflight import Inflight
-from core.models import ChatMessage, EndReason, Outcome, StreamEvent, Waiting
+from core.attachments.fetching import RemoteFile
+from core.attachments.question_files import REFUSED_IMAGES, QuestionFiles
+from core.models import ChatMessage, EndReason, ErrorKind, Outcome, StreamError, StreamEvent, TextDelta, Waiting
 from core.notices import QUESTION_TOO_LONG, without_notice
 from core.quotas import Slots
+from core.redaction import Redactor
 from core.shared_quotas import PersonQuotas, Place
 from core.observer import NullObserver, RelayObserver
 from core.relay import Answer, RelayConfig
@@ -69,6 +73,8 @@ class Question:
     # A summary reads the whole conversation: only the model's context bounds its
     # history, not TRICKLE_HISTORY_TOKENS (which keeps ordinary follow-ups cheap).
     whole_history: bool = False
+    # Files attached to the question, downloaded and read once the placeholder is up.
+    files: Sequence[RemoteFile] = ()
 
 
 @dataclass(slots=True)
@@ -117,6 +123,8 @@ class Assistant:
     _closing: bool = False
     quotas: PersonQuotas = field(init=False)
     _model_slots: Slots = field(init=False)
+    _redactor: Redactor = field(init=False)
+    _files: QuestionFiles = field(init=False)
 
     def __post_init__(self) -> None:
         if self.relay_config is None:
@@ -133,6 +141,8 @@ class Assistant:
             queue=self.settings.user_queue,
         )
         self._model_slots = Slots(self.settings.model_concurrency)
+        self._redactor = Redactor(self.settings.redact)
+        self._files = QuestionFiles(self.settings.vision, source_sees=getattr(self.source, "sees_images", True))
 
     @property
     def active(self) -> int:
@@ -146,18 +156,37 @@ class Assistant:
 
     def fit(self, question: Question) -> Fitted:
         """The conversation cut to TRICKLE_HISTORY_TOKENS and to the model's context."""
-        past = [
-            ChatMessage(m.role, without_notice(m.content), m.name) if m.role == "assistant" else m
-            for m in question.history
-        ]
-        return fit_conversation(
+        return self._fit(question)[0]
+
+    def _fit(self, question: Question) -> tuple[Fitted, Counter[str]]:
+        """`fit`, and how many of each kind TRICKLE_REDACT took out of the question and
+        history. Redacted before cutting, so the context is measured on what is sent; the
+        system prompt is the operator's own and is sent as written."""
+        redacted: Counter[str] = Counter()
+        past = [self._sendable(m, redacted) for m in question.history]
+        text, found = self._redactor.redact_counting(question.text)
+        redacted.update(found)
+        fitted = fit_conversation(
             self.settings.system_prompt,
             past,
-            question.text,
+            text,
             history_tokens=None if question.whole_history else self.settings.history_tokens,
             context=context_tokens(self.settings),
             answer=answer_cap(self.settings),
         )
+        return fitted, redacted
+
+    def _sendable(self, message: ChatMessage, redacted: Counter[str]) -> ChatMessage:
+        """A past message as the model reads it: an answer without its notice, and text
+        redacted. Content that is not text (image parts) is left as it is."""
+        content = message.content
+        if not isinstance(content, str):
+            return message
+        if message.role == "assistant":
+            content = without_notice(content)
+        content, found = self._redactor.redact_counting(content)
+        redacted.update(found)
+        return message if content == message.content else ChatMessage(message.role, content, message.name)
 
     async def admit(self, question: Question, *, fitted: Fitted | None = None) -> Admission:
         """Let `question` in (counted in its asker's queue from now) or say why not.
@@ -182,15 +211,22 @@ class Assistant:
             await self.quotas.slots.leave(admission.place)
 
     async def _queued(
-        self, messages: list[ChatMessage], question: Question, *, trimmed: bool = False, place: Place | None = None
+        self, fitted: Fitted, question: Question, *, place: Place | None = None
     ) -> AsyncIterator[StreamEvent]:
-        """The model stream, once the asker and the model have a free slot.
+        """The model stream, once the question's files are read and the asker and the
+        model have a free slot.
 
-        A conversation cut to fit the context says so in the placeholder until the answer
+        What was cut to fit (history, files) is said in the placeholder until the answer
         starts: the final text must stay exactly the model's, so the notice lives there.
         """
-        if trimmed:
-            yield Waiting(0.0, why=TRIMMED_STATUS)
+        messages = fitted.messages
+        notices = [TRIMMED_STATUS] if fitted.trimmed else []
+        if question.files:
+            count = len(question.files)
+            yield Waiting(0.0, why="reading the attached file" if count == 1 else f"reading {count} attached files")
+            messages, notices = await self._with_files(question, fitted)
+        if notices:
+            yield Waiting(0.0, why="; ".join(notices))
         # The person's slot is taken in a task of its own, so that an answer which has to
         # wait for it can say "queued" while it waits: asking first would race, since
         # questions that arrive together all find a slot free before any takes it.
@@ -213,16 +249,63 @@ class Assistant:
             if self._model_slots.full("model"):
                 yield Waiting(0.0, why="queued: the model is busy")
             async with self._model_slots.hold("model"):
-                stream = self.source.stream(messages, model=question.model)
-                try:
-                    async for event in stream:
-                        yield event
-                finally:
-                    closer = getattr(stream, "aclose", None)
-                    if closer is not None:
-                        await closer()
+                async for event in self._streamed(messages, question.model):
+                    yield event
         finally:
             await holding.__aexit__(None, None, None)
+
+    async def _with_files(self, question: Question, fitted: Fitted) -> tuple[list[ChatMessage], list[str]]:
+        """The conversation with the question's files in it, and what to say was cut.
+
+        File text joins the question (so it is redacted and fitted like the question);
+        images ride on the question's message. Files that would not fit the context even
+        with no history at all are left out, and that is said.
+        """
+        read = await self._files.read(question.files, question.model or self.settings.model)
+        notices = list(read.notices)
+        text = f"{question.text}\n\n{read.text}" if read.text else question.text
+        with_files, redacted = self._fit(replace(question, text=text, files=()))
+        if with_files.too_long:
+            notices.append("the files were too long for the model's context, so they were left out")
+            with_files = fitted
+        elif redacted:
+            tally = ", ".join(f"{n} {kind}" for kind, n in sorted(redacted.items()))
+            log.info("redacted before sending (with the files): %s", tally)
+        messages = list(with_files.messages)
+        if read.images and not with_files.too_long:
+            messages[-1] = replace(messages[-1], images=read.images)
+        if with_files.trimmed:
+            notices.append(TRIMMED_STATUS)
+        return messages, notices
+
+    async def _streamed(self, messages: list[ChatMessage], model: str | None) -> AsyncIterator[StreamEvent]:
+        """The source's stream; asked again without images when the endpoint refused
+        them before writing anything (TRICKLE_VISION=auto, see `QuestionFiles`)."""
+        while True:
+            stream = self.source.stream(messages, model=model)
+            refused = False
+            texted = False
+            try:
+                async for event in stream:
+                    if (
+                        isinstance(event, StreamError)
+                        and event.kind is ErrorKind.REQUEST
+                        and not texted
+                        and messages[-1].images
+                        and self._files.refused(model or self.settings.model)
+                    ):
+                        refused = True
+                        break
+                    texted = texted or isinstance(event, TextDelta)
+                    yield event
+            finally:
+                closer = getattr(stream, "aclose", None)
+                if closer is not None:
+                    await closer()
+            if not refused:
+                return
+            yield Waiting(0.0, why=REFUSED_IMAGES)
+            messages = [*messages[:-1], replace(messages[-1], images=())]
 
     async def answer(
         self,
@@ -239,7 +322,10 @@ class Assistant:
         asked here. Its place in the queue is given back however the answer ends.
         """
         answer_id = answer_id or new_answer_id()
-        fitted = self.fit(question)
+        fitted, redacted = self._fit(question)
+        if redacted:  # counts only: what was taken out must not reach the log either
+            tally = ", ".join(f"{n} {kind}" for kind, n in sorted(redacted.items()))
+            log.info("redacted before sending: %s", tally, extra={"answer_id": answer_id})
         if admission is None:
             admission = Admission() if self._closing else await self.admit(question, fitted=fitted)
         try:
@@ -256,10 +342,9 @@ class Assistant:
         answer_id: str,
         observer: RelayObserver | None,
     ) -> Outcome:
-        messages, trimmed = fitted.messages, fitted.trimmed
-        if trimmed:
+        if fitted.trimmed:
             log.info("conversation trimmed to fit the context", extra={"answer_id": answer_id})
-        events = self._queued(messages, question, trimmed=trimmed, place=admission.place)
+        events = self._queued(fitted, question, place=admission.place)
         answer: Answer[Ref] = Answer(
             surface,
             events,

@@ -15,11 +15,16 @@ Role = Literal["system", "user", "assistant"]
 
 @dataclass(frozen=True, slots=True)
 class ChatMessage:
-    """One turn of a conversation as the model sees it."""
+    """One turn of a conversation as the model sees it.
+
+    `images` are `data:` URLs sent beside the text as image parts, for a model that sees
+    (only a question carries them; see `core.attachments`).
+    """
 
     role: Role
     content: str
     name: str | None = None
+    images: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

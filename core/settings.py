@@ -18,6 +18,7 @@ from dotenv import dotenv_values
 
 from core.hostnames import normalize_host
 from core.masking import mask_secrets
+from core.redaction import parse_redact
 from core.suggestions import DEFAULT_PROMPTS, SuggestedPrompt, parse_prompts
 
 T = TypeVar("T")
@@ -52,6 +53,8 @@ class Settings:
     max_tokens: int | None = None
     context_tokens: int | None = None  # the model's context; see core/context.py
     temperature: float | None = None
+    redact: tuple[str, ...] = ()  # kinds of personal data the model is not sent; core/redaction.py
+    vision: str = "auto"  # auto | on | off: whether images go to the model; core/attachments
     edit_interval: float = 0.5
     idle_timeout: float = 60.0
     http_host: str = "127.0.0.1"
@@ -124,6 +127,8 @@ class Settings:
             system_prompt=r.text("TRICKLE_SYSTEM_PROMPT") or DEFAULT_SYSTEM_PROMPT,
             **_answer_limits(r),
             temperature=r.number("TRICKLE_TEMPERATURE", float, low=0.0, high=2.0),
+            redact=_redact(r),
+            vision=r.choice("TRICKLE_VISION", ("auto", "on", "off")) or "auto",
             edit_interval=r.number("TRICKLE_EDIT_INTERVAL", float, low=0.05, high=60.0) or 0.5,
             idle_timeout=r.number("TRICKLE_IDLE_TIMEOUT", float, low=0.1, high=3600.0) or 60.0,
             http_host=r.text("TRICKLE_HTTP_HOST") or "127.0.0.1",
@@ -176,6 +181,15 @@ def _suggested_prompts(r: _Reader) -> tuple[SuggestedPrompt, ...]:
             f"TRICKLE_SUGGESTED_PROMPTS={raw!r} is not a list of prompts ({exc}; accepted: "
             '"Title | question; Title | question" or [{"title": ..., "message": ...}], at most 4)'
         ) from None
+
+
+def _redact(r: _Reader) -> tuple[str, ...]:
+    """TRICKLE_REDACT: what is taken out of questions and history before the model sees them."""
+    raw = r.text("TRICKLE_REDACT")
+    try:
+        return parse_redact(raw or "")
+    except ValueError as exc:
+        raise SettingsError(f"TRICKLE_REDACT={raw!r} names {exc}") from None
 
 
 MODEL_NAME_LIMIT = 100  # Discord's longest choice name and value

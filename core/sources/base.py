@@ -4,6 +4,7 @@ A source turns a conversation into an async iterator of `StreamEvent`s. Failures
 yielded as a `StreamError` (after any text already yielded) rather than raised, so the
 relay has one code path for every way a stream can end. Closing the iterator
 (`aclose()`, or cancelling the task iterating it) must close the underlying stream.
+A source that can never take image parts says so with `sees_images = False`.
 """
 
 from __future__ import annotations

@@ -137,8 +137,10 @@ class LocalSource:
     """Streams answers from the embedded SmolLM2 model, loaded on first use.
 
     `model` in `stream()` is ignored: there is one embedded model. The repeat penalty
-    matters: without it this small model loops on its own phrases.
+    matters: without it this small model loops on its own phrases. It reads no images.
     """
+
+    sees_images = False  # whatever TRICKLE_MODEL says: images are left out, with a notice
 
     __slots__ = (
         "_model_path", "_max_tokens", "_temperature", "_repeat_penalty", "_n_ctx", "_n_threads",

@@ -296,8 +296,13 @@ async def _close_quietly(stream: openai.AsyncStream[Any]) -> None:
         _log.debug("closing the OpenAI stream failed", exc_info=True)
 
 
-def _wire_message(message: ChatMessage) -> dict[str, str]:
-    wire = {"role": message.role, "content": message.content}
+def _wire_message(message: ChatMessage) -> dict[str, Any]:
+    wire: dict[str, Any] = {"role": message.role, "content": message.content}
+    if message.images:
+        wire["content"] = [
+            {"type": "text", "text": message.content},
+            *({"type": "image_url", "image_url": {"url": url}} for url in message.images),
+        ]
     if message.name is not None:
         wire["name"] = message.name
     return wire
