@@ -90,6 +90,11 @@ class Admission:
     place: Place | None = None
 
 
+def about_files(count: int) -> str:
+    """The question asked by files shared without a word."""
+    return "What is in the attached file?" if count == 1 else "What is in the attached files?"
+
+
 def queue_full(waiting: int) -> str:
     """Why a question is refused when its asker's queue is full."""
     if waiting <= 0:

@@ -86,7 +86,7 @@ def yaml_list(text: str, key: str) -> set[str]:
 def test_the_manifest_asks_for_what_the_bot_uses():
     text = (ROOT / "bots/slack/manifest.yaml").read_text()
     assert {"app_mentions:read", "chat:write", "channels:history", "groups:history", "im:history",
-            "mpim:history", "users:read", "im:write", "assistant:write", "commands"} <= yaml_list(text, "bot")
+            "mpim:history", "users:read", "im:write", "assistant:write", "commands", "files:read"} <= yaml_list(text, "bot")
     events = yaml_list(text, "bot_events")
     assert events == {"app_mention", "message.channels", "message.groups", "message.im", "message.mpim",
                       "assistant_thread_started", "assistant_thread_context_changed"}

@@ -23,6 +23,7 @@ from bots.metrics import Metrics
 from bots.slack import messages, replies, shortcuts
 from bots.slack.budgets import SlackBudgets
 from bots.slack.commands import COMMAND, AskCommand
+from bots.slack.files import SlackFiles
 from bots.slack.history import HISTORY_TTL, ThreadHistory, Turn, conversation
 from bots.slack.native import NativeSupport, NativeThreadSurface
 from bots.slack.pane import Pane, PaneThread
@@ -32,7 +33,7 @@ from bots.slack.shortcuts import Shortcuts
 from bots.slack.status import LOADING_MESSAGES, StatusSupport, ThreadStatus
 from bots.slack.surface import FeedbackStyle, SlackThreadSurface
 from bots.slack.triggers import Kind, Trigger, classify, mentioned_users, to_plain
-from core.assistant import USAGE_HINT, Asker, Assistant, Question, StopResult, is_blank, new_answer_id
+from core.assistant import USAGE_HINT, Asker, about_files, Assistant, Question, StopResult, is_blank, new_answer_id
 from core.models import ChatMessage
 from core.notices import with_notice
 from core.observer import WriteKind
@@ -87,6 +88,7 @@ class SlackBot:
         self.replies = Replies(client, self.budgets, wrote=lambda: metrics.wrote("slack", WriteKind.NOTICE))
         metrics.watch_budgets("slack", self.budgets.by_kind)
         self.status_support = StatusSupport()
+        self.files = SlackFiles(client.session, client.token, client.base_url)
         self.feedback_style = FeedbackStyle()
         self.native = NativeSupport(enabled=native)
         self.tasks: set[asyncio.Task[Any]] = set()
@@ -177,14 +179,14 @@ class SlackBot:
             self._spawn(self._answer(trigger, pane))
 
     async def _answer(self, trigger: Trigger, pane: PaneThread | None = None) -> None:
-        if is_blank(trigger.text):
+        if is_blank(trigger.text) and not trigger.files:
             await self.replies.post(trigger.channel, trigger.thread_ts, USAGE_HINT)
             return
         if trigger.thread_ts is not None:
             await self.state.put(self._follow_key(trigger.channel, trigger.thread_ts), "1", FOLLOW_TTL)
         mentioned = mentioned_users(trigger.text)
         names = await self.people.names(trigger.team, mentioned) if mentioned else {}
-        question = to_plain(trigger.text, names)
+        question = to_plain(trigger.text, names) if not is_blank(trigger.text) else about_files(len(trigger.files))
         earlier = await self.history.before(trigger)  # no Slack call for a new thread
         # The asker's name is only needed up front when several people talk; looking it
         # up costs a users.info round trip before the placeholder the first time.
@@ -194,7 +196,10 @@ class SlackBot:
         chat, text = conversation(earlier, asker=asker.id, asker_name=asker.name, question=question)
         if pane is not None:
             chat = await self._pane_context(trigger, pane, question) + chat
-        asked = Question(text=text, asker=asker, history=chat, place=f"slack:{trigger.channel}")
+        asked = Question(
+            text=text, asker=asker, history=chat, place=f"slack:{trigger.channel}",
+            files=self.files.remote(trigger.files),
+        )
         answered = await self._stream(trigger, asked, pane)
         name = await self.people.name(trigger.team, trigger.user)
         said = [Turn(trigger.ts, "user", asker.id, name, question), *answered]

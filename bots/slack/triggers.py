@@ -32,6 +32,16 @@ class Kind(enum.Enum):
 
 
 @dataclass(frozen=True, slots=True)
+class SlackFile:
+    """A file shared with a message, as the event describes it (not downloaded)."""
+
+    name: str
+    mimetype: str
+    size: int | None
+    url: str  # url_private_download: needs the bot token (scope files:read)
+
+
+@dataclass(frozen=True, slots=True)
 class Trigger:
     """A person's message the bot may answer, and where the answer goes.
 
@@ -46,6 +56,7 @@ class Trigger:
     thread_ts: str | None
     user: str
     text: str
+    files: tuple[SlackFile, ...] = ()
 
     @property
     def dedupe_key(self) -> str:
@@ -72,14 +83,34 @@ def classify(event: Mapping[str, Any], *, bot_user_id: str, team: str = "") -> T
     team = str(event.get("team") or team)
     mentioned = kind_of_event == "app_mention" or mentions(text, bot_user_id)
     question = strip_mention(text, bot_user_id)
+    files = files_of(event)
     if event.get("channel_type") == "im" or str(channel).startswith("D"):
-        return Trigger(Kind.DIRECT, team, channel, ts, thread_ts, user, question)
+        return Trigger(Kind.DIRECT, team, channel, ts, thread_ts, user, question, files)
     if mentioned:
-        return Trigger(Kind.MENTION, team, channel, ts, thread_ts or ts, user, question)
+        return Trigger(Kind.MENTION, team, channel, ts, thread_ts or ts, user, question, files)
     if thread_ts and thread_ts != ts:
         kind = Kind.OVERHEARD if _addressed_to_someone_else(text, bot_user_id) else Kind.FOLLOW_UP
-        return Trigger(kind, team, channel, ts, thread_ts, user, question)
+        return Trigger(kind, team, channel, ts, thread_ts, user, question, files)
     return None
+
+
+def files_of(event: Mapping[str, Any]) -> tuple[SlackFile, ...]:
+    """The downloadable files an event carries (Slack's own, not links to elsewhere)."""
+    found = []
+    for item in event.get("files") or ():
+        if not isinstance(item, Mapping) or item.get("mode") in ("external", "tombstone", "hidden_by_limit"):
+            continue
+        url = item.get("url_private_download") or item.get("url_private")
+        if not url:
+            continue
+        size = item.get("size")
+        found.append(SlackFile(
+            name=str(item.get("name") or item.get("title") or "file"),
+            mimetype=str(item.get("mimetype") or ""),
+            size=size if isinstance(size, int) else None,
+            url=str(url),
+        ))
+    return tuple(found)
 
 
 def mentions(text: str, user_id: str) -> bool:

@@ -45,7 +45,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, NamedTuple
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 import aiohttp
 from aiohttp import web
@@ -481,6 +481,17 @@ class FakeSlack:
         # Block types this workspace does not know (as a Slack without the AI features
         # refuses `context_actions`): any message holding one is `invalid_blocks`.
         self.unknown_block_types: set[str] = set()
+        # Files people shared (`add_file`), served at their `url_private_download` to a
+        # bot token with `files:read`; without it Slack answers 200 with its sign-in
+        # page (HTML), as it does. `file_errors`: file id -> HTTP status to answer
+        # instead; `file_delay`: seconds before any file is served. `file_downloads`
+        # counts the downloads per file id.
+        self.files: dict[str, dict[str, Any]] = {}
+        self._file_bytes: dict[str, bytes] = {}
+        self.files_scope = True
+        self.file_errors: dict[str, int] = {}
+        self.file_delay = 0.0
+        self.file_downloads: Counter[str] = Counter()
         self.assistant_scope = assistant_scope
         self.native_streaming = native_streaming
         self.stream_ttl = stream_ttl
@@ -549,6 +560,7 @@ class FakeSlack:
         app.router.add_route("*", "/api/{method}", self._handle_api)
         app.router.add_get("/socket", self._handle_socket)
         app.router.add_post("/response/{rid}", self._handle_response_url)
+        app.router.add_get("/files-pri/{fid}/{name}", self._handle_file)
         self._socket_change = asyncio.Condition()
         self._runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=1.0, access_log=None)
         await self._runner.setup()
@@ -602,7 +614,11 @@ class FakeSlack:
     @property
     def scopes(self) -> list[str]:
         """The bot scopes the token "has" (sent as `x-oauth-scopes`, like Slack does)."""
-        return [*_DEFAULT_SCOPES, *(["assistant:write"] if self.assistant_scope else [])]
+        return [
+            *_DEFAULT_SCOPES,
+            *(["assistant:write"] if self.assistant_scope else []),
+            *(["files:read"] if self.files_scope else []),
+        ]
 
     # ------------------------------------------------------------------ store helpers
 
@@ -671,7 +687,7 @@ class FakeSlack:
         if event.get("type") == "assistant_thread_started":
             self._store_assistant_thread(event)
             return
-        if event.get("type") not in ("message", "app_mention") or event.get("subtype"):
+        if event.get("type") not in ("message", "app_mention") or event.get("subtype") not in (None, "file_share"):
             return
         channel, ts = event.get("channel"), _as_ts(event.get("ts"))
         if not channel or not ts or ts in self._channels.get(str(channel), {}):
@@ -684,6 +700,8 @@ class FakeSlack:
             bot_id=event.get("bot_id"),
             thread_ts=_as_ts(event.get("thread_ts")),
             blocks=copy.deepcopy(event.get("blocks")),
+            subtype=event.get("subtype"),
+            extra={"files": copy.deepcopy(event["files"])} if event.get("files") else {},
         )
         msg.record(self._clock())
         self._store(msg)
@@ -1426,6 +1444,47 @@ class FakeSlack:
         )
         self.views.append(view)
         return {"ok": True, "view": copy.deepcopy(view)}
+
+    # ------------------------------------------------------------------ files
+
+    def add_file(self, name: str, data: bytes, *, mimetype: str = "", user: str = "U1") -> dict[str, Any]:
+        """Share a file as `user` would; Slack's file object, to put in an event's `files`."""
+        fid = f"F{next(self._ids):010d}"
+        url = f"{self.base_url}/files-pri/{self.team_id}-{fid}/{quote(name)}"
+        info = {
+            "id": fid,
+            "created": int(self._clock()),
+            "name": name,
+            "title": name,
+            "mimetype": mimetype or "application/octet-stream",
+            "filetype": name.rpartition(".")[2].lower() if "." in name else "binary",
+            "user": user,
+            "size": len(data),
+            "mode": "hosted",
+            "is_external": False,
+            "url_private": url,
+            "url_private_download": f"{url}?download=1",
+            "permalink": f"https://{self.team_domain}.slack.com/files/{user}/{fid}/{quote(name)}",
+        }
+        self.files[fid] = info
+        self._file_bytes[fid] = data
+        return copy.deepcopy(info)
+
+    async def _handle_file(self, request: web.Request) -> web.StreamResponse:
+        fid = request.match_info["fid"].rpartition("-")[2]
+        if self.file_delay:
+            await asyncio.sleep(self.file_delay)
+        auth = request.headers.get("Authorization", "")
+        token = auth[len("Bearer "):].strip() if auth.startswith("Bearer ") else ""
+        if not token.startswith("xoxb-") or token in self.revoked_tokens or not self.files_scope:
+            # Slack does not answer 401 here: it sends its sign-in page.
+            return web.Response(text="<!DOCTYPE html><html><body>Sign in to Slack</body></html>", content_type="text/html")
+        if fid not in self._file_bytes:
+            return web.Response(status=404, text="file not found")
+        if fid in self.file_errors:
+            return web.Response(status=self.file_errors[fid], text="refused")
+        self.file_downloads[fid] += 1
+        return web.Response(body=self._file_bytes[fid], content_type=self.files[fid]["mimetype"])
 
     # ------------------------------------------------------------------ triggers, response_url
 
