@@ -28,9 +28,9 @@ from tests.fakes.slack_server import FakeSlack, unescape, visible_text
 
 
 async def start_bot(
-    fake_slack: FakeSlack, model_url: str, redis_url: str | None = None
+    fake_slack: FakeSlack, model_url: str, redis_url: str | None = None, *, env: dict[str, str] | None = None
 ) -> asyncio.subprocess.Process:
-    env = {
+    settings = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "OPENAI_", "TRICKLE_"))},
         "SLACK_API_URL": fake_slack.api_url,
         "SLACK_BOT_TOKEN": "xoxb-bench",
@@ -39,9 +39,10 @@ async def start_bot(
         "TRICKLE_HTTP_PORT": "0",
         "TRICKLE_LOG_LEVEL": "WARNING",
         **({"TRICKLE_REDIS_URL": redis_url} if redis_url else {}),
+        **(env or {}),
     }
     return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bots.cli", "slack", env=env,
+        sys.executable, "-m", "bots.cli", "slack", env=settings,
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
     )
 
