@@ -98,10 +98,16 @@ class StreamError:
 
 @dataclass(frozen=True, slots=True)
 class Waiting:
-    """Nothing to show yet, and why (rate limited, queued); a status, not answer text."""
+    """Nothing to show yet, and why (rate limited, queued); a status, not answer text.
+
+    A `notice` says what was cut or left out of the question (files, history): unlike
+    a status, which gives way to the answer's first words, it is shown before them,
+    since the final text must stay exactly the model's and so cannot carry it.
+    """
 
     seconds: float
     why: str = "waiting for the model"
+    notice: bool = False
 
 
 StreamEvent = TextDelta | Finish | Usage | StreamError | Waiting

@@ -98,9 +98,10 @@ class Answer(Generic[Ref]):
         self._edits = 0
         self._reader: asyncio.Task[None] | None = None
         self._finished = False
-        self._pending_status: str | None = None
+        self._pending_status: tuple[str, bool] | None = None
         self._status_task: asyncio.Task[bool] | None = None
         self._status_writing = False
+        self._notice: asyncio.Task[bool] | None = None  # a notice the text waits for
         self._decided = False  # ended before it began: one final post, no placeholder
 
     def __repr__(self) -> str:
@@ -159,38 +160,52 @@ class Answer(Generic[Ref]):
             await self._stop_reader()
         return self._outcome()
 
-    def _show_status(self, status: str) -> None:
+    def _show_status(self, status: str, notice: bool = False) -> None:
         """Tell people why nothing is happening yet, if the surface can.
 
         One write, paced like the answer's own on the message's edit budget; a newer
         status replaces one still waiting, and the answer's first text or its end
-        withdraws a waiting one, so a status never spends a token once it is moot.
+        withdraws a waiting one, so a status never spends a token once it is moot. A
+        `notice` (what was left out of the question) is different: the answer's text
+        waits for it, so it is said once, before the words, however fast they come.
         """
-        if not isinstance(self.surface, ShowsStatus) or self._stream.length:
+        if not isinstance(self.surface, ShowsStatus) or (self._stream.length and not notice):
             return
         if not self._refs:  # no placeholder yet: show it as soon as there is one
-            self._pending_status = status
+            if notice or self._pending_status is None or not self._pending_status[1]:
+                self._pending_status = (status, notice)  # a status never replaces a notice
             return
         self._withdraw_status()
         self._status_writing = False
-        task = asyncio.get_running_loop().create_task(self._write_status(self.surface, self._refs[0], status))
+        task = asyncio.get_running_loop().create_task(
+            self._write_status(self.surface, self._refs[0], status, notice=notice)
+        )
         task.add_done_callback(self._status_shown)
         self._status_task = task
+        if notice:
+            self._notice = task
 
-    async def _write_status(self, surface: ShowsStatus[Ref], ref: Ref, status: str) -> bool:
+    async def _write_status(self, surface: ShowsStatus[Ref], ref: Ref, status: str, *, notice: bool = False) -> bool:
         async def call() -> bool:
             self._status_writing = True
-            if self._stream.length or self._stream.done:
+            if not notice and (self._stream.length or self._stream.done):
                 return False  # granted as the answer's own text arrived: give way
             return await surface.show_status(ref, status)
 
         return await self._calls.run(call, self.surface.edit_budget(ref), final=lambda: False)
 
     def _withdraw_status(self) -> None:
-        """Cancel a status still waiting for its budget (one being written completes)."""
+        """Cancel a status still waiting for its budget (one being written completes,
+        and a notice is never withdrawn: see `_show_status`)."""
         task = self._status_task
-        if task is not None and not task.done() and not self._status_writing:
+        if task is not None and task is not self._notice and not task.done() and not self._status_writing:
             task.cancel()
+
+    async def _notice_said(self) -> None:
+        """Wait for a notice on its way (it fails or succeeds; either way it is over)."""
+        notice = self._notice
+        if notice is not None and not notice.done():
+            await asyncio.wait([notice])
 
     def _status_shown(self, task: asyncio.Task[bool]) -> None:
         """Count a status that was written; a surface returns True only when it wrote one
@@ -226,7 +241,10 @@ class Answer(Generic[Ref]):
         shown: list[tuple[str, int]] = []
 
         def text_so_far() -> str:
-            """What the model wrote while the post waited for its budget (often nothing)."""
+            """What the model wrote while the post waited for its budget (often nothing;
+            nothing at all while a notice waits to be said in the placeholder)."""
+            if self._pending_status is not None and self._pending_status[1]:
+                return ""
             page = self._pager.layout(self.text)[0]
             shown[:] = [(page.text, len(page.body))]
             return page.text
@@ -253,7 +271,7 @@ class Answer(Generic[Ref]):
         if self._on_page is not None:
             self._on_page(0, ref, text, False)
         if self._pending_status is not None:
-            self._show_status(self._pending_status)
+            self._show_status(*self._pending_status)
         self.observer.placeholder(asyncio.get_running_loop().time() - self._started_at)
 
     async def _write_while_streaming(self) -> None:
@@ -289,6 +307,7 @@ class Answer(Generic[Ref]):
     async def _sync(self, *, final: bool) -> None:
         """Bring every page up to date once, in order; later pages may appear meanwhile."""
         self._withdraw_status()  # the answer's own text replaces any status
+        await self._notice_said()
         index = 0
         sealed = -1
         while True:

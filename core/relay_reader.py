@@ -34,7 +34,7 @@ class ModelReader:
         events: AsyncIterator[StreamEvent],
         *,
         observer: RelayObserver,
-        on_status: Callable[[str], None],
+        on_status: Callable[[str, bool], None],
         person: str = "",
     ) -> None:
         self._events = events
@@ -131,7 +131,7 @@ class ModelReader:
                     self.usage = event
                 elif isinstance(event, Waiting):
                     wait = f" (retrying in {event.seconds:.0f} s)" if event.seconds >= 1 else ""
-                    self._on_status(f"{event.why}{wait}…")
+                    self._on_status(f"{event.why}{wait}…", event.notice)
                 elif isinstance(event, StreamError):
                     if self.finish_reason is None:  # after Finish the answer is whole
                         self.error = event

@@ -46,7 +46,7 @@ async def test_trickle_discord_answers_ask_and_mentions_then_stops_on_sigterm(
         await fake.wait_until(lambda: bool(fake.guild_commands.get(str(fake.guild_id))), timeout=10)
         command = fake.guild_commands[str(fake.guild_id)][0]
         assert command["name"] == "ask"
-        assert [o["name"] for o in command["options"]] == ["prompt", "model", "private"]
+        assert [o["name"] for o in command["options"]] == ["prompt", "model", "private", "file"]
 
         fake_openai.script_queue.append(script_from_text(ANSWER, delay=0.01))
         inter = await fake.send_interaction("ask", {"prompt": "why stream?"})

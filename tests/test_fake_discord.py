@@ -415,3 +415,67 @@ async def test_gateway_resume_replays_missed_events(harness: Harness) -> None:
     await fake.wait_until(lambda: fake.live_sessions == 1)
     await fake.wait_until(lambda: len(bot.user_messages()) == 1)
     assert bot.user_messages()[0].content.endswith("sent while away")
+
+
+async def test_message_attachments_reach_discordpy_and_download_from_the_fake(harness: Harness) -> None:
+    fake, bot = await harness()
+    notes = fake.add_attachment("my notes.txt", b"line one\n")
+    await fake.send_message(
+        fake.channel_id, f"<@{fake.bot_user_id}> look", attachments=[notes, ("square.png", b"\x89PNG\r\n\x1a\nfake")]
+    )
+    await fake.roundtrip()
+    await fake.wait_until(lambda: len(bot.user_messages()) == 1)
+    text, image = bot.user_messages()[0].attachments
+    assert (text.filename, text.size, text.content_type) == ("my notes.txt", 9, "text/plain; charset=utf-8")
+    assert (image.filename, image.content_type) == ("square.png", "image/png")
+    assert text.url.startswith("http://127.0.0.1:") and "ex=" in text.url and "hm=" in text.url
+    assert await text.read() == b"line one\n"  # a name with a space, quoted in the URL
+    assert await text.read(use_cached=True) == b"line one\n"  # the media proxy's copy
+    assert await image.read() == b"\x89PNG\r\n\x1a\nfake"
+    assert notes.downloads == 2 and fake.calls_to("GET", r"/attachments/.*") == []  # CDN calls kept apart
+
+    fake.fail_attachment(notes, 403)  # an expired link
+    with pytest.raises(discord.Forbidden):
+        await text.read()
+    fake.fail_attachment(image.url, 404)  # by URL: the message was deleted
+    with pytest.raises(discord.NotFound):
+        await image.read()
+    fake.fail_attachment(notes.id, "hang")
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(text.read(), 0.2)
+    fake.fail_attachment(notes, None)
+    assert await text.read() == b"line one\n"
+    assert [c.status for c in fake.cdn_calls] == [200, 200, 200, 403, 404, 0, 200]  # 0: never answered
+
+
+async def test_without_message_content_others_attachments_are_blanked(harness: Harness) -> None:
+    fake, bot = await harness()
+    await fake.send_message(fake.channel_id, "no mention", attachments=[("a.txt", b"hidden")])
+    await fake.roundtrip()
+    await fake.wait_until(lambda: len(bot.user_messages()) == 1)
+    assert bot.user_messages()[0].attachments == []
+
+
+async def test_an_attachment_option_arrives_resolved_in_the_interaction(harness: Harness) -> None:
+    fake, bot = await harness()
+    received: list[discord.Attachment] = []
+
+    @bot.tree.command(name="upload", description="Send a file", guild=discord.Object(fake.guild_id))
+    async def upload(interaction: discord.Interaction, file: discord.Attachment) -> None:
+        received.append(file)
+        await interaction.response.send_message("got it", allowed_mentions=NONE)
+
+    await bot.tree.sync(guild=discord.Object(fake.guild_id))
+    option = next(c for c in fake.guild_commands[str(fake.guild_id)] if c["name"] == "upload")["options"][0]
+    assert option["type"] == 11  # ATTACHMENT
+
+    report = fake.add_attachment("report.pdf", b"%PDF-1.4 tiny", ephemeral=True)
+    inter = await fake.send_interaction("upload", {"file": report})
+    await fake.wait_until(lambda: len(received) == 1)
+    assert inter.data["options"] == [{"name": "file", "type": 11, "value": report.id}]
+    assert inter.data["resolved"]["attachments"][report.id]["filename"] == "report.pdf"
+    file = received[0]
+    assert (file.id, file.filename, file.content_type, file.ephemeral) == (
+        int(report.id), "report.pdf", "application/pdf", True
+    )
+    assert "/ephemeral-attachments/" in file.url and await file.read() == b"%PDF-1.4 tiny"

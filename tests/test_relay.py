@@ -379,6 +379,27 @@ async def test_a_status_still_waiting_for_its_budget_is_withdrawn_when_the_text_
     assert budget.stats.granted == 2
 
 
+async def test_a_notice_is_said_before_the_words_however_fast_they_come():
+    # The same slow budget as above: a plain status gives way to the text; a notice
+    # (what was cut from the question) is written first, and the text waits for it.
+    budget = Budget(rate=0.5, burst=1)
+    await budget.acquire(stale_since=0.0, final=True)
+
+    async def noticed_then_answered():
+        yield Waiting(0.0, why="report.pdf: only the first 50 of 120 pages were read", notice=True)
+        yield Waiting(0.0, why="queued")  # a plain status never displaces a notice
+        yield TextDelta("Hello.")
+        yield Finish("stop")
+
+    surface = StatusSurface(edit_budget=budget)
+    outcome = await relay(surface, noticed_then_answered())
+    assert outcome.end is EndReason.STOP and surface.final_texts() == ["Hello."]
+    shown = [text for _, text, _ in surface.messages[0].versions]
+    said = [i for i, text in enumerate(shown) if "only the first 50 of 120 pages" in text]
+    assert said and said[0] < shown.index("Hello.")
+    assert not any("queued" in text for text in shown)
+
+
 class Staleness(NullObserver):
     def __init__(self) -> None:
         self.values: list[float] = []

@@ -73,14 +73,22 @@ def merge(turns: list[ChatMessage]) -> list[ChatMessage]:
     return out
 
 
+async def earlier_messages(message: discord.Message) -> list[discord.Message]:
+    """The messages before `message` that make its conversation, oldest first: the
+    thread so far inside a thread, else the reply chain."""
+    if isinstance(message.channel, discord.Thread):
+        return await _thread_messages(message.channel, message)
+    return await _reply_chain(message)
+
+
+def history_of(earlier: list[discord.Message], bot_id: int, role_id: int | None = None) -> list[ChatMessage]:
+    """`earlier_messages` as the model should see them."""
+    return merge([turn for m in earlier if (turn := as_turn(m, bot_id, role_id)) is not None])
+
+
 async def history_for(message: discord.Message, bot_id: int, role_id: int | None = None) -> list[ChatMessage]:
     """The conversation before `message`, oldest first, as the model should see it."""
-    if isinstance(message.channel, discord.Thread):
-        earlier = await _thread_messages(message.channel, message)
-    else:
-        earlier = await _reply_chain(message)
-    turns = [turn for m in earlier if (turn := as_turn(m, bot_id, role_id)) is not None]
-    return merge(turns)
+    return history_of(await earlier_messages(message), bot_id, role_id)
 
 
 async def _reply_chain(message: discord.Message) -> list[discord.Message]:

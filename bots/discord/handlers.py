@@ -17,7 +17,8 @@ import discord
 from discord import app_commands
 
 from bots.discord.budgets import DiscordBudgets
-from bots.discord.conversation import addressed, bot_role_id, history_for, strip_mentions
+from bots.discord.conversation import addressed, bot_role_id, earlier_messages, history_of, strip_mentions
+from bots.discord.files import question_files, remote_file
 from bots.discord.stop import stop_views
 from bots.discord.messages import NO_PINGS, call
 from bots.discord.surface import ChannelSurface, InteractionSurface
@@ -62,9 +63,13 @@ class DiscordHandlers:
         handlers = self
 
         async def ask(
-            interaction: discord.Interaction, prompt: str, model: str | None = None, private: bool = False
+            interaction: discord.Interaction,
+            prompt: str,
+            model: str | None = None,
+            private: bool = False,
+            file: discord.Attachment | None = None,
         ) -> None:
-            await handlers.ask(interaction, prompt=prompt, model=model, private=private)
+            await handlers.ask(interaction, prompt=prompt, model=model, private=private, file=file)
 
         async def complete_model(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
             return [app_commands.Choice(name=m, value=m) for m in suggestions(handlers._models, current)]
@@ -80,6 +85,7 @@ class DiscordHandlers:
             prompt="Your question",
             model="Model (default: the server's)",
             private="Only you see the answer",
+            file="A file to ask about: text, code, a PDF or an image",
         )
         command = app_commands.command(name="ask", description="Ask the assistant; the answer streams in")
         tree.add_command(command(described(offer(ask))))
@@ -90,7 +96,15 @@ class DiscordHandlers:
         client.event(on_message)
 
     # -- /ask ------------------------------------------------------------------------------
-    async def ask(self, interaction: discord.Interaction, *, prompt: str, model: str | None, private: bool) -> None:
+    async def ask(
+        self,
+        interaction: discord.Interaction,
+        *,
+        prompt: str,
+        model: str | None,
+        private: bool,
+        file: discord.Attachment | None = None,
+    ) -> None:
         """Ask the quotas, defer, then stream the answer into the deferred response; a
         question the quotas refuse gets one private reply instead of the deferral."""
         loop = asyncio.get_running_loop()
@@ -103,7 +117,8 @@ class DiscordHandlers:
             await self._refuse(interaction, not_allowed)
             return
         asker = Asker(str(interaction.user.id), interaction.user.display_name)
-        question = Question(prompt, asker, model=model or None, place=f"discord:{interaction.channel_id}")
+        files = [remote_file(file)] if file is not None else []
+        question = Question(prompt, asker, model=model or None, place=f"discord:{interaction.channel_id}", files=files)
         # One flag lookup, so that a refusal is shown to the asker alone.
         refused = RESTARTING if self._ctx.stopping.is_set() else None
         admission = None if refused is not None or is_blank(prompt) else await self._admit(question)
@@ -200,14 +215,20 @@ class DiscordHandlers:
         if not await self._ctx.state.claim(f"discord:{message.id}", ttl=DEDUP_SECONDS):
             return  # a gateway replay, or another replica took it
         text = strip_mentions(message.content, me.id, role_id)
-        if is_blank(text):
+        if is_blank(text) and not message.attachments:  # a file alone is a question about it
             await self._reply(message, USAGE_HINT)
             return
         asker = Asker(str(message.author.id), message.author.display_name)
-        history = await history_for(message, me.id, role_id)
+        earlier = await earlier_messages(message)
         answer_id = new_answer_id()
         surface = ChannelSurface(message, budgets=self._budgets, answer_id=answer_id, stop_view=self._views)
-        question = Question(text, asker, history=history, place=f"discord:{message.channel.id}")
+        question = Question(
+            text,
+            asker,
+            history=history_of(earlier, me.id, role_id),
+            place=f"discord:{message.channel.id}",
+            files=question_files(message, earlier),
+        )
         await self._answer(surface, question, answer_id)
 
     async def _reply(self, message: discord.Message, text: str) -> None:

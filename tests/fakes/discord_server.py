@@ -32,10 +32,12 @@ import datetime
 import hashlib
 import json
 import math
+import mimetypes
 import re
 import secrets
 import socket
 import time
+import urllib.parse
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -72,12 +74,26 @@ RESPONSE_DEFERRED_MESSAGE = 5
 RESPONSE_DEFERRED_UPDATE = 6
 RESPONSE_UPDATE = 7
 
+ATTACHMENT_OPTION = 11  # application command option type
+
 Json = dict[str, Any]
 
 
 def _iso_now() -> str:
     """Discord timestamps are ISO 8601 with an explicit UTC offset; discord.py parses them."""
     return datetime.datetime.now(datetime.timezone.utc).isoformat()
+
+
+def _guess_content_type(filename: str, data: bytes) -> str | None:
+    """What Discord labels an upload: by its name, text as UTF-8 text, else nothing."""
+    guessed = mimetypes.guess_type(filename)[0]
+    if guessed is None:
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+        guessed = "text/plain"
+    return f"{guessed}; charset=utf-8" if guessed.startswith("text/") else guessed
 
 
 def _bucket_hash(name: str) -> str:
@@ -154,6 +170,47 @@ class Write:
     pings: set[str]
 
 
+Fault = int | Literal["hang"]
+
+
+@dataclass
+class FakeAttachment:
+    """A file on the fake's CDN, attached to a message or to an `/ask` option.
+
+    `url` and `proxy_url` point at this fake's own loopback server, signed like Discord's
+    (`ex`, `is`, `hm`), which serves `data` there. `fault` is the switch for what goes
+    wrong on Discord's CDN: a status (403 for an expired link, 404 for a deleted message)
+    answered instead of the file, or `"hang"` for a download that never answers.
+    `size` is what Discord declares, normally `len(data)`.
+    """
+
+    id: str
+    channel_id: str
+    filename: str
+    data: bytes = field(repr=False)
+    content_type: str | None
+    size: int
+    url: str
+    proxy_url: str
+    ephemeral: bool = False
+    fault: Fault | None = None
+    downloads: int = 0  # requests that were answered with the file
+
+    def to_payload(self) -> Json:
+        data: Json = {
+            "id": self.id,
+            "filename": self.filename,
+            "size": self.size,
+            "url": self.url,
+            "proxy_url": self.proxy_url,
+        }
+        if self.content_type is not None:
+            data["content_type"] = self.content_type
+        if self.ephemeral:
+            data["ephemeral"] = True
+        return data
+
+
 @dataclass
 class FakeMessage:
     """A stored message: the latest state plus every write that produced it."""
@@ -178,6 +235,7 @@ class FakeMessage:
     timestamp: str = field(default_factory=_iso_now)
     edited_timestamp: str | None = None
     deleted: bool = False
+    attachments: list[FakeAttachment] = field(default_factory=list)
     writes: list[Write] = field(default_factory=list)
 
     @property
@@ -213,7 +271,7 @@ class FakeMessage:
             "mention_everyone": self.mention_everyone,
             "mentions": [dict(m) for m in self.mentions],
             "mention_roles": list(self.mention_roles),
-            "attachments": [],
+            "attachments": [a.to_payload() for a in self.attachments],
             "embeds": [dict(e) for e in self.embeds],
             "components": [dict(c) for c in self.components],
             "pinned": False,
@@ -450,8 +508,11 @@ class FakeDiscord:
         self.users: dict[str, Json] = {}
         self.channels: dict[str, Json] = {}
         self.guilds: dict[str, _Guild] = {}
+        self.attachments: dict[str, FakeAttachment] = {}  # by id
+        self.cdn_calls: list[Call] = []  # downloads from the CDN paths, apart from REST `calls`
 
         self._last_id = 0
+        self._closing = asyncio.Event()  # releases downloads held by a "hang" fault
         self._buckets: dict[str, _Bucket] = {}
         self._sessions: dict[str, _Session] = {}
         self._connections: set[_Connection] = set()
@@ -485,6 +546,11 @@ class FakeDiscord:
         """Serve on 127.0.0.1 on a port the OS picks (never a fixed port: tests run in parallel)."""
         app = web.Application(client_max_size=16 * 1024 * 1024)
         app.router.add_get("/gateway", self._gateway_handler)
+        # Discord's CDN (cdn.discordapp.com) and its media proxy (media.discordapp.net).
+        for prefix in ("", "/media"):
+            for folder in ("attachments", "ephemeral-attachments"):
+                path = f"{prefix}/{folder}/{{channel_id}}/{{attachment_id}}/{{filename}}"
+                app.router.add_get(path, self._cdn_handler)
         app.router.add_route("*", "/{tail:.*}", self._http_handler)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
         await self._runner.setup()
@@ -496,6 +562,7 @@ class FakeDiscord:
 
     async def stop(self) -> None:
         """Close gateway sockets (1001, going away) and the server."""
+        self._closing.set()
         for conn in list(self._connections):
             await conn.ws.close(code=1001)
         if self._runner is not None:
@@ -596,6 +663,59 @@ class FakeDiscord:
         cid = self._next_id()
         self.channels[cid] = {"id": cid, "type": 1, "recipients": [dict(user)], "last_message_id": None, "flags": 0}
         return int(cid)
+
+    def add_attachment(
+        self,
+        filename: str,
+        data: bytes,
+        *,
+        content_type: str | None = "",
+        channel_id: int | str | None = None,
+        size: int | None = None,
+        ephemeral: bool = False,
+    ) -> FakeAttachment:
+        """A file uploaded to ``channel_id`` (default: the fake's channel), served by the fake.
+
+        Attach it with ``send_message(attachments=[...])`` or pass it as an `/ask` option
+        value (``ephemeral=True``, as Discord keeps a slash command's files). The content
+        type is guessed as Discord does (``""``), or given, or left out (``None``); ``size``
+        overrides the declared size.
+        """
+        self._require_port()  # the URL names this server
+        cid = str(channel_id if channel_id is not None else self.channel_id)
+        aid = self._next_id()
+        if content_type == "":
+            content_type = _guess_content_type(filename, data)
+        folder = "ephemeral-attachments" if ephemeral else "attachments"
+        path = f"/{folder}/{cid}/{aid}/{urllib.parse.quote(filename)}"
+        issued = int(time.time())
+        signed = f"?ex={issued + 86_400:x}&is={issued:x}&hm={secrets.token_hex(32)}&"
+        base = f"http://127.0.0.1:{self._port}"
+        attachment = FakeAttachment(
+            id=aid,
+            channel_id=cid,
+            filename=filename,
+            data=data,
+            content_type=content_type,
+            size=len(data) if size is None else size,
+            url=f"{base}{path}{signed}",
+            proxy_url=f"{base}/media{path}{signed}",
+            ephemeral=ephemeral,
+        )
+        self.attachments[aid] = attachment
+        return attachment
+
+    def fail_attachment(self, target: FakeAttachment | int | str, fault: Fault | None) -> None:
+        """Make downloads of an attachment (given itself, its id or its URL) answer
+        ``fault`` -- a status, or ``"hang"`` -- or, with None, the file again."""
+        if isinstance(target, FakeAttachment):
+            attachment = target
+        else:
+            key = str(target)
+            attachment = self.attachments.get(key) or next(
+                a for a in self.attachments.values() if key in (a.url, a.proxy_url)
+            )
+        attachment.fault = fault
 
     def _member(self, guild: _Guild, user_id: str, *, with_user: bool = True) -> Json:
         member: Json = {
@@ -828,8 +948,12 @@ class FakeDiscord:
         message_reference: int | str | Json | None = None,
         mention_reply: bool = True,
         dispatch: bool = True,
+        attachments: Sequence[FakeAttachment | tuple[str, bytes]] = (),
     ) -> FakeMessage:
         """A user posts in a channel: store it and dispatch MESSAGE_CREATE.
+
+        ``attachments`` are `add_attachment` results or ``(filename, data)`` pairs, which
+        are uploaded to this channel here.
 
         ``dispatch=False`` stores it only, as a message posted before the bot connected:
         the bot has to fetch it over REST to see it.
@@ -870,6 +994,10 @@ class FakeDiscord:
             mentions=[dict(u) for u in mentioned],
             mention_roles=ROLE_MENTION_RE.findall(content),
             mention_everyone="@everyone" in content or "@here" in content,
+            attachments=[
+                a if isinstance(a, FakeAttachment) else self.add_attachment(a[0], a[1], channel_id=channel["id"])
+                for a in attachments
+            ],
         )
         msg.writes.append(
             Write(self.clock(), "create", "gateway MESSAGE_CREATE", content, {"content": content}, None, set())
@@ -899,6 +1027,7 @@ class FakeDiscord:
         channel = self._channel(str(channel_id if channel_id is not None else self.channel_id))
         data, registered = self._command_data(name, channel)
         data["options"] = self._options(options, registered)
+        self._resolve_attachments(data)
         return await self._dispatch_interaction(2, data, user, channel, locale=locale)
 
     def _command_data(self, name: str, channel: Json) -> tuple[Json, Json | None]:
@@ -938,6 +1067,7 @@ class FakeDiscord:
             {**option, "focused": True} if option["name"] == focused else option
             for option in self._options(options, registered)
         ]
+        self._resolve_attachments(data)
         return await self._dispatch_interaction(4, data, user, channel, locale=locale)
 
     async def send_component_click(
@@ -972,12 +1102,22 @@ class FakeDiscord:
         out: list[Json] = []
         for key, value in options.items():
             kind = declared.get(key)
-            if kind is None:  # STRING 3, INTEGER 4, BOOLEAN 5, NUMBER 10
+            if isinstance(value, FakeAttachment):  # ATTACHMENT 11: the value is its id
+                kind, value = ATTACHMENT_OPTION, value.id
+            elif kind is None:  # STRING 3, INTEGER 4, BOOLEAN 5, NUMBER 10
                 kind = (
                     5 if isinstance(value, bool) else 4 if isinstance(value, int) else 10 if isinstance(value, float) else 3
                 )
             out.append({"name": key, "type": kind, "value": value})
         return out
+
+    def _resolve_attachments(self, data: Json) -> None:
+        """Discord sends an attachment option's id as its value and the file itself in
+        ``data.resolved.attachments``, keyed by that id."""
+        ids = [str(o["value"]) for o in data.get("options", []) if o.get("type") == ATTACHMENT_OPTION]
+        found = {aid: self.attachments[aid].to_payload() for aid in ids if aid in self.attachments}
+        if found:
+            data.setdefault("resolved", {})["attachments"] = found
 
     async def _dispatch_interaction(
         self,
@@ -1200,6 +1340,33 @@ class FakeDiscord:
         if d.get("nonce") is not None:
             chunk["nonce"] = d["nonce"]
         await self._send_to_session(session, "GUILD_MEMBERS_CHUNK", chunk)
+
+    # ------------------------------------------------------------------ CDN
+
+    async def _cdn_handler(self, request: web.Request) -> web.StreamResponse:
+        """An attachment's bytes, or its fault; no bot token needed (the URL is signed)."""
+        call = Call("GET", request.path, dict(request.query), None, 0, self.clock())
+        self.cdn_calls.append(call)
+        attachment = self.attachments.get(request.match_info["attachment_id"])
+        if (
+            attachment is None
+            or attachment.channel_id != request.match_info["channel_id"]
+            or attachment.filename != request.match_info["filename"]
+        ):
+            call.status = 404
+            return web.Response(status=404, text="Not Found")
+        if attachment.fault == "hang":
+            await self._closing.wait()  # until the fake stops; the client gives up first
+            call.status = 503
+            return web.Response(status=503)
+        if attachment.fault is not None:
+            call.status = attachment.fault
+            # Discord's CDN answers an expired or unknown link with a short text page.
+            return web.Response(status=attachment.fault, text="This content is no longer available.")
+        attachment.downloads += 1
+        call.status = 200
+        headers = {"Content-Type": attachment.content_type or "application/octet-stream"}
+        return web.Response(body=attachment.data, headers=headers)
 
     # ------------------------------------------------------------------ REST plumbing
 
