@@ -361,3 +361,67 @@ def test_a_new_conversation_offers_prompts_gets_a_title_and_takes_feedback(
     again = _until(lambda: (p := browser.execute_script(_PANE))["title"] and p)
     assert again["title"] == title_for(prompt.message) and again["prompts"] == []
     assert playground.stop() == (0, "")
+
+
+_ATTACHED = """
+const person = [...document.querySelectorAll('article.message.person')].pop();
+return {
+  chips: [...document.querySelectorAll('#attachments:not([hidden]) .chip .name')].map(c => c.textContent),
+  sent: person ? [...person.querySelectorAll('.files .file')].map(f => f.textContent) : null,
+  images: document.querySelectorAll('img').length,
+  waiting: [...document.querySelectorAll('article.message.bot .body em.waiting')].map(w => w.textContent),
+};
+"""
+
+
+_PASTE_AND_DROP = """
+const file = (text, name) => { const d = new DataTransfer(); d.items.add(new File([text], name, {type: 'text/plain'})); return d; };
+document.getElementById('input').dispatchEvent(new ClipboardEvent('paste', {clipboardData: file('from the clipboard', 'pasted.txt'), bubbles: true, cancelable: true}));
+const composer = document.getElementById('composer');
+const dropped = file('dragged in', 'dropped.txt');
+composer.dispatchEvent(new DragEvent('dragover', {dataTransfer: dropped, bubbles: true, cancelable: true}));
+composer.dispatchEvent(new DragEvent('drop', {dataTransfer: dropped, bubbles: true, cancelable: true}));
+"""
+
+
+def test_a_person_attaches_files_sees_their_chips_and_gets_an_answer_about_them(
+    browser: Any, playground: PlaygroundProcess, model: FakeModelThread, tmp_path: Path
+) -> None:
+    from PIL import Image
+    from selenium.webdriver.common.by import By
+
+    hostile = "<img src=x onerror=alert(1)>.txt"
+    files = tmp_path / "files"
+    files.mkdir()
+    (files / "notes.txt").write_text("the deploy key rotates on Fridays\n")
+    (files / hostile).write_text("just a note\n")
+    (files / "extra.txt").write_text("not sent\n")
+    Image.new("RGB", (40, 30), (200, 30, 30)).save(files / "red_square.png")
+    model.run(lambda: model.fake.script_queue.append(script_from_text("Two notes and a picture.", first_delay=1.5)))
+
+    _open_tab(browser, playground.url, "ada")
+    picker = browser.find_element(By.ID, "files")
+    picker.send_keys("\n".join(str(files / name) for name in ("notes.txt", hostile, "extra.txt", "red_square.png")))
+    shown = _until(lambda: (a := browser.execute_script(_ATTACHED))["chips"] and a)
+    assert shown["chips"] == ["notes.txt", hostile, "extra.txt", "red_square.png"]
+    assert shown["images"] == 0  # the hostile name is text, not an element
+    browser.find_element(By.CSS_SELECTOR, '#attachments .chip[data-name="extra.txt"] button.remove').click()
+    _until(lambda: browser.execute_script(_ATTACHED)["chips"] == ["notes.txt", hostile, "red_square.png"])
+    browser.execute_script(_PASTE_AND_DROP)  # as a paste into the box and a drop on the composer
+    attached = ["notes.txt", hostile, "red_square.png", "pasted.txt", "dropped.txt"]
+    _until(lambda: browser.execute_script(_ATTACHED)["chips"] == attached)
+
+    _say(browser, "@trickle what is in these?")
+    # The model reads no images: the placeholder says so (the `_` in the name shown as typed).
+    waiting = _until(lambda: [w for w in browser.execute_script(_ATTACHED)["waiting"] if "left out" in w])
+    assert "red_square.png was left out: this model does not read images" in waiting[0]
+    answer = _until(lambda: (a := browser.execute_script(_LAST_ANSWER))["final"] and a)
+    assert answer["text"] == "Two notes and a picture."
+    after = browser.execute_script(_ATTACHED)
+    assert after["sent"] == attached and after["chips"] == []
+    assert after["images"] == 0
+    assert browser.find_element(By.ID, "input").get_attribute("value") == ""
+    sent = model.run(lambda: model.fake.requests[-1]["messages"][-1]["content"])
+    assert "the deploy key rotates on Fridays" in sent and "just a note" in sent and "not sent" not in sent
+    assert "from the clipboard" in sent and "dragged in" in sent
+    assert playground.stop() == (0, "")

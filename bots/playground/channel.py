@@ -42,7 +42,8 @@ class Message:
 
     `answer_id`, `asker` (a name, shown) and `asker_id` (the asking tab's public id) are
     set on the bot's answer pages: the page offers Stop only to the tab whose id it is;
-    the assistant, not the page, decides who may stop.
+    the assistant, not the page, decides who may stop. `files` names the files a person
+    attached (labels only: the bytes went to the assistant and are not kept).
     """
 
     id: str
@@ -55,6 +56,7 @@ class Message:
     asker: str | None = None
     asker_id: str | None = None
     stats: dict[str, Any] | None = None
+    files: tuple[str, ...] = ()
 
     def event(self, kind: EventType) -> dict[str, Any]:
         """The JSON event announcing this message's current state."""
@@ -70,6 +72,7 @@ class Message:
             "asker": self.asker,
             "asker_id": self.asker_id,
             "stats": self.stats,
+            "files": list(self.files),
         }
 
 
@@ -129,6 +132,7 @@ class Channel:
         asker: str | None = None,
         asker_id: str | None = None,
         stats: dict[str, Any] | None = None,
+        files: tuple[str, ...] = (),
     ) -> Message:
         """Add a message and tell every tab."""
         message = Message(
@@ -142,6 +146,7 @@ class Channel:
             asker=asker,
             asker_id=asker_id,
             stats=stats,
+            files=files,
         )
         self._messages[message.id] = message
         self._forget_old()
@@ -164,8 +169,10 @@ class Channel:
         """The recent channel as the model should see it, oldest first.
 
         People's messages become `user` turns prefixed with their name (the model must
-        know who said what); the bot's finished answers become `assistant` turns.
-        Answers still streaming are left out: their text is not settled yet.
+        know who said what), with the names of any files they attached (a file is read
+        only for the question it came with; later the model is told it was there); the
+        bot's finished answers become `assistant` turns. Answers still streaming are left
+        out: their text is not settled yet.
         """
         turns: list[ChatMessage] = []
         for message in _until(self._messages.values(), before):
@@ -174,7 +181,7 @@ class Channel:
             if message.bot:
                 turns.append(ChatMessage("assistant", message.text))
             else:
-                turns.append(ChatMessage("user", f"{message.author}: {message.text}"))
+                turns.append(ChatMessage("user", f"{message.author}: {_said(message)}"))
         return turns[-limit:] if limit > 0 else []
 
     # -- the conversation's title ------------------------------------------------------------
@@ -223,6 +230,13 @@ class Channel:
                 await socket.send_str(data)
         except (ConnectionError, RuntimeError, TimeoutError):
             self._sockets.discard(socket)
+
+
+def _said(message: Message) -> str:
+    if not message.files:
+        return message.text
+    attached = f"(attached: {', '.join(message.files)})"
+    return f"{message.text}\n{attached}" if message.text else attached
 
 
 def _until(messages: Iterable[Message], before: str | None) -> Iterable[Message]:

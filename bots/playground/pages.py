@@ -1,4 +1,4 @@
-"""The playground's HTTP side: the page, its two static files, and the WebSocket route.
+"""The playground's HTTP side: the page, its static files, the WebSocket and upload routes.
 
 Kept apart from `service.py` (what tabs say and how answers run) because it is only about
 serving files safely: a fixed set of names, no caching surprises, and a strict
@@ -13,10 +13,11 @@ from pathlib import Path
 from aiohttp import web
 
 from bots.playground.hosts import PlaygroundHosts, guard
+from bots.playground.uploads import MAX_UPLOAD_BYTES
 from core.settings import SettingsError
 
 STATIC = Path(__file__).parent / "static"
-FILES = frozenset({"app.js", "markdown.js", "pane.js", "style.css"})
+FILES = frozenset({"app.js", "attachments.js", "markdown.js", "pane.js", "style.css"})
 _CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self' ws: wss:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
@@ -24,12 +25,24 @@ _CSP = (
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def build_app(websocket: Handler, *, hosts: PlaygroundHosts | None = None) -> web.Application:
-    """The page, its static files, and `websocket` on `/ws`, answering only to `hosts`'
-    names (loopback unless told otherwise)."""
-    app = web.Application(middlewares=[guard(hosts or PlaygroundHosts())])
+def build_app(
+    websocket: Handler,
+    *,
+    say: Handler | None = None,
+    hosts: PlaygroundHosts | None = None,
+    max_upload: int = MAX_UPLOAD_BYTES,
+) -> web.Application:
+    """The page, its static files, `websocket` on `/ws` and `say` on `POST /say`,
+    answering only to `hosts`' names (loopback unless told otherwise).
+
+    `max_upload` is aiohttp's `client_max_size`: the most any request body may be
+    (`uploads.read_upload` refuses more with a 413 and a sentence).
+    """
+    app = web.Application(middlewares=[guard(hosts or PlaygroundHosts())], client_max_size=max_upload)
     app.router.add_get("/", _index)
     app.router.add_get("/ws", websocket)
+    if say is not None:
+        app.router.add_post("/say", say)
     app.router.add_get("/static/{name}", _static)
     return app
 

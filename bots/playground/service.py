@@ -9,12 +9,14 @@ Protocol over `/ws` (JSON text frames; every frame a tab sends may carry `name`)
 
 - tab -> server: `{"type": "say", "text"}`, `{"type": "stop", "answer_id"}`, and
   `{"type": "feedback", "answer_id", "verdict": "good" | "bad"}` (a thumbs up or down on a
-  finished answer).
+  finished answer). A message with files is not a frame but a `POST /say` (multipart:
+  `name`, `text`, `file`...; the tab's key in `X-Trickle-Key`), see `uploads.py`.
 - server -> one tab, once on connect: `{"type": "history", "messages": [message...],
   "you": {id, name, key}, "title": str | null, "suggestions": {"greeting", "prompts":
-  [{title, message, text}]} | null, "rated": {answer_id: verdict}}`: `suggestions` only
-  while the channel is empty (a prompt's button posts its `text` as a `say`), `rated` is
-  what this person already rated.
+  [{title, message, text}]} | null, "rated": {answer_id: verdict}, "uploads": {max_bytes,
+  max_files}}`: `suggestions` only while the channel is empty (a prompt's button posts
+  its `text` as a `say`), `rated` is what this person already rated, `uploads` what one
+  message's files may come to.
 - server -> every tab: `message.create` / `message.edit` (a message's state, see
   `channel.Message.event`) and `{"type": "title", "title"}` when the first question names
   the conversation (`core.suggestions.title_for`; later questions do not rename it).
@@ -33,7 +35,7 @@ import contextlib
 import json
 import logging
 import sys
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Sequence
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import WSMsgType, web
@@ -47,7 +49,12 @@ from bots.playground.hosts import PlaygroundHosts, same_origin
 from bots.playground.pages import STATIC
 from bots.playground.surface import AnswerStats, PlaygroundSurface, channel_budget
 from bots.playground.tabs import Tab
-from core.assistant import USAGE_HINT, Asker, Assistant, Question, StopResult, is_blank, new_answer_id
+from bots.playground.uploads import (
+    KEY_HEADER, MAX_FILES, MAX_UPLOAD_BYTES, UploadedFile, UploadRefused, read_upload,
+)
+from core.assistant import (
+    USAGE_HINT, Asker, Assistant, Question, StopResult, about_files, is_blank, new_answer_id,
+)
 from core.pacing import Budget
 from core.suggestions import SuggestedPrompt, title_for
 
@@ -62,10 +69,20 @@ HISTORY_TURNS = 20
 MAX_TEXT = 4000
 SETTLE_SECONDS = 40.0
 PLATFORM = "playground"
+FILES_UNREAD = (
+    "Files are read only for a question to @trickle (or /ask): these were only shared "
+    "with the channel."
+)
+NOT_CONNECTED = "This page is not connected to the playground; reload it and send again."
+NOTHING_TO_SEND = "There is nothing to send: write something or attach a file."
 
 
 def notice(text: str) -> dict[str, Any]:
     return {"type": "notice", "text": text}
+
+
+def _too_long() -> str:
+    return f"That message is too long ({MAX_TEXT} characters at most)."
 
 
 class Playground:
@@ -75,7 +92,10 @@ class Playground:
     streams; the tasks are kept so that shutdown can wait for their final edits.
     """
 
-    __slots__ = ("assistant", "channel", "budget", "metrics", "prompts", "ratings", "_tasks")
+    __slots__ = (
+        "assistant", "channel", "budget", "metrics", "prompts", "ratings", "max_upload",
+        "_tasks", "_tabs",
+    )
 
     def __init__(
         self,
@@ -85,6 +105,7 @@ class Playground:
         budget: Budget | None = None,
         metrics: Metrics | None = None,
         prompts: tuple[SuggestedPrompt, ...] | None = None,
+        max_upload: int = MAX_UPLOAD_BYTES,
     ) -> None:
         self.assistant = assistant
         self.channel = channel or Channel()
@@ -92,7 +113,11 @@ class Playground:
         self.metrics = metrics or Metrics()
         self.prompts = assistant.settings.suggested_prompts if prompts is None else prompts
         self.ratings = Ratings()
+        self.max_upload = max_upload  # bytes per request: the app's `client_max_size`
         self._tasks: set[asyncio.Task[None]] = set()
+        # Each tab's newest socket, so that a message posted over HTTP is told its notices
+        # where the tab listens (a reconnect replaces its old socket).
+        self._tabs: dict[str, Socket] = {}
 
     @classmethod
     def serving(cls, ctx: ServiceContext) -> Playground:
@@ -113,21 +138,53 @@ class Playground:
         socket = web.WebSocketResponse(heartbeat=30, max_msg_size=64 * 1024)
         await socket.prepare(request)
         history = self._history(socket, tab)
-        await socket.send_str(json.dumps(history, ensure_ascii=False))
+        self._tabs[tab.id] = socket
         try:
+            await socket.send_str(json.dumps(history, ensure_ascii=False))
             async for frame in socket:
                 if frame.type == WSMsgType.TEXT:
                     await self.receive(socket, tab, frame.data)
         finally:
             self.channel.leave(socket)
+            if self._tabs.get(tab.id) is socket:
+                del self._tabs[tab.id]
         return socket
+
+    async def post(self, request: web.Request) -> web.Response:
+        """`POST /say`: a message with files, from a tab that is connected.
+
+        The tab names itself by its key, in a header: a page of another site cannot send
+        one without asking first (CORS), and the key finds the socket the tab listens on,
+        so what the message earns (a usage hint, say) is told there, as for a frame.
+        Refusals are the response: `{"error"}` with a 4xx status, the page shows it.
+        """
+        if not same_origin(request.headers.get("Host"), request.headers.get("Origin")):
+            log.warning("refused a message from another origin: %.100r", request.headers.get("Origin"))
+            return UploadRefused(403, "A page of another site cannot post here.").response()
+        key = request.headers.get(KEY_HEADER) or ""
+        tab = Tab.issue(key)
+        socket = self._tabs.get(tab.id) if tab.key == key else None
+        if socket is None:
+            return UploadRefused(403, NOT_CONNECTED).response()
+        try:
+            upload = await read_upload(request)
+            if is_blank(upload.text) and not upload.files:
+                raise UploadRefused(400, NOTHING_TO_SEND)
+            if len(upload.text) > MAX_TEXT:
+                raise UploadRefused(400, _too_long())
+        except UploadRefused as refused:
+            log.info("refused a message from %s: %s", tab.id, refused.text)
+            return refused.response()
+        await self.say(socket, tab.asker(upload.name), upload.text, upload.files)
+        return web.json_response({"ok": True})
 
     def _history(self, socket: Socket, tab: Tab) -> dict[str, Any]:
         """What a tab gets first, joining it in the same step: no event can fall between."""
         history = self.channel.join(socket)
         suggestions = None if history["messages"] else offer(self.prompts)
         you = {"you": tab.introduction(), "rated": self.ratings.by(tab.id)}
-        return {**history, **you, "suggestions": suggestions}
+        uploads = {"max_bytes": self.max_upload, "max_files": MAX_FILES}
+        return {**history, **you, "suggestions": suggestions, "uploads": uploads}
 
     async def receive(self, socket: Socket, tab: Tab, data: str) -> None:
         """Act on one frame from a tab."""
@@ -144,24 +201,36 @@ class Playground:
         elif kind == "feedback":
             await self.rate(socket, asker, event.get("answer_id"), event.get("verdict"))
 
-    async def say(self, socket: Socket, asker: Asker, text: str) -> None:
-        """Post what a person wrote; if it asks the bot something, start the answer."""
-        if is_blank(text):
+    async def say(
+        self, socket: Socket, asker: Asker, text: str, files: Sequence[UploadedFile] = ()
+    ) -> None:
+        """Post what a person wrote; if it asks the bot something, start the answer.
+
+        Files go with a question to the assistant, which reads them once the placeholder
+        is up; a mention with files and no words asks what is in them.
+        """
+        if is_blank(text) and not files:
             return
         if len(text) > MAX_TEXT:
-            too_long = f"That message is too long ({MAX_TEXT} characters at most)."
-            await self.channel.tell(socket, notice(too_long))
+            await self.channel.tell(socket, notice(_too_long()))
             return
-        message = await self.channel.post(author=asker.name, text=text, bot=False, final=True)
+        names = tuple(f.name for f in files)
+        message = await self.channel.post(author=asker.name, text=text, bot=False, final=True, files=names)
         asked = question_in(text)
         if asked is None:
+            if files:
+                await self.channel.tell(socket, notice(FILES_UNREAD))
             return
-        if is_blank(asked):
+        if is_blank(asked) and not files:
             await self.channel.tell(socket, notice(USAGE_HINT))
             return
+        asked = asked if not is_blank(asked) else about_files(len(files))
         await self.channel.entitle(title_for(asked))
         history = self.channel.conversation(before=message.id, limit=HISTORY_TURNS)
-        question = Question(text=asked, asker=asker, history=history, place=PLATFORM)
+        question = Question(
+            text=asked, asker=asker, history=history, place=PLATFORM,
+            files=[f.remote() for f in files],
+        )
         task = asyncio.create_task(self._answer(question), name=f"trickle-playground-{message.id}")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -225,8 +294,11 @@ class Playground:
 
 
 def build_app(playground: Playground, *, hosts: PlaygroundHosts | None = None) -> web.Application:
-    """The page, its static files, and the playground's WebSocket (see `pages.py`)."""
-    return pages.build_app(playground.websocket, hosts=hosts)
+    """The page, its static files, the playground's WebSocket and its `POST /say` (see
+    `pages.py`), taking request bodies up to `playground.max_upload` bytes."""
+    return pages.build_app(
+        playground.websocket, say=playground.post, hosts=hosts, max_upload=playground.max_upload
+    )
 
 
 async def setup(ctx: ServiceContext) -> Coroutine[Any, Any, None]:

@@ -1,7 +1,9 @@
 // The playground page: one tab is one person in the shared #playground channel.
 // Model text is never parsed as HTML: the Markdown renderer (markdown.js) builds DOM
 // nodes and sets only textContent, so whatever the model writes shows as text.
-// Suggested prompts, the conversation's title and the feedback buttons are in pane.js.
+// Suggested prompts, the conversation's title and the feedback buttons are in pane.js;
+// attaching files (button, paste, drop) is in attachments.js.
+import { createAttachments } from "/static/attachments.js";
 import { el, renderInline, renderMarkdown } from "/static/markdown.js";
 import { createPane } from "/static/pane.js";
 
@@ -16,6 +18,15 @@ import { createPane } from "/static/pane.js";
   let socket = null;
   let retry = 500;
   const pane = createPane({ send: (event) => send(event) });
+  const attachments = createAttachments({
+    composer: $("composer"),
+    input,
+    picker: $("files"),
+    attach: $("attach"),
+    chips: $("attachments"),
+    notice: (text) => showNotice(text),
+  });
+  let sending = false; // a message with files is on its way
 
   // -- who am I -------------------------------------------------------------------------
   // This page load is one person. The server says who (an id, a default name, and a key
@@ -81,13 +92,26 @@ import { createPane } from "/static/pane.js";
     time.textContent = clock(data.at);
     head.append(time);
     const body = el("div", "body");
+    const files = el("ul", "files");
+    files.setAttribute("aria-label", "Attached files");
     const foot = el("div", "foot");
     const stats = el("span", "stats");
     foot.append(stats);
     foot.hidden = true;
-    main.append(head, body, foot);
+    main.append(head, body, files, foot);
     root.append(avatar, main);
-    return { data, el: root, body, foot, stats, stop: null, rate: null };
+    return { data, el: root, body, files, foot, stats, stop: null, rate: null };
+  }
+
+  // The names of the files a person attached, under their message (text only).
+  function renderFiles(page) {
+    const names = page.data.files || [];
+    page.files.replaceChildren(...names.map((name) => {
+      const item = el("li", "file");
+      item.textContent = name;
+      return item;
+    }));
+    page.files.hidden = names.length === 0;
   }
 
   function render(page) {
@@ -102,8 +126,22 @@ import { createPane } from "/static/pane.js";
     root.classList.toggle("streaming", streaming);
     body.dataset.text = text;
     body.replaceChildren();
-    renderMarkdown(text, body);
+    if (streaming && isStatus(text, data.stats)) {
+      // The placeholder, or why it is still empty (files read, queued, a retry): shown
+      // as written, so a file name's `_` or `*` is not taken for Markdown.
+      const status = el("em", "waiting");
+      status.textContent = text.slice(1, -1);
+      body.append(status);
+    } else {
+      renderMarkdown(text, body);
+    }
+    renderFiles(page);
     renderControls(page);
+  }
+
+  // Before the model's first token a bot page shows only `_status_` (surface.py).
+  function isStatus(text, stats) {
+    return !(stats && stats.tokens) && text.length > 2 && text.startsWith("_") && text.endsWith("_");
   }
 
   function isLastPage(page) {
@@ -210,6 +248,7 @@ import { createPane } from "/static/pane.js";
   function receive(event) {
     if (event.type === "history") {
       if (event.you) meet(event.you);
+      attachments.configure(event.uploads);
       pane.remember(event.rated);
       pane.entitle(event.title);
       for (const page of pages.values()) page.el.remove();
@@ -249,10 +288,42 @@ import { createPane } from "/static/pane.js";
   // -- the composer ----------------------------------------------------------------------
   function submit() {
     const text = input.value;
+    if (attachments.count()) {
+      submitWithFiles(text);
+      return;
+    }
     if (!text.trim()) return;
     if (send({ type: "say", text })) {
       input.value = "";
       grow();
+    }
+  }
+
+  // With files the message goes over HTTP; the tab's key (in memory) says who sends it,
+  // so it needs a live socket, which is also where its answer and notices arrive.
+  async function submitWithFiles(text) {
+    if (sending) return;
+    if (!socket || socket.readyState !== WebSocket.OPEN || !me.key) {
+      showNotice("Not connected to the playground; retrying…");
+      return;
+    }
+    const refused = attachments.refusal();
+    if (refused) {
+      showNotice(refused);
+      return;
+    }
+    sending = true;
+    $("send").disabled = true;
+    $("composer").setAttribute("aria-busy", "true");
+    try {
+      if (await attachments.send({ key: me.key, name: me.name, text }) && input.value === text) {
+        input.value = "";
+        grow();
+      }
+    } finally {
+      sending = false;
+      $("send").disabled = false;
+      $("composer").removeAttribute("aria-busy");
     }
   }
 
