@@ -64,6 +64,16 @@ class Metrics:
         self.feedback = Counter(
             "trickle_feedback_total", "Thumbs up or down on final answers.", ["platform", "verdict"], registry=r
         )
+        # The model's tokens as billed (`core/usage.py`). No person or channel label: those
+        # would grow a series per channel ever answered; the usage report has them.
+        self.model_tokens_counted = Counter(
+            "trickle_model_tokens_total", "Model tokens counted per answer, as reported by the endpoint or estimated.",
+            ["platform", "kind", "source"], registry=r,
+        )
+        self.denials = Counter(
+            "trickle_denied_total", "Questions refused by the access lists, by the kind of rule.",
+            ["platform", "why"], registry=r,
+        )
         self.active = Gauge("trickle_active_streams", "Answers streaming now.", ["platform"], registry=r)
         self._budgets = BudgetCollector()
         r.register(self._budgets)
@@ -79,6 +89,17 @@ class Metrics:
     def rated(self, platform: str, verdict: str) -> None:
         """Count one click on an answer's feedback buttons (`good` or `bad`)."""
         self.feedback.labels(platform, "good" if verdict == "good" else "bad").inc()
+
+    def model_tokens(self, platform: str, kind: str, source: str, count: int) -> None:
+        """Count `count` model tokens (`core.usage.UsageMeter`); labels kept to their sets."""
+        kind = kind if kind in ("prompt", "completion") else "other"
+        source = source if source in ("reported", "estimated") else "other"
+        self.model_tokens_counted.labels(platform, kind, source).inc(max(0, count))
+
+    def denied(self, platform: str, why: object) -> None:
+        """Count one question refused by `core.access` (`why`: a `Denial` or its value)."""
+        label = str(getattr(why, "value", why))
+        self.denials.labels(platform, label if label in ("user", "channel", "role", "dm") else "other").inc()
 
     def watch_budgets(self, platform: str, source: BudgetSource) -> None:
         """Report `platform`'s budgets at every scrape (replacing an earlier source)."""

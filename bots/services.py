@@ -21,10 +21,13 @@ from aiohttp import web
 
 from bots.metrics import Metrics
 from core.assistant import Assistant
+from core.channel_prefs import ChannelPrefs
 from core.inflight import Finalizer, Inflight
 from core.settings import Settings, SettingsError
+from core.sources.base import CompletionSource
 from core.sources.factory import build_source
 from core.state import MemoryState, StateStore
+from core.usage import UsageLedger
 
 log = logging.getLogger("trickle.service")
 
@@ -47,6 +50,20 @@ class ServiceContext:
     """Adapters register how to finish an orphaned message of their platform."""
 
 
+def build_assistant(
+    settings: Settings, source: CompletionSource, state: StateStore, metrics: Metrics, *, inflight: Inflight | None = None
+) -> Assistant:
+    """The assistant with what it shares through the state store: each channel's own
+    model and prompt (set with `/trickle` or `/model`), and the usage ledger."""
+    return Assistant(
+        source=source,
+        settings=settings,
+        inflight=inflight,
+        prefs=ChannelPrefs(state, settings),
+        usage=UsageLedger(state, meter=metrics),
+    )
+
+
 async def run_service(command: str, settings: Settings, args: argparse.Namespace | None = None) -> int:
     """Run `trickle slack|discord|playground|serve` until SIGTERM/SIGINT."""
     platforms = _platforms(command, settings)
@@ -56,7 +73,7 @@ async def run_service(command: str, settings: Settings, args: argparse.Namespace
     source = build_source(settings)
     state = await _build_state(settings)
     inflight = Inflight(state, heartbeat=settings.heartbeat_interval)
-    assistant = Assistant(source=source, settings=settings, inflight=inflight)
+    assistant = build_assistant(settings, source, state, metrics, inflight=inflight)
     ctx = ServiceContext(
         settings=settings,
         assistant=assistant,

@@ -7,6 +7,11 @@ Stop, and for finishing them all on shutdown) and enforces per-person concurrenc
 Whether a question is answered at all (`admit`) is settled before anything is posted, so
 a refusal is one message carrying its notice, not a placeholder and an edit drawn from
 the budget everyone's answers share.
+
+Two optional companions, built by the entry point and passed in: `prefs`
+(core/channel_prefs.py: a channel's own model and system prompt, applied to each question
+before it is fitted) and `usage` (core/usage.py: each answer's tokens counted per person
+and channel once its final text is written).
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from core.history import TRIMMED_STATUS
 from core.inflight import Inflight
 from core.attachments.fetching import RemoteFile
 from core.attachments.question_files import REFUSED_IMAGES, QuestionFiles
+from core.channel_prefs import ChannelPrefs
 from core.models import ChatMessage, EndReason, ErrorKind, Outcome, StreamError, StreamEvent, TextDelta, Waiting
 from core.notices import QUESTION_TOO_LONG, without_notice
 from core.quotas import Slots
@@ -35,6 +41,7 @@ from core.relay import Answer, RelayConfig
 from core.settings import Settings
 from core.sources.base import CompletionSource
 from core.surface import Locatable, LocatableBeforePost, Ref, Surface
+from core.usage import UsageLedger, count_answer
 
 log = logging.getLogger("trickle.assistant")
 
@@ -75,6 +82,9 @@ class Question:
     whole_history: bool = False
     # Files attached to the question, downloaded and read once the placeholder is up.
     files: Sequence[RemoteFile] = ()
+    # Instead of TRICKLE_SYSTEM_PROMPT (None: that one); `Assistant.with_channel_prefs`
+    # fills it in from the channel's prefs.
+    system_prompt: str | None = None
 
 
 @dataclass(slots=True)
@@ -110,6 +120,14 @@ class StopResult(enum.Enum):
 
 
 @dataclass(slots=True)
+class _Call:
+    """What one answer sent the model, once it did: usage is estimated from it when the
+    endpoint reports none."""
+
+    messages: list[ChatMessage] | None = None
+
+
+@dataclass(slots=True)
 class _Running:
     answer: Answer[object]
     asker: Asker
@@ -124,6 +142,8 @@ class Assistant:
     settings: Settings
     relay_config: RelayConfig | None = None
     inflight: Inflight | None = None
+    prefs: ChannelPrefs | None = None
+    usage: UsageLedger | None = None
     _running: dict[str, _Running] = field(default_factory=dict)
     _closing: bool = False
     quotas: PersonQuotas = field(init=False)
@@ -166,13 +186,13 @@ class Assistant:
     def _fit(self, question: Question) -> tuple[Fitted, Counter[str]]:
         """`fit`, and how many of each kind TRICKLE_REDACT took out of the question and
         history. Redacted before cutting, so the context is measured on what is sent; the
-        system prompt is the operator's own and is sent as written."""
+        system prompt (the operator's, or the channel's) is sent as written."""
         redacted: Counter[str] = Counter()
         past = [self._sendable(m, redacted) for m in question.history]
         text, found = self._redactor.redact_counting(question.text)
         redacted.update(found)
         fitted = fit_conversation(
-            self.settings.system_prompt,
+            question.system_prompt or self.settings.system_prompt,
             past,
             text,
             history_tokens=None if question.whole_history else self.settings.history_tokens,
@@ -215,8 +235,30 @@ class Assistant:
         if admission.place is not None:
             await self.quotas.slots.leave(admission.place)
 
+    async def with_channel_prefs(self, question: Question) -> Question:
+        """`question` with its channel's model (unless it names its own) and system
+        prompt, from `prefs`; as it was when there are none or they cannot be read.
+
+        `answer` does this itself; an adapter that calls `admit` or `fit` first may call
+        it before, so that those measure the prompt the model will be sent.
+        """
+        if self.prefs is None or not question.place:
+            return question
+        try:
+            prefs = await self.prefs.get(question.place)
+        except Exception:  # the store away: the operator's defaults still answer
+            log.warning("could not read the settings of %s", question.place, exc_info=True)
+            return question
+        if prefs.empty:
+            return question
+        return replace(
+            question,
+            model=question.model or prefs.model,
+            system_prompt=question.system_prompt or prefs.system_prompt,
+        )
+
     async def _queued(
-        self, fitted: Fitted, question: Question, *, place: Place | None = None
+        self, fitted: Fitted, question: Question, *, place: Place | None = None, call: _Call | None = None
     ) -> AsyncIterator[StreamEvent]:
         """The model stream, once the question's files are read and the asker and the
         model have a free slot.
@@ -231,7 +273,7 @@ class Assistant:
             yield Waiting(0.0, why="reading the attached file" if count == 1 else f"reading {count} attached files")
             messages, notices = await self._with_files(question, fitted)
         if notices:
-            yield Waiting(0.0, why="; ".join(notices))
+            yield Waiting(0.0, why="; ".join(notices), notice=True)
         # The person's slot is taken in a task of its own, so that an answer which has to
         # wait for it can say "queued" while it waits: asking first would race, since
         # questions that arrive together all find a slot free before any takes it.
@@ -254,6 +296,8 @@ class Assistant:
             if self._model_slots.full("model"):
                 yield Waiting(0.0, why="queued: the model is busy")
             async with self._model_slots.hold("model"):
+                if call is not None:
+                    call.messages = messages
                 async for event in self._streamed(messages, question.model):
                     yield event
         finally:
@@ -309,7 +353,7 @@ class Assistant:
                     await closer()
             if not refused:
                 return
-            yield Waiting(0.0, why=REFUSED_IMAGES)
+            yield Waiting(0.0, why=REFUSED_IMAGES, notice=True)
             messages = [*messages[:-1], replace(messages[-1], images=())]
 
     async def answer(
@@ -324,9 +368,12 @@ class Assistant:
         """Stream the answer to `question` into `surface` and return how it ended.
 
         `admission` is `admit`'s verdict when the adapter asked already; else it is
-        asked here. Its place in the queue is given back however the answer ends.
+        asked here. Its place in the queue is given back however the answer ends. The
+        channel's prefs apply (`with_channel_prefs`), and the answer's tokens are counted
+        in `usage` once its final text is written.
         """
         answer_id = answer_id or new_answer_id()
+        question = await self.with_channel_prefs(question)
         fitted, redacted = self._fit(question)
         if redacted:  # counts only: what was taken out must not reach the log either
             tally = ", ".join(f"{n} {kind}" for kind, n in sorted(redacted.items()))
@@ -349,7 +396,8 @@ class Assistant:
     ) -> Outcome:
         if fitted.trimmed:
             log.info("conversation trimmed to fit the context", extra={"answer_id": answer_id})
-        events = self._queued(fitted, question, place=admission.place)
+        call = _Call()
+        events = self._queued(fitted, question, place=admission.place, call=call)
         answer: Answer[Ref] = Answer(
             surface,
             events,
@@ -367,11 +415,26 @@ class Assistant:
         running = _Running(answer, question.asker, asyncio.current_task())  # type: ignore[arg-type]
         self._running[answer_id] = running
         try:
-            return await answer.run()
+            outcome = await answer.run()
+            await self._count_usage(question, call, outcome, answer_id)
+            return outcome
         finally:
             if self.inflight is not None:
                 await self.inflight.done(answer_id)
             self._running.pop(answer_id, None)
+
+    async def _count_usage(self, question: Question, call: _Call, outcome: Outcome, answer_id: str) -> None:
+        """Add the answer's tokens to the ledger: after the final text, so counting can
+        never delay or change what people see; a failure to count is only logged."""
+        if self.usage is None:
+            return
+        counted = count_answer(outcome.usage, call.messages, outcome.text)
+        if counted is None:
+            return
+        try:
+            await self.usage.record(place=question.place, person=question.asker.id, counted=counted)
+        except Exception:
+            log.warning("could not count the answer's tokens", exc_info=True, extra={"answer_id": answer_id})
 
     def _page_recorder(self, answer_id: str, surface: Surface[Ref], asker: str):
         """Write each open page down in the in-flight registry, if the surface can say where."""

@@ -18,6 +18,8 @@ from core.redis_quotas import RedisQuotas
 
 log = logging.getLogger("trickle.state")
 
+SCAN_BATCH = 500  # keys read with one MGET while scanning
+
 # KEYS[1] = bucket hash. ARGV: rate (tokens/s), burst, need, ttl seconds.
 # Returns {granted (0/1), wait seconds as a string}.
 _TAKE = """
@@ -153,17 +155,45 @@ class RedisState:
             return False
         return True
 
+    async def incr(self, key: str, amount: int, ttl: float) -> int:
+        """INCRBY and PEXPIRE in one MULTI: a counter is never left without its expiry."""
+        try:
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.incrby(self._prefix + key, amount)
+                pipe.pexpire(self._prefix + key, max(1, int(ttl * 1000)))
+                total, _ = await pipe.execute()
+        except (RedisError, OSError) as exc:
+            log.warning("could not count %s: %s", key, exc)
+            return 0
+        return int(total)
+
     async def scan(self, pattern: str) -> dict[str, str]:
-        """Every key matching `pattern` (prefix excluded) with its value."""
+        """Every key matching `pattern` (prefix excluded) with its value.
+
+        Values are read with one MGET per batch of keys found, not a GET each: a usage
+        report reads thousands of counters.
+        """
         found: dict[str, str] = {}
+        batch: list[str] = []
         try:
             async for key in self._redis.scan_iter(match=self._prefix + pattern, count=500):
-                value = await self._redis.get(key)
-                if value is not None:
-                    found[key[len(self._prefix):]] = value
+                batch.append(key)
+                if len(batch) >= SCAN_BATCH:
+                    await self._read_into(found, batch)
+            await self._read_into(found, batch)
         except (RedisError, OSError) as exc:
             log.warning("could not scan %s: %s", pattern, exc)
         return found
+
+    async def _read_into(self, found: dict[str, str], batch: list[str]) -> None:
+        """Read `batch`'s values into `found` (keys without the prefix), then empty it."""
+        if not batch:
+            return
+        values = await self._redis.mget(batch)
+        for key, value in zip(batch, values):
+            if value is not None:  # expired or deleted since the scan saw it
+                found[key[len(self._prefix):]] = value
+        batch.clear()
 
     def bucket(self, name: str, *, rate: float, burst: float) -> RedisBucket:
         return RedisBucket(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +23,9 @@ from core.redaction import parse_redact
 from core.suggestions import DEFAULT_PROMPTS, SuggestedPrompt, parse_prompts
 
 T = TypeVar("T")
+
+_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")  # Slack U0123ABC, C0123ABC; Discord snowflakes
+_ROLE = re.compile(r"[0-9]{1,20}")
 
 DEFAULT_SYSTEM_PROMPT = (
     "You are trickle, a helpful assistant in a team chat. Answer clearly and concisely; "
@@ -63,6 +67,15 @@ class Settings:
     log_format: str = "text"
     log_level: str = "INFO"
     admins: frozenset[str] = field(default_factory=frozenset)
+    # Who may ask where (core/access.py): ids; an empty allow list lets everyone in.
+    allow_users: frozenset[str] = field(default_factory=frozenset)
+    deny_users: frozenset[str] = field(default_factory=frozenset)
+    allow_channels: frozenset[str] = field(default_factory=frozenset)
+    deny_channels: frozenset[str] = field(default_factory=frozenset)
+    allow_roles: frozenset[str] = field(default_factory=frozenset)  # Discord role ids
+    deny_roles: frozenset[str] = field(default_factory=frozenset)
+    dms: bool = True  # whether direct messages are answered
+    denied_reply: str = "say"  # say | silent: what someone refused by the lists is told
     user_concurrency: int = 1
     # Answers one person may have waiting beyond `user_concurrency`; the next is refused
     # at once, in one message, instead of adding a placeholder (and its edits) to a queue.
@@ -140,6 +153,7 @@ class Settings:
             admins=frozenset(
                 part.strip() for part in (r.text("TRICKLE_ADMINS") or "").split(",") if part.strip()
             ),
+            **_access(r),
             user_concurrency=_default(r.number("TRICKLE_USER_CONCURRENCY", int, low=1, high=100), 1),
             user_queue=_default(r.number("TRICKLE_USER_QUEUE", int, low=0, high=100), 3),
             model_concurrency=_default(
@@ -190,6 +204,24 @@ def _redact(r: _Reader) -> tuple[str, ...]:
         return parse_redact(raw or "")
     except ValueError as exc:
         raise SettingsError(f"TRICKLE_REDACT={raw!r} names {exc}") from None
+
+
+def _access(r: _Reader) -> dict[str, object]:
+    """Who may ask where: TRICKLE_ALLOW_*/TRICKLE_DENY_*, TRICKLE_DMS, TRICKLE_DENIED_REPLY.
+
+    Ids, not names: a name (`#general`, `@ada`) would never match what the platform sends,
+    and an allow list that silently matches nobody locks everyone out.
+    """
+    return {
+        "allow_users": r.ids("TRICKLE_ALLOW_USERS"),
+        "deny_users": r.ids("TRICKLE_DENY_USERS"),
+        "allow_channels": r.ids("TRICKLE_ALLOW_CHANNELS"),
+        "deny_channels": r.ids("TRICKLE_DENY_CHANNELS"),
+        "allow_roles": r.ids("TRICKLE_ALLOW_ROLES", digits=True),
+        "deny_roles": r.ids("TRICKLE_DENY_ROLES", digits=True),
+        "dms": (r.choice("TRICKLE_DMS", ("on", "off")) or "on") == "on",
+        "denied_reply": r.choice("TRICKLE_DENIED_REPLY", ("say", "silent")) or "say",
+    }
 
 
 MODEL_NAME_LIMIT = 100  # Discord's longest choice name and value
@@ -309,6 +341,20 @@ class _Reader:
         if isinstance(value, float) and not math.isfinite(value) or not low <= value <= high:  # type: ignore[operator]
             raise SettingsError(f"{name}={raw!r} is out of range (accepted: {what} from {low:g} to {high:g})")
         return value
+
+    def ids(self, name: str, *, digits: bool = False) -> frozenset[str]:
+        """A comma-separated list of platform ids (Slack `U0123ABC`, Discord snowflakes)."""
+        raw = self.text(name)
+        parts = [part.strip() for part in (raw or "").split(",") if part.strip()]
+        for part in parts:
+            if not (_ROLE if digits else _ID).fullmatch(part):
+                example = "123456789012345678" if digits else "U0123ABCD,C0123ABCD or 123456789012345678"
+                kind = "Discord role ids (digits)" if digits else "user or channel ids"
+                raise SettingsError(
+                    f"{name} has {part!r}, which is not an id (accepted: comma-separated {kind}, "
+                    f"e.g. {example}; names and mentions never match)"
+                )
+        return frozenset(parts)
 
     def choice(self, name: str, options: tuple[str, ...], *, upper: bool = False) -> str | None:
         raw = self.text(name)

@@ -91,6 +91,19 @@ class SqliteState:
         self._db.execute("DELETE FROM kv WHERE key = ?", (key,))
         return True
 
+    async def incr(self, key: str, amount: int, ttl: float) -> int:
+        """One statement, so the read and the write cannot be split (SQLite 3.35+)."""
+        self._wrote()
+        now = self._clock()
+        row = self._db.execute(
+            "INSERT INTO kv (key, value, expires) VALUES (?, CAST(? AS TEXT), ?) "
+            "ON CONFLICT (key) DO UPDATE SET "
+            "value = CAST(CASE WHEN expires > ? THEN CAST(value AS INTEGER) ELSE 0 END + ? AS TEXT), "
+            "expires = excluded.expires RETURNING value",
+            (key, amount, now + ttl, now, amount),
+        ).fetchone()
+        return int(row[0])
+
     async def scan(self, pattern: str) -> dict[str, str]:
         rows = self._db.execute("SELECT key, value FROM kv WHERE expires > ?", (self._clock(),))
         return {k: v for k, v in rows if fnmatch.fnmatchcase(k, pattern)}

@@ -41,6 +41,15 @@ class StateStore(Protocol):
         """Forget `key`; False when the store could not be reached (try again later)."""
         ...
 
+    async def incr(self, key: str, amount: int, ttl: float) -> int:
+        """Add `amount` to the counter at `key` (absent or expired = 0) and keep it for
+        `ttl` seconds from now; returns the new total. Atomic across every process sharing
+        the store, so replicas can count together. When the store cannot be reached, the
+        increment is lost (and logged) and 0 is returned: counting must not fail an answer.
+        Keys counted with `incr` hold nothing but counters.
+        """
+        ...
+
     async def scan(self, pattern: str) -> dict[str, str]:
         """Every live key matching the glob `pattern`, with its value."""
         ...
@@ -103,6 +112,12 @@ class MemoryState:
     async def delete(self, key: str) -> bool:
         self._entries.pop(key, None)
         return True
+
+    async def incr(self, key: str, amount: int, ttl: float) -> int:
+        current = self._live(key) or "0"
+        total = (int(current) if current.lstrip("-").isdigit() else 0) + amount
+        self._set(key, str(total), ttl)
+        return total
 
     async def scan(self, pattern: str) -> dict[str, str]:
         found = {}

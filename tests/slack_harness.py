@@ -132,9 +132,8 @@ async def slack_bot(
 ) -> AsyncIterator[Callable[..., Awaitable[SlackHarness]]]:
     """Start the Slack adapter: `await slack_bot("socket" | "http", limits=None, **env)`."""
     from bots.metrics import Metrics
-    from bots.services import ServiceContext
+    from bots.services import ServiceContext, build_assistant
     from bots.slack import service as slack_service
-    from core.assistant import Assistant
     from core.settings import Settings
     from core.sources.factory import build_source
     from core.state import MemoryState
@@ -153,11 +152,12 @@ async def slack_bot(
             **env,
         }
         settings = Settings.from_mapping(values)
+        state, metrics = MemoryState(), Metrics()
         ctx = ServiceContext(
             settings=settings,
-            assistant=Assistant(source=build_source(settings), settings=settings),
-            state=MemoryState(),
-            metrics=Metrics(),
+            assistant=build_assistant(settings, build_source(settings), state, metrics),
+            state=state,
+            metrics=metrics,
             stopping=asyncio.Event(),
             web_app=web.Application(),
             platforms=["slack"],

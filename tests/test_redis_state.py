@@ -87,3 +87,46 @@ async def test_state_survives_a_redis_restart(redis_server):
         assert await state.claim("k3", 60) is False
     finally:
         await state.aclose()
+
+
+async def test_replicas_count_together_and_every_counter_expires(redis_server):
+    a = await RedisState.connect(redis_server.url)
+    b = await RedisState.connect(redis_server.url)
+    try:
+        totals = await asyncio.gather(*(s.incr("usage:d:slack%3AC1:U1:prompt", 5, ttl=60) for s in (a, b) * 10))
+        assert sorted(totals) == list(range(5, 105, 5))  # atomic: no two saw the same total
+        assert 59_000 < await a.redis.pttl("trickle:usage:d:slack%3AC1:U1:prompt") <= 60_000
+        assert await b.scan("usage:*") == {"usage:d:slack%3AC1:U1:prompt": "100"}
+        await a.incr("short", 1, ttl=0.2)
+        await asyncio.sleep(0.35)
+        assert await a.incr("short", 1, ttl=0.2) == 1
+    finally:
+        await a.aclose()
+        await b.aclose()
+
+
+async def test_a_usage_report_reads_every_replicas_counters(redis_server):
+    from core.usage import Counted, UsageLedger
+
+    a = await RedisState.connect(redis_server.url)
+    b = await RedisState.connect(redis_server.url)
+    try:
+        await a.put("inflight:x", "{}", ttl=60)  # other keys are left alone
+        for n in range(600):  # more keys than one MGET batch
+            state = a if n % 2 else b
+            await UsageLedger(state).record(place=f"slack:C{n % 3}", person=f"U{n}", counted=Counted(2, 1, "reported"))
+        report = await UsageLedger(a).report()
+        assert (report.prompt, report.completion, len(report.people)) == (1200, 600, 600)
+        assert sorted((t.name, t.tokens) for t in report.channels) == [("slack:C0", 600), ("slack:C1", 600), ("slack:C2", 600)]
+    finally:
+        await a.aclose()
+        await b.aclose()
+
+
+async def test_counting_while_redis_is_down_loses_the_count_not_the_answer(redis_server):
+    state = await RedisState.connect(redis_server.url)
+    try:
+        redis_server.stop()
+        assert await state.incr("usage:x", 5, ttl=60) == 0
+    finally:
+        await state.aclose()

@@ -20,7 +20,8 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bots.metrics import Metrics
-from bots.slack import messages, replies, shortcuts
+from bots.slack import admin, messages, replies, shortcuts
+from bots.slack.admin import AdminCommand
 from bots.slack.budgets import SlackBudgets
 from bots.slack.commands import COMMAND, AskCommand
 from bots.slack.files import SlackFiles
@@ -33,6 +34,7 @@ from bots.slack.shortcuts import Shortcuts
 from bots.slack.status import LOADING_MESSAGES, StatusSupport, ThreadStatus
 from bots.slack.surface import FeedbackStyle, SlackThreadSurface
 from bots.slack.triggers import Kind, Trigger, classify, mentioned_users, to_plain
+from core.access import AccessPolicy, Verdict
 from core.assistant import USAGE_HINT, Asker, about_files, Assistant, Question, StopResult, is_blank, new_answer_id
 from core.models import ChatMessage
 from core.notices import with_notice
@@ -101,8 +103,11 @@ class SlackBot:
             team=identity.team,
         )
         self.ask = AskCommand(
-            client=client, budgets=self.budgets, people=self.people, answer=self._answer, spawn=self._spawn
+            client=client, budgets=self.budgets, people=self.people, answer=self._answer, spawn=self._spawn,
+            allowed=self.allowed,
         )
+        self.access = AccessPolicy.from_settings(assistant.settings)
+        self.admin = AdminCommand(assistant=assistant, people=self.people)
         self.shortcuts = Shortcuts(
             client=client,
             budgets=self.budgets,
@@ -111,6 +116,7 @@ class SlackBot:
             summarize=self.summarize,
             answer=self._answer,
             spawn=self._spawn,
+            allowed=self.allowed,
         )
 
     def __repr__(self) -> str:
@@ -124,6 +130,7 @@ class SlackBot:
         app.action(messages.STOP_ACTION)(self._on_stop)
         app.action(re.compile(f"^{re.escape(messages.FEEDBACK_ACTION)}(:|$)"))(self._on_feedback)  # either style
         app.command(COMMAND)(self.ask.on_command)
+        app.command(admin.COMMAND)(self.admin.on_command)
         app.shortcut(shortcuts.SUMMARIZE)(self.shortcuts.on_summarize)
         app.shortcut(shortcuts.ASK_ABOUT)(self.shortcuts.on_ask_about)
         app.view(shortcuts.ASK_VIEW)(self.shortcuts.on_submit)
@@ -175,8 +182,21 @@ class SlackBot:
             return
         if trigger.kind is Kind.OVERHEARD:
             self._spawn(self._overhear(trigger))
-        else:
+            return
+        verdict = self.allowed(trigger.user, trigger.channel, direct=trigger.kind is Kind.DIRECT)
+        if verdict.allowed:
             self._spawn(self._answer(trigger, pane))
+        elif verdict.reason is not None:  # one short reply, never a streamed answer
+            self._spawn(self.replies.post(trigger.channel, trigger.thread_ts, verdict.reason))
+
+    def allowed(self, user: str, channel: str, *, direct: bool = False) -> Verdict:
+        """May `user` ask in `channel` (TRICKLE_ALLOW_* / TRICKLE_DENY_*, see core/access.py);
+        a refusal is counted and logged here, and its one reply (if any) is the caller's."""
+        verdict = self.access.check(user, channel, direct=direct or channel.startswith("D"))
+        if not verdict.allowed:
+            self.metrics.denied("slack", verdict.denial)
+            log.info("not answering %s in %s: %s", user, channel, verdict.denial.value if verdict.denial else "")
+        return verdict
 
     async def _answer(self, trigger: Trigger, pane: PaneThread | None = None) -> None:
         if is_blank(trigger.text) and not trigger.files:

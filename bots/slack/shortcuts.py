@@ -35,6 +35,7 @@ from bots.slack.history import ThreadHistory, Turn
 from bots.slack.people import People
 from bots.slack.formatting import escape
 from bots.slack.triggers import Kind, Trigger, to_plain
+from core.access import ALLOWED, Verdict
 from core.assistant import USAGE_HINT, is_blank
 from core.surface import SurfaceError
 
@@ -67,8 +68,10 @@ class Shortcuts:
         summarize: Callable[[Trigger, list[Turn]], Awaitable[None]],
         answer: Callable[[Trigger], Awaitable[None]],
         spawn: Callable[[Any], None],
+        allowed: Callable[..., Verdict] | None = None,
     ) -> None:
         self._client = client
+        self._allowed = allowed or (lambda user, channel, **_: ALLOWED)  # TRICKLE_ALLOW_* / DENY_*
         self._budgets = budgets
         self._people = people
         self._history = history
@@ -83,11 +86,15 @@ class Shortcuts:
 
     async def on_summarize(self, ack: Any, shortcut: dict[str, Any]) -> None:
         await ack()
-        self._spawn(self._summarize_thread(Pointed.of(shortcut)))
+        pointed = Pointed.of(shortcut)
+        if await self._let_in(pointed):
+            self._spawn(self._summarize_thread(pointed))
 
     async def on_ask_about(self, ack: Any, shortcut: dict[str, Any]) -> None:
         await ack()
         pointed = Pointed.of(shortcut)
+        if not await self._let_in(pointed):
+            return
         try:
             await call_slack(
                 self._client.views_open(trigger_id=str(shortcut.get("trigger_id") or ""), view=question_modal(pointed)),
@@ -111,6 +118,13 @@ class Shortcuts:
             return
         user = str((body.get("user") or {}).get("id") or "")
         self._spawn(self._ask_about(pointed, user, text))
+
+    async def _let_in(self, pointed: Pointed) -> bool:
+        """Whether the person may ask here; if not, the one private note (if any) says so."""
+        verdict = self._allowed(pointed.user, pointed.channel, direct=pointed.channel.startswith("D"))
+        if not verdict.allowed and verdict.reason is not None:
+            await pointed.tell(verdict.reason)
+        return verdict.allowed
 
     # -- the work ------------------------------------------------------------------------------
 
