@@ -105,3 +105,26 @@ async def test_a_file_alone_in_a_dm_is_a_question_about_it(slack_bot):
     await h.settle()
     [request] = h.model.requests
     assert parts(request)[0]["text"].startswith(about_files(1)) and "code 137" in parts(request)[0]["text"]
+
+
+async def test_files_shared_earlier_in_the_thread_are_read_again_for_a_later_question(slack_bot):
+    h = await slack_bot()
+    # Shared before the bot was asked: read from Slack with the thread (conversations.replies).
+    log = h.fake.add_file("worker.log", LOG, mimetype="text/plain", user="UBOB")
+    parent = with_files(h.fake.message_event("UBOB", "the nightly job died again", "C1"), log)
+    h.fake.store_event(parent)
+    h.model.script_queue.append(script_from_text("Out of memory.", delay=0.01))
+    mention = h.fake.mention_event("UALICE", "why?", "C1", thread_ts=parent["ts"])
+    await h.deliver(mention)
+    await wait_until(lambda: any("memory." in m.visible for m in h.fake.thread("C1", parent["ts"])), 10)
+    await h.settle()
+    # A follow-up: the thread now comes from the cached copy, and the file is read again.
+    h.model.script_queue.append(script_from_text("Exit code 137.", delay=0.01))
+    await h.deliver(h.fake.message_event("UALICE", "which exit code?", "C1", thread_ts=parent["ts"]))
+    await wait_until(lambda: any("137." in m.visible for m in h.fake.thread("C1", parent["ts"])), 10)
+    await h.settle()
+
+    first, second = h.model.requests
+    for request in (first, second):
+        assert "worker.log" in parts(request)[0]["text"] and "code 137" in parts(request)[0]["text"]
+    assert len(h.fake.calls_to("conversations.replies")) == 1 and h.fake.file_downloads[log["id"]] == 2

@@ -25,7 +25,7 @@ from bots.slack.admin import AdminCommand
 from bots.slack.budgets import SlackBudgets
 from bots.slack.commands import COMMAND, AskCommand
 from bots.slack.files import SlackFiles
-from bots.slack.history import HISTORY_TTL, ThreadHistory, Turn, conversation
+from bots.slack.history import HISTORY_TTL, ThreadHistory, Turn, conversation, conversation_files
 from bots.slack.native import NativeSupport, NativeThreadSurface
 from bots.slack.pane import Pane, PaneThread
 from bots.slack.people import People
@@ -218,11 +218,11 @@ class SlackBot:
             chat = await self._pane_context(trigger, pane, question) + chat
         asked = Question(
             text=text, asker=asker, history=chat, place=f"slack:{trigger.channel}",
-            files=self.files.remote(trigger.files),
+            files=self.files.remote(conversation_files(trigger, earlier)),
         )
         answered = await self._stream(trigger, asked, pane)
         name = await self.people.name(trigger.team, trigger.user)
-        said = [Turn(trigger.ts, "user", asker.id, name, question), *answered]
+        said = [Turn(trigger.ts, "user", asker.id, name, question, trigger.files), *answered]
         await self.history.remember(trigger.channel, trigger.thread_ts, said)
 
     async def _stream(self, trigger: Trigger, question: Question, pane: PaneThread | None = None) -> list[Turn]:

@@ -23,7 +23,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bots.slack import messages
 from bots.slack.people import MAX_NAMED, People
-from bots.slack.triggers import Trigger, mentioned_users, strip_mention, to_plain, unescape
+from bots.slack.triggers import SlackFile, Trigger, files_of, mentioned_users, strip_mention, to_plain, unescape
 from core.models import ChatMessage
 from core.state import StateStore
 
@@ -40,13 +40,28 @@ _PERSON_SUBTYPES = frozenset({None, "thread_broadcast", "file_share"})
 
 @dataclass(frozen=True, slots=True)
 class Turn:
-    """One message of the conversation: who said what, and when (Slack's ts)."""
+    """One message of the conversation: who said what, and when (Slack's ts), and the
+    files shared with it (read again when a later question in the thread is answered)."""
 
     ts: str
     role: str  # "user" or "assistant"
     user: str
     name: str
     text: str
+    files: tuple[SlackFile, ...] = ()
+
+    def row(self) -> list[Any]:
+        """The turn as the cache stores it (JSON)."""
+        row: list[Any] = [self.ts, self.role, self.user, self.name, self.text]
+        if self.files:
+            row.append([[f.name, f.mimetype, f.size, f.url] for f in self.files])
+        return row
+
+    @classmethod
+    def from_row(cls, row: list[Any]) -> Turn:
+        ts, role, user, name, text, *rest = row
+        files = tuple(SlackFile(*f) for f in rest[0]) if rest else ()
+        return cls(str(ts), str(role), str(user), str(name), str(text), files)
 
 
 def ts_key(ts: str) -> tuple[int, int]:
@@ -74,6 +89,19 @@ def conversation(turns: Sequence[Turn], *, asker: str, asker_name: str, question
         else:
             history.append(ChatMessage(turn.role, text))  # type: ignore[arg-type]
     return history, (f"{asker_name}: {question}" if named else question)
+
+
+def conversation_files(trigger: Trigger, earlier: Sequence[Turn]) -> list[SlackFile]:
+    """The question's own files, then those shared earlier in the thread, newest first:
+    the nearer a file is to the question, the likelier it is what is asked about (the
+    assistant reads only so many). Each file once."""
+    seen: set[str] = set()
+    found: list[SlackFile] = []
+    for file in (*trigger.files, *(f for turn in reversed(earlier) for f in turn.files)):
+        if file.url not in seen:
+            seen.add(file.url)
+            found.append(file)
+    return found
 
 
 class ThreadHistory:
@@ -149,7 +177,7 @@ class ThreadHistory:
     async def person_turn(self, trigger: Trigger, text: str, name: str) -> Turn:
         """The turn for a person's message, with the people it mentions named."""
         names = await self._people.names(trigger.team, mentioned_users(text))
-        return Turn(trigger.ts, "user", trigger.user, name, to_plain(text, names))
+        return Turn(trigger.ts, "user", trigger.user, name, to_plain(text, names), trigger.files)
 
     # -- storage ---------------------------------------------------------------------------
 
@@ -158,13 +186,13 @@ class ThreadHistory:
         if raw is None:
             return None
         try:
-            return [Turn(*row) for row in json.loads(raw)]
-        except (ValueError, TypeError):
+            return [Turn.from_row(row) for row in json.loads(raw)]
+        except (ValueError, TypeError):  # ValueError: also a row too short to unpack
             log.warning("dropping an unreadable history cache entry %s", key)
             return None
 
     async def _save(self, key: str, turns: Sequence[Turn]) -> None:
-        rows = [[t.ts, t.role, t.user, t.name, t.text] for t in turns[-MAX_TURNS:]]
+        rows = [t.row() for t in turns[-MAX_TURNS:]]
         await self._state.put(key, json.dumps(rows, ensure_ascii=False), self.ttl)
 
     async def channel_turns(self, team: str, channel: str, *, limit: int = 50) -> list[Turn]:
@@ -226,7 +254,7 @@ class ThreadHistory:
                 user = str(message["user"])
                 said = strip_mention(str(message.get("text", "")), self._bot_user_id)
                 text = to_plain(said, names).strip()
-                turns.append(Turn(ts, "user", user, names.get(user, user), text))
+                turns.append(Turn(ts, "user", user, names.get(user, user), text, files_of(message)))
         return turns
 
     def _is_mine(self, message: dict[str, Any]) -> bool:
