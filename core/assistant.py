@@ -266,6 +266,10 @@ class Assistant:
         What was cut to fit (history, files) is said in the placeholder until the answer
         starts: the final text must stay exactly the model's, so the notice lives there.
         """
+        if question.model and question.model != self.settings.model:
+            # The final text is exactly the model's, so no footer can say this: the
+            # placeholder does, until the first words replace it.
+            yield Waiting(0.0, why=f"answering with {question.model}")
         messages = fitted.messages
         notices = [TRIMMED_STATUS] if fitted.trimmed else []
         if question.files:

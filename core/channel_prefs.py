@@ -11,9 +11,10 @@ checked when set and again when read (the list may have shrunk since). Only admi
 (`TRICKLE_ADMINS`) may change anything; adapters show `PrefsRefused`'s message as is.
 
 Reading is on every answer's path, so `get` keeps what it read for `cache_seconds`
-(default 5): one state read per channel every few seconds at most, not one per answer.
-The price: a change made on one replica reaches the others' answers up to that many
-seconds later (the replica that made it sees it at once).
+(default 1): a busy channel costs one state read a second, not one per answer. The
+price: a change made on one replica reaches the others' answers up to a second later
+(the replica that made it sees it at once). Kept that short because an admin who sets
+a model and asks at once expects the answer to use it, whichever replica answers.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ log = logging.getLogger("trickle.prefs")
 
 PROMPT_CHARS = 4000  # a system prompt past this is a document, and every answer pays for it
 PREFS_TTL = 10 * 365 * 24 * 3600.0  # "until changed": set again, it lasts ten more years
-CACHE_SECONDS = 5.0
+CACHE_SECONDS = 1.0
 CACHE_PLACES = 1024  # channels remembered at once; the least recently read go first
 
 NOT_ADMIN = "only trickle's admins can change this channel's settings"

@@ -91,10 +91,16 @@ async def test_an_admin_gives_a_channel_its_own_model_and_prompt(slack_bot, mode
     shown = await command(h, "/trickle", "prompt Answer like a pirate & <keep> it short.", user="UADMIN")
     assert "pirate &amp; &lt;keep&gt;" in shown  # typed text, shown as text
 
+    asked = {}
     for channel in ("C1", "C2"):
-        h.model.script_queue.append(script_from_text("Arr.", delay=0.01))
-        await ask_in(h, channel)
+        h.model.script_queue.append(script_from_text("Arr.", first_delay=0.6, delay=0.01))
+        asked[channel] = await ask_in(h, channel)
     here, elsewhere = h.model.requests
+    [answer] = h.fake.thread("C1", asked["C1"]["ts"])
+    shown = [unescape(text) for _, text in answer.visible_history()]
+    assert any("answering with gpt-4o" in text for text in shown) and shown[-1] == "Arr."
+    [answer] = h.fake.thread("C2", asked["C2"]["ts"])
+    assert not any("answering with" in text for _, text in answer.visible_history())
     assert here["model"] == "gpt-4o" and here["messages"][0]["content"] == "Answer like a pirate & <keep> it short."
     assert elsewhere["model"] == "gpt-4o-mini" and elsewhere["messages"][0]["content"] == "You are a test."
 
