@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import pytest
 
@@ -29,6 +29,9 @@ class DiscordBot:
 async def discord_bot(monkeypatch: pytest.MonkeyPatch, fake_openai: FakeOpenAI) -> AsyncIterator[Any]:
     """Factory: `await discord_bot(env={...}, **FakeDiscord options)` starts the adapter in-process.
 
+    `env` may also be a function of the fake, called before the bot connects: it can add
+    users, channels and roles, and return settings that name their ids.
+
     Why in-process through `DiscordService` (what `setup()` builds): tests reach the fake's
     state and the service's budgets directly. discord.py's URL globals are restored after.
     """
@@ -40,8 +43,7 @@ async def discord_bot(monkeypatch: pytest.MonkeyPatch, fake_openai: FakeOpenAI) 
 
     from bots.discord.service import DiscordService, configure_library
     from bots.metrics import Metrics
-    from bots.services import ServiceContext
-    from core.assistant import Assistant
+    from bots.services import ServiceContext, build_assistant
     from core.settings import Settings
     from core.sources.factory import build_source
     from core.state import MemoryState
@@ -52,10 +54,14 @@ async def discord_bot(monkeypatch: pytest.MonkeyPatch, fake_openai: FakeOpenAI) 
     monkeypatch.setattr(gateway, "DEFAULT_GATEWAY", gateway.DEFAULT_GATEWAY)
     async with AsyncExitStack() as stack:
 
-        async def make(*, env: dict[str, str] | None = None, **options: Any) -> DiscordBot:
+        async def make(
+            *, env: dict[str, str] | Callable[[Any], dict[str, str]] | None = None, **options: Any
+        ) -> DiscordBot:
             fake = FakeDiscord(**options)
             await fake.start()
             stack.push_async_callback(fake.stop)
+            if callable(env):  # settings that name the fake's ids: build its world, then say them
+                env = env(fake)
             settings = Settings.from_mapping(
                 {
                     "DISCORD_BOT_TOKEN": fake.bot_token,
@@ -69,11 +75,13 @@ async def discord_bot(monkeypatch: pytest.MonkeyPatch, fake_openai: FakeOpenAI) 
             )
             source = build_source(settings)
             stack.push_async_callback(source.aclose)
+            # As `trickle discord` builds it: with channel prefs and the usage ledger.
+            state, metrics = MemoryState(), Metrics()
             ctx = ServiceContext(
                 settings=settings,
-                assistant=Assistant(source=source, settings=settings),
-                state=MemoryState(),
-                metrics=Metrics(),
+                assistant=build_assistant(settings, source, state, metrics),
+                state=state,
+                metrics=metrics,
                 stopping=asyncio.Event(),
                 web_app=web.Application(),
                 platforms=["discord"],

@@ -479,3 +479,40 @@ async def test_an_attachment_option_arrives_resolved_in_the_interaction(harness:
         int(report.id), "report.pdf", "application/pdf", True
     )
     assert "/ephemeral-attachments/" in file.url and await file.read() == b"%PDF-1.4 tiny"
+
+
+async def test_members_carry_their_roles_in_messages_and_interactions(harness: Harness) -> None:
+    # discord.py keeps the ids an event carried (`Member._roles`) even for roles its guild
+    # cache does not hold; the adapter reads those (bots/discord/access.py).
+    fake, bot = await harness(ask_impl=lambda interaction, question: interaction.response.send_message("ok"))
+    staff = fake.add_role(fake.guild_id, "staff")
+    fake.give_role(fake.user, staff)
+    bob = fake.add_user("bob")
+    await fake.send_message(fake.channel_id, "hi", author=fake.user)
+    await fake.send_message(fake.channel_id, "hi", author=bob)
+    await fake.wait_until(lambda: len(bot.user_messages()) == 2)
+    alice_said, bob_said = bot.user_messages()
+    assert isinstance(alice_said.author, discord.Member) and list(alice_said.author._roles) == [staff]
+    assert isinstance(bob_said.author, discord.Member) and list(bob_said.author._roles) == []
+
+    await bot.tree.sync(guild=discord.Object(fake.guild_id))
+    await fake.send_interaction("ask", {"question": "roles?"})
+    await fake.wait_until(lambda: len(bot.interactions) == 1)
+    asker = bot.interactions[0].user
+    assert isinstance(asker, discord.Member) and list(asker._roles) == [staff]
+
+
+async def test_a_message_delivered_twice_reaches_the_client_twice(harness: Harness) -> None:
+    fake, bot = await harness()
+    message = await fake.send_message(fake.channel_id, "once?")
+    await fake.redeliver(message)
+    await fake.wait_until(lambda: len(bot.user_messages()) == 2)
+    assert {m.id for m in bot.user_messages()} == {int(message.id)}
+
+
+async def test_a_user_can_be_fetched_by_id(harness: Harness) -> None:
+    fake, bot = await harness()
+    user = await bot.client.fetch_user(int(fake.user["id"]))
+    assert (user.id, user.name) == (int(fake.user["id"]), "alice")
+    with pytest.raises(discord.NotFound):
+        await bot.client.fetch_user(1234)

@@ -5,7 +5,8 @@ inside it; the handler only decides whether and where to answer. Nothing here wa
 the platform before `/ask` is acknowledged: Discord allows 3 s, and we aim for < 100 ms.
 The quotas are asked first (`Assistant.admit`: a few milliseconds, bounded), because a
 refusal known before the deferral is one private reply: no "thinking…" turned into a
-notice, and nothing for anyone else to see.
+notice, and nothing for anyone else to see. The access lists (`bots/discord/access.py`)
+are asked before anything else, and refuse the same way (a mention: one short reply).
 """
 
 from __future__ import annotations
@@ -16,13 +17,15 @@ import logging
 import discord
 from discord import app_commands
 
+from bots.discord.access import SILENT_ASK, DiscordAccess
 from bots.discord.budgets import DiscordBudgets
-from bots.discord.conversation import addressed, bot_role_id, earlier_messages, history_of, strip_mentions
+from bots.discord.conversation import addressed, bot_role_id, earlier_messages, history_of, is_direct, strip_mentions
 from bots.discord.files import question_files, remote_file
 from bots.discord.stop import stop_views
 from bots.discord.messages import NO_PINGS, call
 from bots.discord.surface import ChannelSurface, InteractionSurface
 from bots.services import ServiceContext
+from core.access import AccessPolicy
 from core.assistant import USAGE_HINT, Admission, Asker, Question, is_blank, new_answer_id
 from core.model_choice import as_fixed_choices, refusal, suggestions
 from core.models import EndReason
@@ -51,6 +54,7 @@ class DiscordHandlers:
         ctx.metrics.watch_budgets("discord", budgets.by_kind)
         self._views = stop_views(ctx.assistant.stop)
         self._models = ctx.settings.models
+        self._access = DiscordAccess(AccessPolicy.from_settings(ctx.settings), ctx.metrics)
         self._client: discord.Client | None = None
         self.tasks: set[asyncio.Task[object]] = set()
 
@@ -109,6 +113,12 @@ class DiscordHandlers:
         question the quotas refuse gets one private reply instead of the deferral."""
         loop = asyncio.get_running_loop()
         received = loop.time()
+        # TRICKLE_ALLOW_* / TRICKLE_DENY_*: a refusal is the one private reply (Discord
+        # needs an answer even when the refusal is to be silent: see bots/discord/access.py).
+        verdict = self._access.interaction(interaction)
+        if not verdict.allowed:
+            await self._refuse(interaction, verdict.reason or SILENT_ASK)
+            return
         # Autocomplete lets people type anything, and an old registration may still
         # offer other choices: a model outside TRICKLE_MODELS is refused with the one
         # ephemeral reply, before any model call or shared budget.
@@ -214,6 +224,11 @@ class DiscordHandlers:
             return
         if not await self._ctx.state.claim(f"discord:{message.id}", ttl=DEDUP_SECONDS):
             return  # a gateway replay, or another replica took it
+        verdict = self._access.message(message, direct=is_direct(message))
+        if not verdict.allowed:  # TRICKLE_ALLOW_* / TRICKLE_DENY_*: one short reply, or silence
+            if verdict.reason is not None:
+                await self._reply(message, verdict.reason)
+            return
         text = strip_mentions(message.content, me.id, role_id)
         if is_blank(text) and not message.attachments:  # a file alone is a question about it
             await self._reply(message, USAGE_HINT)

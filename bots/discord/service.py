@@ -1,4 +1,4 @@
-"""`trickle discord`: build the client, log in, sync `/ask`, run until asked to stop.
+"""`trickle discord`: build the client, log in, sync the commands, run until asked to stop.
 
 Everything is built here from the settings and passed down (no client at import). The
 REST base and gateway are process-wide in discord.py, so the overrides are set here, in
@@ -23,6 +23,7 @@ import discord.http
 import yarl
 from discord import app_commands
 
+from bots.discord.admin import AdminCommands
 from bots.discord.budgets import DiscordBudgets
 from bots.discord.handlers import DiscordHandlers
 from bots.discord.limiter import pace_message_writes_ourselves
@@ -90,6 +91,7 @@ class DiscordService:
         self.token = ctx.settings.discord_bot_token
         self.budgets = DiscordBudgets(shared=ctx.state.bucket)
         self.handlers = DiscordHandlers(ctx, self.budgets)
+        self.admin = AdminCommands(ctx)
         self.guild_ready_timeout = guild_ready_timeout
         self.client: discord.Client | None = None
         self.gateway: yarl.URL | None = None  # pinned; None: discord.py's own choice
@@ -116,11 +118,12 @@ class DiscordService:
             client = discord.Client(**options)
         pace_message_writes_ourselves(client)
         tree: app_commands.CommandTree[discord.Client] = app_commands.CommandTree(client)
-        self.handlers.install(client, tree)
+        self.handlers.install(client, tree)  # `/ask`, mentions, DMs
+        self.admin.install(client, tree)  # `/model`, `/prompt`, `/usage`
         return client, tree
 
     async def start(self) -> None:
-        """Log in (a bad token stops the start), sync `/ask`, log the invite URL."""
+        """Log in (a bad token stops the start), sync the commands, log the invite URL."""
         client, tree = self._build(message_content=True)
         self.client = client
         try:
@@ -174,7 +177,7 @@ class DiscordService:
                 synced = await tree.sync()
                 log.info("synced %d command(s) globally (Discord may take up to an hour)", len(synced))
         except discord.HTTPException as exc:  # e.g. 50001: invited without applications.commands
-            log.error("could not sync /ask (mentions still work): %s", exc)
+            log.error("could not sync /ask and the admin commands (mentions still work): %s", exc)
 
     async def run(self) -> None:
         """Stay connected until `ctx.stopping`; then let our answers finish and close."""

@@ -359,6 +359,7 @@ class _Guild:
     roles: list[Json] = field(default_factory=list)
     channel_ids: list[str] = field(default_factory=list)
     member_ids: list[str] = field(default_factory=list)
+    member_roles: dict[str, list[str]] = field(default_factory=dict)  # user id -> role ids
     joined_at: str = field(default_factory=_iso_now)
 
 
@@ -635,6 +636,16 @@ class FakeDiscord:
         guild.roles.append(role)
         return int(role["id"])
 
+    def give_role(self, user: Json, role_id: int | str, *, guild_id: int | str | None = None) -> None:
+        """Make ``user`` hold a role (from `add_role`) in a guild (default: the fake's): every
+        member object sent from then on (messages, interactions, GUILD_CREATE) lists it."""
+        guild = self.guilds[str(guild_id if guild_id is not None else self.guild_id)]
+        if not any(r["id"] == str(role_id) for r in guild.roles):
+            raise KeyError(f"no role {role_id} in guild {guild.id}")
+        held = guild.member_roles.setdefault(user["id"], [])
+        if str(role_id) not in held:
+            held.append(str(role_id))
+
     def add_text_channel(self, guild_id: int | str, name: str) -> int:
         guild = self.guilds[str(guild_id)]
         cid = self._next_id()
@@ -721,7 +732,7 @@ class FakeDiscord:
         member: Json = {
             "nick": None,
             "avatar": None,
-            "roles": [],
+            "roles": list(guild.member_roles.get(user_id, [])),  # @everyone is never listed
             "joined_at": guild.joined_at,
             "premium_since": None,
             "deaf": False,
@@ -1007,6 +1018,12 @@ class FakeDiscord:
         if dispatch:
             await self._dispatch_message("MESSAGE_CREATE", msg, referenced=referenced)
         return msg
+
+    async def redeliver(self, message: FakeMessage) -> None:
+        """Dispatch MESSAGE_CREATE again for a message already sent, as a gateway does
+        when it delivers an event twice (at least once is all Discord promises)."""
+        referenced = self.messages.get(str((message.message_reference or {}).get("message_id")))
+        await self._dispatch_message("MESSAGE_CREATE", message, referenced=referenced)
 
     async def send_interaction(
         self,
@@ -1394,6 +1411,7 @@ class FakeDiscord:
         wh = "/webhooks/{app_id}/{token}"
         return [
             r("GET", "/users/@me", self._get_me),
+            r("GET", "/users/{user_id}", self._get_user),
             r("POST", "/users/@me/channels", self._create_dm),
             r("GET", "/oauth2/applications/@me", self._get_app),
             r("GET", "/applications/@me", self._get_app),
@@ -1635,6 +1653,12 @@ class FakeDiscord:
 
     async def _get_me(self, req: _Request) -> _Reply:
         return _Reply(200, dict(self.bot_user))
+
+    async def _get_user(self, req: _Request) -> _Reply:
+        user = self.users.get(req.params["user_id"])
+        if user is None:
+            raise _HTTPError(404, 10013, "Unknown User")
+        return _Reply(200, dict(user))
 
     async def _get_app(self, req: _Request) -> _Reply:
         return _Reply(200, self._app_payload())
