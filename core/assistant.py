@@ -100,6 +100,8 @@ class Admission:
     place: Place | None = None
 
 
+COUNT_TIMEOUT = 2.0  # seconds an answer's usage may take to count before it is given up
+
 def about_files(count: int) -> str:
     """The question asked by files shared without a word."""
     return "What is in the attached file?" if count == 1 else "What is in the attached files?"
@@ -420,12 +422,12 @@ class Assistant:
         self._running[answer_id] = running
         try:
             outcome = await answer.run()
-            await self._count_usage(question, call, outcome, answer_id)
-            return outcome
         finally:
             if self.inflight is not None:
                 await self.inflight.done(answer_id)
             self._running.pop(answer_id, None)
+        await self._count_usage(question, call, outcome, answer_id)
+        return outcome
 
     async def _count_usage(self, question: Question, call: _Call, outcome: Outcome, answer_id: str) -> None:
         """Add the answer's tokens to the ledger: after the final text, so counting can
@@ -436,7 +438,8 @@ class Assistant:
         if counted is None:
             return
         try:
-            await self.usage.record(place=question.place, person=question.asker.id, counted=counted)
+            async with asyncio.timeout(COUNT_TIMEOUT):  # a slow store must not hold the asker's slot
+                await self.usage.record(place=question.place, person=question.asker.id, counted=counted)
         except Exception:
             log.warning("could not count the answer's tokens", exc_info=True, extra={"answer_id": answer_id})
 

@@ -45,7 +45,13 @@ __all__ = ["KINDS", "Redactor", "parse_redact"]
 
 KINDS = ("email", "phone", "card", "iban", "ipv4")
 
-_MENTION = re.compile(r"<(?:[@#!]|/[\w -]+:|a?:\w+:|t:)[^<>\s|]*(?:\|[^<>]*)?>")
+# A mention's id is kept as it is (it is not personal data, and altered it would ping or
+# link nothing); only an id-shaped id counts, so `<!|jane@example.com>` hides nothing.
+# Its label (`<@U1|label>`) is text someone typed, and is redacted like any other.
+_MENTION = re.compile(
+    r"<(?:[@#](?:!|&)?[A-Z0-9]+|![a-z]+(?:\^[A-Za-z0-9^:._-]*)?|/[\w -]+:\d+|a?:\w+:\d+|t:\d+(?::[a-zA-Z])?)"
+    r"(?=[|>])"
+)
 
 # The local part is tried only from where a run of its characters starts: tried from
 # every character of a long run, it would take time in the square of the run's length.
@@ -188,7 +194,7 @@ class Redactor:
             return text, counts
         pieces: list[str] = []
         done = 0
-        for mention in _MENTION.finditer(text):
+        for mention in _MENTION.finditer(text):  # the `<` and the id; a label goes on below
             pieces.append(self._redact_between(text[done : mention.start()], counts))
             pieces.append(mention.group())
             done = mention.end()

@@ -32,6 +32,13 @@ from core.surface import EditsOnOneBudget, OpensWithText, Ref, ShowsStatus, Surf
 
 log = logging.getLogger("trickle.relay")
 
+NOTICE_WAIT = 3.0  # seconds the answer's words wait, at most, for a notice to be said
+
+
+def _joined(before: str | None, status: str) -> str:
+    """Two statuses in one line ("a…" and "b…" read "a; b…")."""
+    return status if before is None else f"{before.removesuffix('…')}; {status}"
+
 
 @dataclass(frozen=True, slots=True)
 class RelayConfig:
@@ -102,6 +109,7 @@ class Answer(Generic[Ref]):
         self._status_task: asyncio.Task[bool] | None = None
         self._status_writing = False
         self._notice: asyncio.Task[bool] | None = None  # a notice the text waits for
+        self._notice_text: str | None = None  # every notice so far, joined
         self._decided = False  # ended before it began: one final post, no placeholder
 
     def __repr__(self) -> str:
@@ -158,6 +166,9 @@ class Answer(Generic[Ref]):
                 await self._stop_reader()  # the text must stop growing before the final
             await self._finish()
             await self._stop_reader()
+            for task in (self._notice, self._status_task):  # nothing is said after the end
+                if task is not None and not task.done():
+                    task.cancel()
         return self._outcome()
 
     def _show_status(self, status: str, notice: bool = False) -> None:
@@ -165,15 +176,22 @@ class Answer(Generic[Ref]):
 
         One write, paced like the answer's own on the message's edit budget; a newer
         status replaces one still waiting, and the answer's first text or its end
-        withdraws a waiting one, so a status never spends a token once it is moot. A
-        `notice` (what was left out of the question) is different: the answer's text
-        waits for it, so it is said once, before the words, however fast they come.
+        withdraws a waiting one, so a status never spends a token once it is moot.
+
+        A `notice` (what was left out of the question) is different: it is said once,
+        before the words, which wait for it (up to NOTICE_WAIT: a notice starved of its
+        budget must not hold the answer back). Notices join one another, and a later
+        status is shown after them, so neither hides what was left out.
         """
         if not isinstance(self.surface, ShowsStatus) or (self._stream.length and not notice):
             return
+        if notice:
+            self._notice_text = _joined(self._notice_text, status)
+            status = self._notice_text
+        elif self._notice_text is not None:
+            status = _joined(self._notice_text, status)
         if not self._refs:  # no placeholder yet: show it as soon as there is one
-            if notice or self._pending_status is None or not self._pending_status[1]:
-                self._pending_status = (status, notice)  # a status never replaces a notice
+            self._pending_status = (status, notice or self._notice_text is not None)
             return
         self._withdraw_status()
         self._status_writing = False
@@ -192,7 +210,8 @@ class Answer(Generic[Ref]):
                 return False  # granted as the answer's own text arrived: give way
             return await surface.show_status(ref, status)
 
-        return await self._calls.run(call, self.surface.edit_budget(ref), final=lambda: False)
+        # A notice ranks with the answer's first write: the words wait for it.
+        return await self._calls.run(call, self.surface.edit_budget(ref), final=lambda: False, first=notice)
 
     def _withdraw_status(self) -> None:
         """Cancel a status still waiting for its budget (one being written completes,
@@ -202,10 +221,15 @@ class Answer(Generic[Ref]):
             task.cancel()
 
     async def _notice_said(self) -> None:
-        """Wait for a notice on its way (it fails or succeeds; either way it is over)."""
+        """Wait for a notice on its way, NOTICE_WAIT at most; one not said by then is
+        moot (the words go out now) and withdrawn, so nothing waits on it again."""
         notice = self._notice
-        if notice is not None and not notice.done():
-            await asyncio.wait([notice])
+        if notice is None or notice.done():
+            return
+        await asyncio.wait([notice], timeout=NOTICE_WAIT)
+        if not notice.done():
+            self.log.info("the notice was not shown within %g s; the answer goes on", NOTICE_WAIT)
+            notice.cancel()  # a surface's status gives way to text even mid-write
 
     def _status_shown(self, task: asyncio.Task[bool]) -> None:
         """Count a status that was written; a surface returns True only when it wrote one

@@ -265,3 +265,17 @@ async def test_a_slow_answer_is_deferred_privately_then_written(discord_bot, mon
     assert inter.response_type == 5  # "thinking…", for the asker's eyes only
     assert said(bot.fake, inter) == DEFAULT_VIEW
     assert [c for _, c in bot.fake.original(inter.token).versions] == ["", DEFAULT_VIEW]  # type: ignore[union-attr]
+
+
+def test_a_thread_shares_its_parent_channels_place():
+    # A forum's posts are threads: a channel's model, prompt and usage must cover them.
+    import discord
+
+    from bots.discord.access import place_of
+
+    class Thread(discord.Thread):
+        def __init__(self) -> None:  # only what place_of reads
+            self.id, self.parent_id = 222, 111
+
+    assert place_of(Thread(), 222) == "discord:111"
+    assert place_of(None, 333) == "discord:333"

@@ -15,6 +15,7 @@ from PIL import Image
 
 import core.attachments.question_files as question_files
 from bots.discord.messages import INDICATOR, PLACEHOLDER
+from core.assistant import about_files
 from tests.fakes.discord_server import FakeDiscord, FakeMessage
 from tests.fakes.openai_server import script_from_text
 from tests.test_attachments import _pdf as tiny_pdf
@@ -160,7 +161,8 @@ async def test_a_mention_with_only_a_file_is_a_question_about_it(discord_bot) ->
     bot.model.script_queue.append(script_from_text("It is a shopping list."))
     question = await ask_by_mention(bot.fake, "", attachments=[("list.txt", b"eggs\nmilk\n")])
     await reply_to(bot.fake, question, "It is a shopping list.")
-    assert "eggs" in question_text(bot.model.requests[0])
+    asked = question_text(bot.model.requests[0])
+    assert asked.startswith(about_files(1)) and "eggs" in asked
 
 
 async def test_ask_with_a_file_option_reads_the_file(discord_bot) -> None:

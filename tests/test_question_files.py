@@ -12,7 +12,7 @@ from PIL import Image
 
 from core.assistant import Asker, Assistant, Question
 from core.attachments import AttachmentLimits, FetchFailed, RemoteFile, fetch_all
-from core.attachments.question_files import REFUSED_IMAGES, QuestionFiles
+from core.attachments.question_files import BLIND_SECONDS, REFUSED_IMAGES, QuestionFiles
 from core.models import EndReason
 from core.settings import Settings
 from core.sources.factory import build_source
@@ -140,9 +140,12 @@ async def test_an_endpoint_that_refuses_images_is_asked_again_without_them_under
         assert outcome.end is EndReason.ERROR and len(fake_openai.requests) == 1
 
 
-async def test_a_refusal_is_remembered_for_the_model_under_auto():
-    files = QuestionFiles("auto")
+async def test_a_refusal_is_remembered_for_the_model_under_auto_for_a_while():
+    now = [0.0]
+    files = QuestionFiles("auto", clock=lambda: now[0])
     assert files.sees("gpt-4o") and files.refused("gpt-4o")
     assert not files.sees("gpt-4o") and files.sees("gpt-4.1")
+    now[0] += BLIND_SECONDS + 1  # one 400 (a content filter?) does not blind it for good
+    assert files.sees("gpt-4o")
     assert not QuestionFiles("on").refused("gpt-4o") and QuestionFiles("on").sees("llama3")
     assert not QuestionFiles("off").sees("gpt-4o")

@@ -339,3 +339,17 @@ async def test_an_answer_sends_the_model_redacted_text_and_logs_only_counts(capl
     logged = [r.getMessage() for r in caplog.records if getattr(r, "answer_id", None) == "a1"]
     assert logged == ["redacted before sending: 1 card, 2 email"]
     assert "ada@example.com" not in caplog.text and "4111" not in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("<!|jane@example.com +44 20 7946 0958>", "<!|[email] [phone]>"),
+        ("<@U1|jane@example.com>", "<@U1|[email]>"),
+        ("<#C024BE7LR|jane@example.com>", "<#C024BE7LR|[email]>"),
+        ("ask <@U024BE7LH> or <@!80351110224678912> at jane@example.com", "ask <@U024BE7LH> or <@!80351110224678912> at [email]"),
+    ],
+)
+def test_only_a_mention_id_is_spared_never_what_looks_like_one(text, expected):
+    # Something shaped like a mention must not carry personal data past redaction.
+    assert Redactor(("email", "phone")).redact(text) == expected

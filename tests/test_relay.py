@@ -9,7 +9,7 @@ import pytest
 from core.models import EndReason, ErrorKind, Finish, TextDelta, Waiting
 from core.pacing import Budget
 from core.observer import NullObserver
-from core.relay import Answer, RelayConfig, relay
+from core.relay import NOTICE_WAIT, Answer, RelayConfig, relay
 from tests.fakes.model import ScriptedSource, words
 from core.surface import SurfaceError
 from tests.fakes.surface import INDICATOR, PLACEHOLDER, FakeSurface
@@ -398,6 +398,49 @@ async def test_a_notice_is_said_before_the_words_however_fast_they_come():
     said = [i for i, text in enumerate(shown) if "only the first 50 of 120 pages" in text]
     assert said and said[0] < shown.index("Hello.")
     assert not any("queued" in text for text in shown)
+
+
+class StuckStatusSurface(StatusSurface):
+    """A platform that never answers a status write (the text's own writes go through)."""
+
+    async def show_status(self, ref, status: str) -> bool:
+        await asyncio.Event().wait()
+        return True
+
+
+async def test_a_notice_that_cannot_be_said_holds_the_words_back_for_seconds_not_for_ever():
+    async def noticed_then_answered():
+        yield Waiting(0.0, why="photo.png could not be downloaded (403)", notice=True)
+        yield TextDelta("Hello.")
+        yield Finish("stop")
+
+    surface = StuckStatusSurface()
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    outcome = await relay(surface, noticed_then_answered())
+    assert outcome.end is EndReason.STOP and surface.final_texts() == ["Hello."]
+    assert loop.time() - started <= NOTICE_WAIT + 1.0
+
+
+async def test_a_status_after_a_notice_shows_both_and_notices_join():
+    async def posted_then_noticed():
+        await asyncio.sleep(1.0)  # the placeholder is up
+        yield Waiting(0.0, why="notes.txt could not be downloaded (404)", notice=True)
+        yield Waiting(0.0, why="the model did not take the images", notice=True)
+        yield Waiting(0.0, why="queued behind your previous question")
+        await asyncio.sleep(5.0)
+        yield TextDelta("Done.")
+        yield Finish("stop")
+
+    surface = StatusSurface()
+    outcome = await relay(surface, posted_then_noticed(), config=RelayConfig(interval=0.1))
+    assert outcome.end is EndReason.STOP and surface.final_texts() == ["Done."]
+    shown = [text for _, text, _ in surface.messages[0].versions]
+    before_text = shown[: shown.index("Done.")]
+    assert before_text[-1].startswith(
+        "_notes.txt could not be downloaded (404); the model did not take the images; "
+        "queued behind your previous question…_"
+    )
 
 
 class Staleness(NullObserver):

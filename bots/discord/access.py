@@ -27,7 +27,7 @@ from core.access import ALLOWED, AccessPolicy, Verdict
 
 log = logging.getLogger("trickle.discord")
 
-__all__ = ["DiscordAccess", "SILENT_ASK", "channel_ids", "judged_channel", "role_ids"]
+__all__ = ["DiscordAccess", "SILENT_ASK", "channel_ids", "judged_channel", "place_of", "role_ids"]
 
 # What an `/ask` refused with TRICKLE_DENIED_REPLY=silent shows: Discord requires an
 # answer to every interaction (else "The application did not respond"), so the asker
@@ -57,6 +57,14 @@ def judged_channel(channel: str, thread: str | None, policy: AccessPolicy) -> st
     ):
         return thread
     return channel
+
+
+def place_of(channel: object, fallback: int | None = None) -> str:
+    """`Question.place` for a Discord channel: a thread is its parent's place, so that a
+    channel's model and prompt (`/model`, `/prompt`), its request rate and its usage
+    cover its threads too (a forum's posts are threads: else none could be set up)."""
+    parent, _ = channel_ids(channel, fallback)
+    return f"discord:{parent}"
 
 
 class DiscordAccess:

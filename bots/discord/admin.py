@@ -29,6 +29,7 @@ from typing import Optional  # discord.py reads `Optional[Range[...]]`; `Range[.
 import discord
 from discord import app_commands
 
+from bots.discord.access import place_of
 from bots.discord.messages import CONTENT_LIMIT, NO_PINGS, fit, measure
 from bots.services import ServiceContext
 from core.channel_prefs import PROMPT_CHARS, Prefs, PrefsRefused
@@ -111,7 +112,7 @@ class AdminCommands:
         prefs = self._ctx.assistant.prefs
         if prefs is None:
             return NO_PREFS
-        place = f"discord:{interaction.channel_id}"
+        place = place_of(interaction.channel, interaction.channel_id)
         if name is not None and name.strip():
             chosen = None if name.strip().lower() == DEFAULT else name.strip()
             await prefs.set_model(place, chosen, by=str(interaction.user.id))
@@ -123,7 +124,7 @@ class AdminCommands:
         prefs = self._ctx.assistant.prefs
         if prefs is None:
             return NO_PREFS
-        place = f"discord:{interaction.channel_id}"
+        place = place_of(interaction.channel, interaction.channel_id)
         if text is not None:
             chosen = "" if text.strip().lower() == DEFAULT else text
             await prefs.set_prompt(place, chosen, by=str(interaction.user.id))

@@ -17,7 +17,7 @@ import logging
 import discord
 from discord import app_commands
 
-from bots.discord.access import SILENT_ASK, DiscordAccess
+from bots.discord.access import SILENT_ASK, DiscordAccess, place_of
 from bots.discord.budgets import DiscordBudgets
 from bots.discord.conversation import addressed, bot_role_id, earlier_messages, history_of, is_direct, strip_mentions
 from bots.discord.files import question_files, remote_file
@@ -26,7 +26,7 @@ from bots.discord.messages import NO_PINGS, call
 from bots.discord.surface import ChannelSurface, InteractionSurface
 from bots.services import ServiceContext
 from core.access import AccessPolicy
-from core.assistant import USAGE_HINT, Admission, Asker, Question, is_blank, new_answer_id
+from core.assistant import USAGE_HINT, Admission, Asker, Question, about_files, is_blank, new_answer_id
 from core.model_choice import as_fixed_choices, refusal, suggestions
 from core.models import EndReason
 from core.notices import notice_for
@@ -128,7 +128,7 @@ class DiscordHandlers:
             return
         asker = Asker(str(interaction.user.id), interaction.user.display_name)
         files = [remote_file(file)] if file is not None else []
-        question = Question(prompt, asker, model=model or None, place=f"discord:{interaction.channel_id}", files=files)
+        question = Question(prompt, asker, model=model or None, place=place_of(interaction.channel, interaction.channel_id), files=files)
         # One flag lookup, so that a refusal is shown to the asker alone.
         refused = RESTARTING if self._ctx.stopping.is_set() else None
         admission = None if refused is not None or is_blank(prompt) else await self._admit(question)
@@ -237,12 +237,13 @@ class DiscordHandlers:
         earlier = await earlier_messages(message)
         answer_id = new_answer_id()
         surface = ChannelSurface(message, budgets=self._budgets, answer_id=answer_id, stop_view=self._views)
+        files = question_files(message, earlier)
         question = Question(
-            text,
+            text if not is_blank(text) else about_files(len(message.attachments)),
             asker,
             history=history_of(earlier, me.id, role_id),
-            place=f"discord:{message.channel.id}",
-            files=question_files(message, earlier),
+            place=place_of(message.channel, message.channel.id),
+            files=files,
         )
         await self._answer(surface, question, answer_id)
 

@@ -177,6 +177,8 @@ class SlackBot:
             if not await self._tracks(trigger):
                 return
             trigger = replace(trigger, kind=Kind.OVERHEARD)  # a summarised thread: history only
+            # Kept as long as the copy it keeps current (each reply renews that one too).
+            await self.state.put(self._track_key(trigger.channel, trigger.thread_ts or ""), "1", HISTORY_TTL)
         if not await self.state.claim(trigger.dedupe_key, DEDUPE_TTL):
             log.debug("already handled %s", trigger.dedupe_key)
             return

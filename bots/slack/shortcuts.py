@@ -53,6 +53,7 @@ SUMMARY_REQUEST = (
 NOTHING_TO_SUMMARIZE = "There is nothing in this thread to summarize yet."
 UNREADABLE = "I could not read this thread just now; try again in a moment."
 _EXCERPT = 140  # characters of the message shown in the modal
+METADATA_LIMIT = 3000  # Slack's cap on a view's private_metadata
 
 
 class Shortcuts:
@@ -199,8 +200,14 @@ class Pointed:
         )
 
     def metadata(self) -> str:
-        """What the modal carries back (Slack keeps at most 3,000 characters of it)."""
-        return json.dumps(asdict(replace(self, text=_cut(self.text, 1500))), ensure_ascii=False)
+        """What the modal carries back: Slack keeps at most 3,000 characters of it, counted
+        once encoded (quotes, backslashes and line breaks grow), so the text is cut to fit."""
+        for limit in (1500, 700, 300, 0):
+            text = _cut(self.text, limit) if limit else ""
+            encoded = json.dumps(asdict(replace(self, text=text)), ensure_ascii=False)
+            if len(encoded) <= METADATA_LIMIT:
+                break
+        return encoded
 
     @classmethod
     def from_metadata(cls, raw: str) -> Pointed:

@@ -197,9 +197,11 @@ class SlackThreadSurface:
         except SurfaceError as exc:
             if exc.code != "invalid_blocks" or self._feedback is None or style.plain:
                 raise
+            # Learned only if plain buttons then go through: invalid_blocks has other causes.
+            written = await write(messages.final(text, feedback=self._feedback, plain_feedback=True))
             style.plain = True
             log.info("Slack refused the feedback buttons (%s); using plain buttons from now on", exc)
-            return await write(messages.final(text, feedback=self._feedback, plain_feedback=True))
+            return written
 
     async def _update(self, ref: SlackMessage, payload: messages.Payload) -> None:
         await call_slack(
