@@ -100,6 +100,11 @@ class Admission:
     place: Place | None = None
 
 
+def _tally(redacted: Counter[str]) -> str:
+    """What TRICKLE_REDACT took out, as counts only: what was taken must not reach the log."""
+    return ", ".join(f"{n} {kind}" for kind, n in sorted(redacted.items()))
+
+
 COUNT_TIMEOUT = 2.0  # seconds an answer's usage may take to count before it is given up
 
 def about_files(count: int) -> str:
@@ -323,9 +328,8 @@ class Assistant:
         if with_files.too_long:
             notices.append("the files were too long for the model's context, so they were left out")
             with_files = fitted
-        elif redacted:
-            tally = ", ".join(f"{n} {kind}" for kind, n in sorted(redacted.items()))
-            log.info("redacted before sending (with the files): %s", tally)
+        elif redacted:  # the whole question's count, files included (see `answer`)
+            log.info("redacted before sending: %s", _tally(redacted))
         messages = list(with_files.messages)
         if read.images and not with_files.too_long:
             messages[-1] = replace(messages[-1], images=read.images)
@@ -381,9 +385,8 @@ class Assistant:
         answer_id = answer_id or new_answer_id()
         question = await self.with_channel_prefs(question)
         fitted, redacted = self._fit(question)
-        if redacted:  # counts only: what was taken out must not reach the log either
-            tally = ", ".join(f"{n} {kind}" for kind, n in sorted(redacted.items()))
-            log.info("redacted before sending: %s", tally, extra={"answer_id": answer_id})
+        if redacted and not question.files:  # with files, `_with_files` counts it all once
+            log.info("redacted before sending: %s", _tally(redacted), extra={"answer_id": answer_id})
         if admission is None:
             admission = Admission() if self._closing else await self.admit(question, fitted=fitted)
         try:

@@ -74,9 +74,9 @@ class AdminCommand:
             elif verb == "usage":
                 return await self._usage(rest, user=user, team=team)
             elif verb and verb not in ("model", "prompt", "help"):
-                return f"I don't know `{verb}`. {HELP}"
-        except PrefsRefused as refused:
-            return f"{refused}."
+                return f"I don't know `{escape(verb)}`. {HELP}"
+        except PrefsRefused as refused:  # it may quote what was typed: text, never markup
+            return f"{escape(str(refused))}."
         return await self._summary(place)
 
     async def _summary(self, place: str) -> str:

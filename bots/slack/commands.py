@@ -20,7 +20,7 @@ from bots.slack.budgets import SlackBudgets
 from bots.slack.errors import call_slack
 from bots.slack.people import People
 from bots.slack.triggers import Kind, Trigger
-from core.access import ALLOWED, Verdict
+from core.access import Verdict
 from core.assistant import USAGE_HINT, is_blank
 from core.relay_calls import paced
 from core.surface import SurfaceError
@@ -46,10 +46,10 @@ class AskCommand:
         people: People,
         answer: Callable[[Trigger], Awaitable[None]],
         spawn: Callable[[Any], None],
-        allowed: Callable[..., Verdict] | None = None,
+        allowed: Callable[[str, str], Verdict],
     ) -> None:
         self._client = client
-        self._allowed = allowed or (lambda user, channel, **_: ALLOWED)  # TRICKLE_ALLOW_* / DENY_*
+        self._allowed = allowed  # TRICKLE_ALLOW_* / DENY_* (the bot's, which counts refusals)
         self._budgets = budgets
         self._people = people
         self._answer = answer  # the bot's answer path (placeholder, relay, history)
@@ -65,7 +65,7 @@ class AskCommand:
             await ack(text=f"Usage: `{COMMAND} your question`. {USAGE_HINT}")
             return
         channel = str(command.get("channel_id") or "")
-        verdict = self._allowed(str(command.get("user_id") or ""), channel, direct=channel.startswith("D"))
+        verdict = self._allowed(str(command.get("user_id") or ""), channel)
         if not verdict.allowed:  # the one private reply, or silence (TRICKLE_DENIED_REPLY)
             await ack(**({"text": verdict.reason} if verdict.reason else {}))
             return

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from functools import partial
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -43,13 +44,7 @@ class SlackFiles:
         return f"<SlackFiles hosts={sorted(self._hosts)}>"
 
     def remote(self, files: Sequence[SlackFile]) -> list[RemoteFile]:
-        return [RemoteFile(f.name, self._fetcher(f), f.mimetype, f.size) for f in files]
-
-    def _fetcher(self, file: SlackFile):
-        async def fetch(cap: int) -> bytes:
-            return await self._download(file, cap)
-
-        return fetch
+        return [RemoteFile(f.name, partial(self._download, f), f.mimetype, f.size) for f in files]
 
     async def _download(self, file: SlackFile, cap: int) -> bytes:
         if urlsplit(file.url).netloc not in self._hosts:

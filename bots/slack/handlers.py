@@ -185,16 +185,17 @@ class SlackBot:
         if trigger.kind is Kind.OVERHEARD:
             self._spawn(self._overhear(trigger))
             return
-        verdict = self.allowed(trigger.user, trigger.channel, direct=trigger.kind is Kind.DIRECT)
+        verdict = self.allowed(trigger.user, trigger.channel)
         if verdict.allowed:
             self._spawn(self._answer(trigger, pane))
         elif verdict.reason is not None:  # one short reply, never a streamed answer
             self._spawn(self.replies.post(trigger.channel, trigger.thread_ts, verdict.reason))
 
-    def allowed(self, user: str, channel: str, *, direct: bool = False) -> Verdict:
+    def allowed(self, user: str, channel: str) -> Verdict:
         """May `user` ask in `channel` (TRICKLE_ALLOW_* / TRICKLE_DENY_*, see core/access.py);
-        a refusal is counted and logged here, and its one reply (if any) is the caller's."""
-        verdict = self.access.check(user, channel, direct=direct or channel.startswith("D"))
+        a refusal is counted and logged here, and its one reply (if any) is the caller's.
+        Slack's DM channel ids start with D: those are the direct messages."""
+        verdict = self.access.check(user, channel, direct=channel.startswith("D"))
         if not verdict.allowed:
             self.metrics.denied("slack", verdict.denial)
             log.info("not answering %s in %s: %s", user, channel, verdict.denial.value if verdict.denial else "")

@@ -35,7 +35,7 @@ from bots.slack.history import ThreadHistory, Turn
 from bots.slack.people import People
 from bots.slack.formatting import escape
 from bots.slack.triggers import Kind, Trigger, to_plain
-from core.access import ALLOWED, Verdict
+from core.access import Verdict
 from core.assistant import USAGE_HINT, is_blank
 from core.surface import SurfaceError
 
@@ -69,10 +69,10 @@ class Shortcuts:
         summarize: Callable[[Trigger, list[Turn]], Awaitable[None]],
         answer: Callable[[Trigger], Awaitable[None]],
         spawn: Callable[[Any], None],
-        allowed: Callable[..., Verdict] | None = None,
+        allowed: Callable[[str, str], Verdict],
     ) -> None:
         self._client = client
-        self._allowed = allowed or (lambda user, channel, **_: ALLOWED)  # TRICKLE_ALLOW_* / DENY_*
+        self._allowed = allowed  # TRICKLE_ALLOW_* / DENY_* (the bot's, which counts refusals)
         self._budgets = budgets
         self._people = people
         self._history = history
@@ -122,7 +122,7 @@ class Shortcuts:
 
     async def _let_in(self, pointed: Pointed) -> bool:
         """Whether the person may ask here; if not, the one private note (if any) says so."""
-        verdict = self._allowed(pointed.user, pointed.channel, direct=pointed.channel.startswith("D"))
+        verdict = self._allowed(pointed.user, pointed.channel)
         if not verdict.allowed and verdict.reason is not None:
             await pointed.tell(verdict.reason)
         return verdict.allowed
