@@ -25,8 +25,8 @@ from collections.abc import Awaitable, Callable
 import openai
 
 from core.models import ChatMessage
-from core.pacing import Budget
-from core.relay import Answer, RelayConfig
+from core.pacing.budget import Budget
+from core.relay.answer import Answer, RelayConfig
 from core.sources.openai_source import OpenAISource, build_openai_client
 from benchmarks.model_process import ModelProcess, bench_tokens
 from tests.fakes.model import ScriptedSource

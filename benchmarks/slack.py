@@ -21,7 +21,7 @@ import sys
 import time
 
 from benchmarks.measure import Scenario, answer_tokens, clean, emissions_by_tag, print_table, solid, staleness
-from core.suggestions import GREETING
+from core.conversation.suggestions import GREETING
 from tests.fakes.openai_server import FakeOpenAI, Script
 from tests.fakes.slack_server import FakeSlack, unescape, visible_text
 

@@ -3,7 +3,7 @@
 Why: the relay's behaviour under shared rate budgets only shows over the length of real
 answers (tens of seconds) and of the budgets' refill (minutes), yet the relay itself does
 nothing but wait on timers. On a loop whose clock jumps straight to the next timer, the
-*real* `core.relay.Answer` runs unchanged, deterministically, and far faster than real
+*real* `core.relay.answer.Answer` runs unchanged, deterministically, and far faster than real
 time, so a benchmark can compare it with a bound computed for exactly the same timeline.
 
 How: asyncio asks its selector to wait for I/O for at most `timeout` seconds, the time

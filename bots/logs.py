@@ -12,14 +12,14 @@ from urllib.parse import unquote, urlsplit
 from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.web_protocol import RequestPayloadError
 
-from core.masking import mask_secrets
+from core.privacy.masking import mask_secrets
 from core.settings import Settings
 
 MIN_SECRET = 6  # shorter configured values are too likely to be ordinary words
 
 
 class Redactor:
-    """Masks configured secrets, then whatever `core.masking` knows looks like one.
+    """Masks configured secrets, then whatever `core.privacy.masking` knows looks like one.
 
     Applied to the whole formatted line, traceback included: an exception's message
     (a failed Redis URL, a header echoed by an HTTP error) is as likely to carry a

@@ -14,7 +14,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from core.observer import WriteKind
-from core.pacing import Budget
+from core.pacing.budget import Budget
 
 _LATENCY_BUCKETS = (0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30)
 # From "shown at the next edit" (a few hundred ms) to "a final queued behind fifty others".
@@ -64,7 +64,7 @@ class Metrics:
         self.feedback = Counter(
             "trickle_feedback_total", "Thumbs up or down on final answers.", ["platform", "verdict"], registry=r
         )
-        # The model's tokens as billed (`core/usage.py`). No person or channel label: those
+        # The model's tokens as billed (`core/team/usage.py`). No person or channel label: those
         # would grow a series per channel ever answered; the usage report has them.
         self.model_tokens_counted = Counter(
             "trickle_model_tokens_total", "Model tokens counted per answer, as reported by the endpoint or estimated.",
@@ -91,13 +91,13 @@ class Metrics:
         self.feedback.labels(platform, "good" if verdict == "good" else "bad").inc()
 
     def model_tokens(self, platform: str, kind: str, source: str, count: int) -> None:
-        """Count `count` model tokens (`core.usage.UsageMeter`); labels kept to their sets."""
+        """Count `count` model tokens (`core.team.usage.UsageMeter`); labels kept to their sets."""
         kind = kind if kind in ("prompt", "completion") else "other"
         source = source if source in ("reported", "estimated") else "other"
         self.model_tokens_counted.labels(platform, kind, source).inc(max(0, count))
 
     def denied(self, platform: str, why: object) -> None:
-        """Count one question refused by `core.access` (`why`: a `Denial` or its value)."""
+        """Count one question refused by `core.team.access` (`why`: a `Denial` or its value)."""
         label = str(getattr(why, "value", why))
         self.denials.labels(platform, label if label in ("user", "channel", "role", "dm") else "other").inc()
 

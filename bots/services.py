@@ -21,13 +21,13 @@ from aiohttp import web
 
 from bots.metrics import Metrics
 from core.assistant import Assistant
-from core.channel_prefs import ChannelPrefs
-from core.inflight import Finalizer, Inflight
+from core.team.channel_prefs import ChannelPrefs
+from core.state.inflight import Finalizer, Inflight
 from core.settings import Settings, SettingsError
 from core.sources.base import CompletionSource
 from core.sources.factory import build_source
-from core.state import MemoryState, StateStore
-from core.usage import UsageLedger
+from core.state.store import MemoryState, StateStore
+from core.team.usage import UsageLedger
 
 log = logging.getLogger("trickle.service")
 
@@ -189,14 +189,14 @@ def _adapter(platform: str) -> Any:
 
 async def _build_state(settings: Settings) -> StateStore:
     if settings.redis_url:
-        from core.redis_state import RedisState
+        from core.state.redis_store import RedisState
 
         try:
             return await RedisState.connect(settings.redis_url)
         except Exception as exc:
             raise SettingsError(f"TRICKLE_REDIS_URL: cannot reach Redis ({exc})") from exc
     if settings.state_path:
-        from core.sqlite_state import SqliteState
+        from core.state.sqlite_store import SqliteState
 
         return SqliteState(settings.state_path)
     return MemoryState()

@@ -12,7 +12,7 @@ import sys
 from typing import TextIO
 
 from bots.terminal_escapes import EscapeStripper, strip_escapes
-from core.context import answer_cap, context_tokens, fit_conversation
+from core.conversation.context import answer_cap, context_tokens, fit_conversation
 from core.models import EndReason, Finish, StreamError, TextDelta, Waiting
 from core.notices import QUESTION_TOO_LONG, error_notice, notice_for
 from core.settings import Settings

@@ -9,8 +9,8 @@ a refusal is one message carrying its notice, not a placeholder and an edit draw
 the budget everyone's answers share.
 
 Two optional companions, built by the entry point and passed in: `prefs`
-(core/channel_prefs.py: a channel's own model and system prompt, applied to each question
-before it is fitted) and `usage` (core/usage.py: each answer's tokens counted per person
+(core/team/channel_prefs.py: a channel's own model and system prompt, applied to each question
+before it is fitted) and `usage` (core/team/usage.py: each answer's tokens counted per person
 and channel once its final text is written).
 """
 
@@ -25,23 +25,23 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field, replace
 
-from core.context import Fitted, answer_cap, context_tokens, fit_conversation
-from core.history import TRIMMED_STATUS
-from core.inflight import Inflight
+from core.conversation.context import Fitted, answer_cap, context_tokens, fit_conversation
+from core.conversation.history import TRIMMED_STATUS
+from core.state.inflight import Inflight
 from core.attachments.fetching import RemoteFile
 from core.attachments.question_files import REFUSED_IMAGES, QuestionFiles
-from core.channel_prefs import ChannelPrefs
+from core.team.channel_prefs import ChannelPrefs
 from core.models import ChatMessage, EndReason, ErrorKind, Outcome, StreamError, StreamEvent, TextDelta, Waiting
 from core.notices import QUESTION_TOO_LONG, without_notice
-from core.quotas import Slots
-from core.redaction import Redactor
-from core.shared_quotas import PersonQuotas, Place
+from core.quotas.local import Slots
+from core.privacy.redaction import Redactor
+from core.quotas.shared import PersonQuotas, Place
 from core.observer import NullObserver, RelayObserver
-from core.relay import Answer, RelayConfig
+from core.relay.answer import Answer, RelayConfig
 from core.settings import Settings
 from core.sources.base import CompletionSource
 from core.surface import Locatable, LocatableBeforePost, Ref, Surface
-from core.usage import UsageLedger, count_answer
+from core.team.usage import UsageLedger, count_answer
 
 log = logging.getLogger("trickle.assistant")
 

@@ -18,9 +18,9 @@ from urllib.parse import urlsplit
 from dotenv import dotenv_values
 
 from core.hostnames import normalize_host
-from core.masking import mask_secrets
-from core.redaction import parse_redact
-from core.suggestions import DEFAULT_PROMPTS, SuggestedPrompt, parse_prompts
+from core.privacy.masking import mask_secrets
+from core.privacy.redaction import parse_redact
+from core.conversation.suggestions import DEFAULT_PROMPTS, SuggestedPrompt, parse_prompts
 
 T = TypeVar("T")
 
@@ -55,9 +55,9 @@ class Settings:
     models: tuple[str, ...] = ("gpt-4o-mini",)  # what people may choose; holds `model`
     system_prompt: str = DEFAULT_SYSTEM_PROMPT
     max_tokens: int | None = None
-    context_tokens: int | None = None  # the model's context; see core/context.py
+    context_tokens: int | None = None  # the model's context; see core/conversation/context.py
     temperature: float | None = None
-    redact: tuple[str, ...] = ()  # kinds of personal data the model is not sent; core/redaction.py
+    redact: tuple[str, ...] = ()  # kinds of personal data the model is not sent; core/privacy/redaction.py
     vision: str = "auto"  # auto | on | off: whether images go to the model; core/attachments
     edit_interval: float = 0.5
     idle_timeout: float = 60.0
@@ -67,7 +67,7 @@ class Settings:
     log_format: str = "text"
     log_level: str = "INFO"
     admins: frozenset[str] = field(default_factory=frozenset)
-    # Who may ask where (core/access.py): ids; an empty allow list lets everyone in.
+    # Who may ask where (core/team/access.py): ids; an empty allow list lets everyone in.
     allow_users: frozenset[str] = field(default_factory=frozenset)
     deny_users: frozenset[str] = field(default_factory=frozenset)
     allow_channels: frozenset[str] = field(default_factory=frozenset)
@@ -184,7 +184,7 @@ class Settings:
 
 
 def _suggested_prompts(r: _Reader) -> tuple[SuggestedPrompt, ...]:
-    """TRICKLE_SUGGESTED_PROMPTS: what a new conversation offers (see core/suggestions.py)."""
+    """TRICKLE_SUGGESTED_PROMPTS: what a new conversation offers (see core/conversation/suggestions.py)."""
     raw = r.text("TRICKLE_SUGGESTED_PROMPTS")
     if raw is None:
         return DEFAULT_PROMPTS

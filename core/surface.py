@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
 
 if TYPE_CHECKING:
-    from core.pacing import Budget
+    from core.pacing.budget import Budget
 
 Ref = TypeVar("Ref")
 

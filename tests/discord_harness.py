@@ -46,7 +46,7 @@ async def discord_bot(monkeypatch: pytest.MonkeyPatch, fake_openai: FakeOpenAI) 
     from bots.services import ServiceContext, build_assistant
     from core.settings import Settings
     from core.sources.factory import build_source
-    from core.state import MemoryState
+    from core.state.store import MemoryState
     from tests.fakes.discord_server import FakeDiscord
 
     monkeypatch.setattr(discord.http.Route, "BASE", discord.http.Route.BASE)

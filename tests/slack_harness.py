@@ -136,7 +136,7 @@ async def slack_bot(
     from bots.slack import service as slack_service
     from core.settings import Settings
     from core.sources.factory import build_source
-    from core.state import MemoryState
+    from core.state.store import MemoryState
 
     harnesses: list[tuple[SlackHarness, web.AppRunner | None]] = []
 

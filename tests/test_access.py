@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.access import DENIED_REPLIES, AccessPolicy, Denial, Verdict
+from core.team.access import DENIED_REPLIES, AccessPolicy, Denial, Verdict
 from core.settings import Settings, SettingsError
 
 

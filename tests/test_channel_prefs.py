@@ -6,11 +6,11 @@ from __future__ import annotations
 import pytest
 
 from core.assistant import Asker, Assistant, Question
-from core.channel_prefs import NOT_ADMIN, PROMPT_CHARS, ChannelPrefs, Prefs, PrefsRefused
+from core.team.channel_prefs import NOT_ADMIN, PROMPT_CHARS, ChannelPrefs, Prefs, PrefsRefused
 from core.models import EndReason
 from core.settings import Settings
 from core.sources.factory import build_source
-from core.state import MemoryState
+from core.state.store import MemoryState
 from tests.fakes.openai_server import FakeOpenAI, script_from_text
 from tests.fakes.surface import FakeSurface
 

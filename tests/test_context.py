@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from core.assistant import Asker, Assistant, Question
-from core.context import answer_cap, answer_tokens, context_tokens, fit_conversation
-from core.history import estimate_tokens
+from core.conversation.context import answer_cap, answer_tokens, context_tokens, fit_conversation
+from core.conversation.history import estimate_tokens
 from core.models import ChatMessage, EndReason
 from core.settings import Settings
 from core.sources.factory import build_source

@@ -8,8 +8,8 @@ import asyncio
 
 from bots.discord.access import SILENT_ASK, judged_channel, role_ids
 from bots.discord.admin import ADMINS_ONLY, HELP
-from core.access import DENIED_REPLIES, AccessPolicy, Denial
-from core.channel_prefs import NOT_ADMIN
+from core.team.access import DENIED_REPLIES, AccessPolicy, Denial
+from core.team.channel_prefs import NOT_ADMIN
 from tests.fakes.discord_server import FakeDiscord, FakeInteraction, FakeMessage
 from tests.fakes.openai_server import script_from_text
 from tests.test_discord_mentions import ask_by_mention, bot_replies, wait_for_reply

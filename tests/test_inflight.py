@@ -7,10 +7,10 @@ import asyncio
 import pytest
 
 from core.assistant import Asker, Assistant, Question, StopResult
-from core.inflight import Inflight, InflightRecord
+from core.state.inflight import Inflight, InflightRecord
 from core.settings import Settings
-from core.sqlite_state import SqliteState
-from core.state import MemoryState
+from core.state.sqlite_store import SqliteState
+from core.state.store import MemoryState
 from tests.fakes.model import ScriptedSource, words
 from tests.fakes.surface import FakeMessage, FakeSurface
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.masking import mask_secrets
+from core.privacy.masking import mask_secrets
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.model_choice import CHOICE_LIMIT, as_fixed_choices, refusal, suggestions
+from core.team.model_choice import CHOICE_LIMIT, as_fixed_choices, refusal, suggestions
 from core.settings import Settings, SettingsError
 
 

@@ -19,7 +19,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from bots.metrics import Metrics
 from core.observer import WriteKind
-from core.pacing import Budget
+from core.pacing.budget import Budget
 from tests.system import require
 
 ROOT = Path(__file__).resolve().parent.parent

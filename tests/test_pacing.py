@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from core.pacing import Budget, TokenBucket
+from core.pacing.budget import Budget, TokenBucket
 
 
 def test_bucket_starts_full_and_refills_at_its_rate():

@@ -11,7 +11,7 @@ import regex
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from core.paging import Page, Pager
+from core.relay.paging import Page, Pager
 
 FAMILY = "\U0001f469\u200d\U0001f469\u200d\U0001f467"  # one cluster, five code points
 FLAGS = "\U0001f1fa\U0001f1f8\U0001f1eb\U0001f1f7"  # two clusters (US, FR)

@@ -6,13 +6,13 @@ from dataclasses import dataclass
 
 import pytest
 
-from core.pacing import TokenBucket
-from core.planner import FAIR_QUANTUM, Candidate, LengthPrior, Planner, Urgency, final_delays, forecast_end
+from core.pacing.budget import TokenBucket
+from core.pacing.planner import FAIR_QUANTUM, Candidate, LengthPrior, Planner, Urgency, final_delays, forecast_end
 
 
 @dataclass
 class Answer:
-    """An answer as the planner sees it (`core.planner.Outlook`)."""
+    """An answer as the planner sees it (`core.pacing.planner.Outlook`)."""
 
     person: str
     started: float = 0.0  # when its first text came

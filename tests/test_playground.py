@@ -28,8 +28,8 @@ from bots.services import ServiceContext
 from core.assistant import USAGE_HINT, Assistant
 from core.settings import Settings
 from core.sources.factory import build_source
-from core.state import MemoryState
-from core.suggestions import GREETING, title_for
+from core.state.store import MemoryState
+from core.conversation.suggestions import GREETING, title_for
 from tests.fakes.openai_server import FakeOpenAI, script_from_text
 
 POEM = (

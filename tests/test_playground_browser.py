@@ -315,7 +315,7 @@ def test_a_new_conversation_offers_prompts_gets_a_title_and_takes_feedback(
 ) -> None:
     from selenium.webdriver.common.by import By
 
-    from core.suggestions import DEFAULT_PROMPTS, GREETING, title_for
+    from core.conversation.suggestions import DEFAULT_PROMPTS, GREETING, title_for
 
     _open_tab(browser, playground.url, "ada")
     offered = _until(lambda: (p := browser.execute_script(_PANE))["prompts"] and p)

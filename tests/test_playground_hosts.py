@@ -26,7 +26,7 @@ from core.assistant import Assistant
 from core.hostnames import HostPort, normalize_host, parse_origin, split_host_header
 from core.settings import Settings
 from core.sources.factory import build_source
-from core.state import MemoryState
+from core.state.store import MemoryState
 from tests.fakes.openai_server import FakeOpenAI
 
 LISTED = "chat.example.test"

@@ -8,8 +8,8 @@ import pytest
 
 from core.assistant import Asker, Assistant, Question
 from core.models import EndReason
-from core.quotas import SlidingWindow, Slots
-from core.shared_quotas import PersonQuotas, SharedSlots, StoreUnavailable
+from core.quotas.local import SlidingWindow, Slots
+from core.quotas.shared import PersonQuotas, SharedSlots, StoreUnavailable
 from core.settings import Settings
 from core.sources.openai_source import OpenAISource, build_openai_client
 from tests.fakes.model import ScriptedSource, words

@@ -11,7 +11,7 @@ from hypothesis import given, settings as hypothesis_settings, strategies as st
 
 from core.assistant import Asker, Assistant, Question
 from core.models import ChatMessage
-from core.redaction import KINDS, Redactor, parse_redact
+from core.privacy.redaction import KINDS, Redactor, parse_redact
 from core.settings import Settings, SettingsError
 from tests.fakes.model import ScriptedSource
 from tests.fakes.surface import FakeSurface

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-from core.pacing import Budget
-from core.redis_state import RedisState
+from core.pacing.budget import Budget
+from core.state.redis_store import RedisState
 
 
 async def test_an_event_is_claimed_once_across_replicas(redis_server):
@@ -106,7 +106,7 @@ async def test_replicas_count_together_and_every_counter_expires(redis_server):
 
 
 async def test_a_usage_report_reads_every_replicas_counters(redis_server):
-    from core.usage import Counted, UsageLedger
+    from core.team.usage import Counted, UsageLedger
 
     a = await RedisState.connect(redis_server.url)
     b = await RedisState.connect(redis_server.url)

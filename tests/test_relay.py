@@ -7,9 +7,9 @@ import asyncio
 import pytest
 
 from core.models import EndReason, ErrorKind, Finish, TextDelta, Waiting
-from core.pacing import Budget
+from core.pacing.budget import Budget
 from core.observer import NullObserver
-from core.relay import NOTICE_WAIT, Answer, RelayConfig, relay
+from core.relay.answer import NOTICE_WAIT, Answer, RelayConfig, relay
 from tests.fakes.model import ScriptedSource, words
 from core.surface import SurfaceError
 from tests.fakes.surface import INDICATOR, PLACEHOLDER, FakeSurface

@@ -7,9 +7,9 @@ import contextlib
 from collections.abc import AsyncIterator
 
 from core.assistant import Asker, Assistant, Question, StopResult
-from core.inflight import Inflight
+from core.state.inflight import Inflight
 from core.models import EndReason
-from core.redis_state import RedisState
+from core.state.redis_store import RedisState
 from core.settings import Settings
 from tests.fakes.model import ScriptedSource, words
 from tests.fakes.surface import FakeMessage, FakeSurface
@@ -73,7 +73,7 @@ async def test_an_admin_may_stop_from_another_replica(redis_server):
 
 
 async def test_a_stop_for_an_answer_whose_replica_died_is_not_promised(redis_server):
-    from core.inflight import InflightRecord
+    from core.state.inflight import InflightRecord
 
     state = await RedisState.connect(redis_server.url)
     try:

@@ -8,11 +8,11 @@ import logging
 from collections.abc import AsyncIterator
 
 from core.assistant import Asker, Assistant, Question
-from core.inflight import Inflight
+from core.state.inflight import Inflight
 from core.models import EndReason, Finish, TextDelta
-from core.redis_state import RedisState
+from core.state.redis_store import RedisState
 from core.settings import Settings
-from core.shared_quotas import PersonQuotas, StoreUnavailable
+from core.quotas.shared import PersonQuotas, StoreUnavailable
 from tests.fakes.model import words
 from tests.test_quotas import StatusSurface
 
@@ -190,7 +190,7 @@ async def test_a_killed_replicas_slot_frees_when_its_lease_runs_out(redis_server
 
 
 async def test_killing_redis_mid_way_falls_back_to_counting_per_process(redis_server, caplog, monkeypatch):
-    monkeypatch.setattr("core.redis_quotas.RETRY_AFTER", 0.05)
+    monkeypatch.setattr("core.quotas.redis_scripts.RETRY_AFTER", 0.05)
     caplog.set_level(logging.INFO, logger="trickle.quotas")
     streams = Streams()
     async with two_replicas(redis_server, streams, TRICKLE_USER_RPM="1000") as (a, b):

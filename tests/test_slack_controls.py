@@ -8,8 +8,8 @@ import json
 import pytest
 
 from bots.slack.admin import ADMINS_ONLY
-from core.access import DENIED_REPLIES, Denial
-from core.channel_prefs import NOT_ADMIN
+from core.team.access import DENIED_REPLIES, Denial
+from core.team.channel_prefs import NOT_ADMIN
 from tests.fakes.openai_server import script_from_text
 from tests.fakes.slack_server import unescape
 from tests.slack_harness import wait_until

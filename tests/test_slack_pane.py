@@ -7,7 +7,7 @@ import pytest
 
 from bots.slack.messages import FEEDBACK_ACTION, FEEDBACK_BLOCK
 from bots.slack.status import LOADING_MESSAGES
-from core.suggestions import GREETING, title_for
+from core.conversation.suggestions import GREETING, title_for
 from tests.fakes.openai_server import script_from_text
 from tests.fakes.slack_server import unescape
 from tests.slack_harness import wait_until

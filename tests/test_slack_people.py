@@ -13,7 +13,7 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 
 from bots.slack.people import LOOKUP_CONCURRENCY, MAX_NAMED, People
-from core.state import MemoryState
+from core.state.store import MemoryState
 from tests.fakes.openai_server import script_from_text
 from tests.slack_harness import wait_until
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from core.sqlite_state import PURGE_BATCH, PURGE_EVERY, SqliteState
+from core.state.sqlite_store import PURGE_BATCH, PURGE_EVERY, SqliteState
 
 
 def at(now: list[float]):

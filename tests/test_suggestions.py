@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from core.settings import Settings, SettingsError
-from core.suggestions import DEFAULT_PROMPTS, MAX_PROMPTS, SuggestedPrompt, parse_prompts, title_for
+from core.conversation.suggestions import DEFAULT_PROMPTS, MAX_PROMPTS, SuggestedPrompt, parse_prompts, title_for
 
 
 def test_prompts_are_read_from_lines_or_json() -> None:

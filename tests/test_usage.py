@@ -10,13 +10,13 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from bots.metrics import Metrics
 from core.assistant import Asker, Assistant, Question
-from core.history import MESSAGE_OVERHEAD, estimate_tokens
+from core.conversation.history import MESSAGE_OVERHEAD, estimate_tokens
 from core.models import ChatMessage, EndReason, Usage
 from core.settings import Settings
 from core.sources.factory import build_source
-from core.sqlite_state import SqliteState
-from core.state import MemoryState
-from core.usage import Counted, UsageLedger, count_answer, format_report
+from core.state.sqlite_store import SqliteState
+from core.state.store import MemoryState
+from core.team.usage import Counted, UsageLedger, count_answer, format_report
 from tests.fakes.openai_server import FakeOpenAI, script_from_text
 from tests.fakes.surface import FakeSurface
 
@@ -178,7 +178,7 @@ async def test_two_replicas_on_one_store_add_up():
 
 
 def test_the_text_report_shows_totals_and_the_top_ten():
-    from core.usage import Total, UsageReport
+    from core.team.usage import Total, UsageReport
 
     channels = [Total(f"slack:C{n}", "slack", 1000 * (12 - n), n) for n in range(12)]
     people = [Total("U1", "slack", 12_000, 5), Total("U2", "slack", 54_000, 61)]
@@ -195,7 +195,7 @@ def test_the_text_report_shows_totals_and_the_top_ten():
 
 
 def test_an_empty_report_says_so():
-    from core.usage import UsageReport
+    from core.team.usage import UsageReport
 
     report = UsageReport(dt.date(2025, 2, 2), dt.date(2025, 3, 3), None, [], [], 0, 0)
     assert format_report(report).endswith("Nothing counted yet.")

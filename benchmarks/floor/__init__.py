@@ -8,7 +8,7 @@ on `slack-edit`, `slack-native` or `discord-mentions`) it prints:
 (a) a PROVEN LOWER BOUND on token-staleness p95 that no schedule of writes can beat under
     the same limits: a counting relaxation, not an offline optimum (`bound`), under
     trickle's configured limits and under the platform's (`limits`);
-(b) the real relay (`core.relay.Answer`, `RelayConfig()` defaults) run against the same
+(b) the real relay (`core.relay.answer.Answer`, `RelayConfig()` defaults) run against the same
     limits on a virtual clock (`run`), through simulated surfaces (`surfaces`) onto
     simulated platforms (`platforms`);
 (c) both, their ratio (relay p95 / floor under trickle's limits), the relay's worst

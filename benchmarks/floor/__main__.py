@@ -68,7 +68,7 @@ floor p95 = a PROVEN LOWER BOUND on token-staleness p95 from a counting relaxati
   stopStream free, as in the fake Slack); Discord's 5 per 5 s windows on both sides
   (trickle follows Discord's headers). Slack schedules keep an answer in one message;
   native ones may also fall back on chat.update. ratio = relay p95 / floor p95 (trickle).
-relay = the real core.relay.Answer with RelayConfig() defaults, on a virtual clock against
+relay = the real core.relay.answer.Answer with RelayConfig() defaults, on a virtual clock against
   simulated platforms enforcing the platform limits; staleness per token is what the relay
   reports through text_shown (checked against the messages' own history); first token =
   first token emitted -> shown (median over answers); exact = answers whose final messages

@@ -16,7 +16,7 @@ from benchmarks.floor.run import Seen
 from benchmarks.floor.surfaces import world
 from benchmarks.floor.workload import Workload, model
 from benchmarks.virtual_time import run_virtual
-from core.relay import Answer, RelayConfig
+from core.relay.answer import Answer, RelayConfig
 
 BUSY = 40  # the first person's answers, all streaming at once
 CHANNELS = 10

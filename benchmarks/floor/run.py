@@ -1,6 +1,6 @@
 """The real relay run against the simulated platforms, and the floors beside it.
 
-The relay is `core.relay.Answer` with `RelayConfig()` defaults, unchanged: only the
+The relay is `core.relay.answer.Answer` with `RelayConfig()` defaults, unchanged: only the
 platforms and the clock are simulated. It runs on a virtual clock
 (`benchmarks.virtual_time`), so a whole run takes well under a second, and it is
 deterministic, so one run per scenario is enough. Its staleness is read twice, from what
@@ -24,7 +24,7 @@ from benchmarks.floor.surfaces import Surface, world
 from benchmarks.floor.workload import QUANTILE, Workload, model, quantile
 from benchmarks.virtual_time import run_virtual
 from core.observer import NullObserver
-from core.relay import Answer, RelayConfig
+from core.relay.answer import Answer, RelayConfig
 
 PLATFORMS = ("slack-edit", "slack-native", "discord-mentions")
 

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from benchmarks.floor.platforms import DiscordPlatform, Message, Platform, SlackPlatform
 from bots.discord.budgets import DiscordBudgets
 from bots.slack.budgets import SlackBudgets
-from core.pacing import Budget
+from core.pacing.budget import Budget
 
 
 class KeptPages:

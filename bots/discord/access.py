@@ -1,4 +1,4 @@
-"""Who may ask trickle on Discord: the ids `core.access` needs, read from discord.py.
+"""Who may ask trickle on Discord: the ids `core.team.access` needs, read from discord.py.
 
 The policy itself is core's (`AccessPolicy`: pure, the same for every platform); this
 module only says what a Discord question's user, channel and roles are, and counts and
@@ -23,7 +23,7 @@ from dataclasses import replace
 import discord
 
 from bots.metrics import Metrics
-from core.access import ALLOWED, AccessPolicy, Verdict
+from core.team.access import ALLOWED, AccessPolicy, Verdict
 
 log = logging.getLogger("trickle.discord")
 

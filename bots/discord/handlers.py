@@ -25,13 +25,13 @@ from bots.discord.stop import stop_views
 from bots.discord.messages import NO_PINGS, call
 from bots.discord.surface import ChannelSurface, InteractionSurface
 from bots.services import ServiceContext
-from core.access import AccessPolicy
+from core.team.access import AccessPolicy
 from core.assistant import USAGE_HINT, Admission, Asker, Question, about_files, is_blank, new_answer_id
-from core.model_choice import as_fixed_choices, refusal, suggestions
+from core.team.model_choice import as_fixed_choices, refusal, suggestions
 from core.models import EndReason
 from core.notices import notice_for
 from core.observer import WriteKind
-from core.relay_calls import paced
+from core.relay.calls import paced
 from core.surface import Surface
 
 log = logging.getLogger("trickle.discord")

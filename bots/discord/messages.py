@@ -20,7 +20,7 @@ import discord
 
 from bots.discord.budgets import DiscordBudgets
 from bots.discord.stop import StopView, ViewFactory
-from core.pacing import Budget
+from core.pacing.budget import Budget
 from core.surface import RateLimited, SurfaceError
 
 log = logging.getLogger("trickle.discord")

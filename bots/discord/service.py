@@ -161,7 +161,7 @@ class DiscordService:
             pin_gateway(client, self.gateway)
 
     async def finish_orphan(self, location: Mapping[str, Any], text: str) -> None:
-        """Finish a message a crashed process left streaming (see core.inflight)."""
+        """Finish a message a crashed process left streaming (see core.state.inflight)."""
         assert self.client is not None
         await finish_orphan(self.client, location, text)
 

@@ -18,8 +18,8 @@ import discord
 from bots.discord.budgets import DiscordBudgets
 from bots.discord.messages import NO_PINGS, DiscordRef, MessageWriter, call, render
 from bots.discord.stop import ViewFactory
-from core.pacing import Budget
-from core.relay_calls import paced
+from core.pacing.budget import Budget
+from core.relay.calls import paced
 from core.surface import SurfaceError
 
 log = logging.getLogger("trickle.discord")

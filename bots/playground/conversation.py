@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from core.suggestions import GREETING, SuggestedPrompt
+from core.conversation.suggestions import GREETING, SuggestedPrompt
 
 _ASK = re.compile(r"^\s*/ask(?:\s+|$)", re.IGNORECASE)
 _MENTION = re.compile(r"(?<![\w@])@trickle\b[:,]?", re.IGNORECASE)

@@ -19,7 +19,7 @@ Protocol over `/ws` (JSON text frames; every frame a tab sends may carry `name`)
   message's files may come to.
 - server -> every tab: `message.create` / `message.edit` (a message's state, see
   `channel.Message.event`) and `{"type": "title", "title"}` when the first question names
-  the conversation (`core.suggestions.title_for`; later questions do not rename it).
+  the conversation (`core.conversation.suggestions.title_for`; later questions do not rename it).
 - server -> one tab: `{"type": "notice", "text"}`, and `{"type": "feedback", "answer_id",
   "verdict", "status": "counted" | "already" | "refused", "text"}` answering its vote.
 
@@ -55,8 +55,8 @@ from bots.playground.uploads import (
 from core.assistant import (
     USAGE_HINT, Asker, Assistant, Question, StopResult, about_files, is_blank, new_answer_id,
 )
-from core.pacing import Budget
-from core.suggestions import SuggestedPrompt, title_for
+from core.pacing.budget import Budget
+from core.conversation.suggestions import SuggestedPrompt, title_for
 
 if TYPE_CHECKING:
     from bots.services import ServiceContext

@@ -16,7 +16,7 @@ from typing import Any
 
 from bots.playground.channel import Channel
 from core.observer import WriteKind
-from core.pacing import Budget
+from core.pacing.budget import Budget
 from core.surface import SurfaceError
 
 BOT_NAME = "trickle"

@@ -20,8 +20,8 @@ from typing import Any
 from bots.slack.formatting import escape
 from bots.slack.people import People
 from core.assistant import Assistant
-from core.channel_prefs import PrefsRefused
-from core.usage import format_report
+from core.team.channel_prefs import PrefsRefused
+from core.team.usage import format_report
 
 log = logging.getLogger("trickle.slack")
 

@@ -14,7 +14,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from core.pacing import Budget, RemoteBucket
+from core.pacing.budget import Budget, RemoteBucket
 
 SharedBucket = Callable[..., RemoteBucket | None]
 """`StateStore.bucket(name, rate=, burst=)`: the replicas' shared bucket, or None."""

@@ -20,9 +20,9 @@ from bots.slack.budgets import SlackBudgets
 from bots.slack.errors import call_slack
 from bots.slack.people import People
 from bots.slack.triggers import Kind, Trigger
-from core.access import Verdict
+from core.team.access import Verdict
 from core.assistant import USAGE_HINT, is_blank
-from core.relay_calls import paced
+from core.relay.calls import paced
 from core.surface import SurfaceError
 
 log = logging.getLogger("trickle.slack")

@@ -34,13 +34,13 @@ from bots.slack.shortcuts import Shortcuts
 from bots.slack.status import LOADING_MESSAGES, StatusSupport, ThreadStatus
 from bots.slack.surface import FeedbackStyle, SlackThreadSurface
 from bots.slack.triggers import Kind, Trigger, classify, mentioned_users, to_plain
-from core.access import AccessPolicy, Verdict
+from core.team.access import AccessPolicy, Verdict
 from core.assistant import USAGE_HINT, Asker, about_files, Assistant, Question, StopResult, is_blank, new_answer_id
 from core.models import ChatMessage
 from core.notices import with_notice
 from core.observer import WriteKind
-from core.state import StateStore
-from core.suggestions import DEFAULT_PROMPTS, SuggestedPrompt
+from core.state.store import StateStore
+from core.conversation.suggestions import DEFAULT_PROMPTS, SuggestedPrompt
 
 log = logging.getLogger("trickle.slack")
 
@@ -192,7 +192,7 @@ class SlackBot:
             self._spawn(self.replies.post(trigger.channel, trigger.thread_ts, verdict.reason))
 
     def allowed(self, user: str, channel: str) -> Verdict:
-        """May `user` ask in `channel` (TRICKLE_ALLOW_* / TRICKLE_DENY_*, see core/access.py);
+        """May `user` ask in `channel` (TRICKLE_ALLOW_* / TRICKLE_DENY_*, see core/team/access.py);
         a refusal is counted and logged here, and its one reply (if any) is the caller's.
         Slack's DM channel ids start with D: those are the direct messages."""
         verdict = self.access.check(user, channel, direct=channel.startswith("D"))

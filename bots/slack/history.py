@@ -25,7 +25,7 @@ from bots.slack import messages
 from bots.slack.people import MAX_NAMED, People
 from bots.slack.triggers import SlackFile, Trigger, files_of, mentioned_users, strip_mention, to_plain, unescape
 from core.models import ChatMessage
-from core.state import StateStore
+from core.state.store import StateStore
 
 log = logging.getLogger("trickle.slack")
 

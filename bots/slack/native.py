@@ -23,7 +23,7 @@ from typing import Any
 from bots.slack.errors import call_slack
 from bots.slack.formatting import escape
 from bots.slack.surface import SlackMessage, SlackThreadSurface
-from core.pacing import Budget
+from core.pacing.budget import Budget
 from core.surface import SurfaceError
 
 log = logging.getLogger("trickle.slack")

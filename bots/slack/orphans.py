@@ -1,6 +1,6 @@
 """Finishing Slack messages that a crashed trickle process left streaming.
 
-`core.inflight` notices answers whose process died mid-stream and hands each one's last
+`core.state.inflight` notices answers whose process died mid-stream and hands each one's last
 shown text (plus an "interrupted" notice) to the platform's finalizer, once. Here that
 becomes one `chat.update` drawn from the workspace's edit budget, like any final edit,
 so a restart after a crash does not burst past Slack's limit.
@@ -24,8 +24,8 @@ from bots.slack import messages
 from bots.slack.budgets import SlackBudgets
 from bots.slack.errors import call_slack
 from bots.slack.status import StatusSupport, set_status
-from core.pacing import Budget
-from core.relay_calls import paced
+from core.pacing.budget import Budget
+from core.relay.calls import paced
 from core.surface import RateLimited, SurfaceError
 
 log = logging.getLogger("trickle.slack")

@@ -23,7 +23,7 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from core.state import StateStore
+from core.state.store import StateStore
 
 log = logging.getLogger("trickle.slack")
 

@@ -15,7 +15,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bots.slack import messages
 from bots.slack.budgets import SlackBudgets
 from bots.slack.errors import call_slack
-from core.relay_calls import paced
+from core.relay.calls import paced
 from core.surface import RateLimited, SurfaceError
 
 log = logging.getLogger("trickle.slack")

@@ -20,7 +20,7 @@ from bots.slack.budgets import SlackBudgets
 from bots.slack.errors import call_slack
 from bots.slack.formatting import escaped_length
 from bots.slack.status import ThreadStatus
-from core.pacing import Budget
+from core.pacing.budget import Budget
 from core.surface import RateLimited, SurfaceError
 
 log = logging.getLogger("trickle.slack")

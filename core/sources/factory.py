@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core.context import answer_cap, answer_tokens, context_tokens
+from core.conversation.context import answer_cap, answer_tokens, context_tokens
 from core.settings import Settings
 from core.sources.base import CompletionSource
 
@@ -10,7 +10,7 @@ from core.sources.base import CompletionSource
 def build_source(settings: Settings) -> CompletionSource:
     """The embedded model when neither a key nor a base URL is set, else the endpoint.
 
-    Both get the answer cap of `core.context` (sent as `max_tokens` where the settings
+    Both get the answer cap of `core.conversation.context` (sent as `max_tokens` where the settings
     ask for one, enforced while reading where they do not); the embedded model is loaded
     with the context trickle trims conversations to, so the two agree.
     """

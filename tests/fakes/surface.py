@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 
-from core.pacing import Budget
+from core.pacing.budget import Budget
 from core.surface import RateLimited, SurfaceError
 
 PLACEHOLDER = "…"

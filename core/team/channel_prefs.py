@@ -26,9 +26,9 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from core.model_choice import refusal
+from core.team.model_choice import refusal
 from core.settings import Settings
-from core.state import StateStore
+from core.state.store import StateStore
 
 log = logging.getLogger("trickle.prefs")
 

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from core.planner import Candidate, Outlook, Planner, Urgency
+from core.pacing.planner import Candidate, Outlook, Planner, Urgency
 
 
 class RemoteBucket(Protocol):
@@ -154,7 +154,7 @@ class Budget:
     """A platform allowance shared fairly by every answer that draws on it.
 
     Unlike a lock or a plain limiter, it chooses *who* goes next and when, by asking its
-    `Planner` (see `core.planner`): finals and first messages before interim edits,
+    `Planner` (see `core.pacing.planner`): finals and first messages before interim edits,
     people before answers, interims only where they show more than they delay the finals
     to come. Interim edits also leave `reserve` tokens in the bucket. Answers that say
     what they are (`outlook`) are remembered as tenants until their stream ends, waiting

@@ -1,7 +1,7 @@
 """State that must outlive one answer: de-duplication and who is answering what.
 
 `StateStore` is the protocol; `MemoryState` serves one process. A Redis implementation
-for replicas satisfies the same protocol (see core/redis_state.py when present).
+for replicas satisfies the same protocol (see core/state/redis_store.py when present).
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Protocol
 
-from core.pacing import RemoteBucket
-from core.shared_quotas import RemoteQuotas
+from core.pacing.budget import RemoteBucket
+from core.quotas.shared import RemoteQuotas
 
 
 class StateStore(Protocol):

@@ -14,7 +14,7 @@ import logging
 from redis import asyncio as aioredis
 from redis.exceptions import RedisError
 
-from core.redis_quotas import RedisQuotas
+from core.quotas.redis_scripts import RedisQuotas
 
 log = logging.getLogger("trickle.state")
 
@@ -62,7 +62,7 @@ return 1
 
 
 class RedisBucket:
-    """One platform budget shared by every replica (see `core.pacing.Budget.remote`)."""
+    """One platform budget shared by every replica (see `core.pacing.budget.Budget.remote`)."""
 
     __slots__ = ("_redis", "key", "rate", "burst", "_take", "_pause")
 

@@ -2,7 +2,7 @@
 
 Each answer that reached the model is counted once, after its final text is written:
 with the endpoint's own `Usage` when it sent one (`stream_options.include_usage`), else
-estimated the way the context is measured (`core.history.estimate_tokens`: cautious, so
+estimated the way the context is measured (`core.conversation.history.estimate_tokens`: cautious, so
 estimates run high). Answers that never reached the model, or got nothing back from it,
 count nothing.
 
@@ -23,9 +23,9 @@ from dataclasses import dataclass
 from typing import Protocol
 from urllib.parse import quote, unquote
 
-from core.history import MESSAGE_OVERHEAD, estimate_tokens
+from core.conversation.history import MESSAGE_OVERHEAD, estimate_tokens
 from core.models import ChatMessage, Usage
-from core.state import StateStore
+from core.state.store import StateStore
 
 log = logging.getLogger("trickle.usage")
 

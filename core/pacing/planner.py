@@ -112,7 +112,7 @@ def forecast_end(outlook: Outlook, now: float, prior: LengthPrior) -> float:
 
 
 class Bucket(Protocol):
-    """The arithmetic of one allowance (`core.pacing.TokenBucket` and kin)."""
+    """The arithmetic of one allowance (`core.pacing.budget.TokenBucket` and kin)."""
 
     rate: float
 

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from core.observer import NullObserver, RelayObserver
-from core.pacing import Budget
-from core.planner import Outlook
+from core.pacing.budget import Budget
+from core.pacing.planner import Outlook
 from core.surface import RateLimited, SurfaceError
 
 __all__ = ["PlatformCalls", "paced"]

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from core.history import MESSAGE_OVERHEAD, estimate_tokens, trim_history, trim_question
+from core.conversation.history import MESSAGE_OVERHEAD, estimate_tokens, trim_history, trim_question
 from core.models import ChatMessage
 from core.settings import Settings
 

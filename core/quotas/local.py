@@ -4,12 +4,12 @@ Two kinds of limit. Concurrency (per person, and model calls overall) queues: th
 placeholder is up at once and says it is queued, and the answer starts when a slot
 frees. Request rates (per person, per channel) refuse with a clear notice, because a
 queue that grows faster than it drains only hides the problem; for the same reason a
-person's queue is short (`core.shared_quotas.SharedSlots.enter`). Per channel the
+person's queue is short (`core.quotas.shared.SharedSlots.enter`). Per channel the
 default is generous (a busy team channel of 60 questions a minute from different people
 is never refused); per person it is not, because every answer spends edits from a
 budget the whole workspace shares (see `Settings.user_rpm`).
 
-These are the per-process counters; `core.shared_quotas` counts the per-person ones
+These are the per-process counters; `core.quotas.shared` counts the per-person ones
 across replicas and falls back to these when the shared store is away.
 """
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from core.models import EndReason
 from core.notices import notice_for, with_notice
-from core.state import StateStore
+from core.state.store import StateStore
 
 log = logging.getLogger("trickle.inflight")
 

@@ -14,7 +14,7 @@ admission until it takes its slot (the store moves it from waiting to holding in
 step) or ends. Over the cap the question is refused before anything is posted.
 
 The store going away must not stop answers: every call then falls back to this process's
-own counters (`core.quotas`), which are always kept too. The local slot is taken first and
+own counters (`core.quotas.local`), which are always kept too. The local slot is taken first and
 held for the whole answer, so waiters on one replica queue in order and only the first
 of them polls the store; and while the store is away, each process counts by itself.
 
@@ -31,7 +31,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Protocol
 
-from core.quotas import SlidingWindow, Slots
+from core.quotas.local import SlidingWindow, Slots
 
 log = logging.getLogger("trickle.quotas")
 
@@ -43,7 +43,7 @@ class StoreUnavailable(Exception):
 
 
 class RemoteQuotas(Protocol):
-    """Atomic quota operations in a store shared by every replica (see core/redis_quotas.py).
+    """Atomic quota operations in a store shared by every replica (see core/quotas/redis_scripts.py).
 
     Every method raises `StoreUnavailable` when the store cannot be reached.
     """

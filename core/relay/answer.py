@@ -8,8 +8,8 @@ Whatever happens, a `finally` writes the final text so no placeholder is left be
 An answer ended before it began (refused by a quota, interrupted by a shutdown) posts
 no placeholder: its final text, the notice, is its one message, and it spends no edit.
 
-The reader lives in `core.relay_reader`, the retried platform call in `core.relay_calls`
-and the choice of end and notice in `core.answer_end`; this module runs the answer.
+The reader lives in `core.relay.reader`, the retried platform call in `core.relay.calls`
+and the choice of end and notice in `core.relay.ending`; this module runs the answer.
 """
 
 from __future__ import annotations
@@ -21,13 +21,13 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Generic
 
-from core.answer_end import answer_end
+from core.relay.ending import answer_end
 from core.models import EndReason, Outcome, StreamEvent
 from core.notices import with_notice
 from core.observer import NullObserver, RelayObserver, WriteKind
-from core.paging import Pager
-from core.relay_calls import PlatformCalls
-from core.relay_reader import ModelReader
+from core.relay.paging import Pager
+from core.relay.calls import PlatformCalls
+from core.relay.reader import ModelReader
 from core.surface import EditsOnOneBudget, OpensWithText, Ref, ShowsStatus, Surface, SurfaceError
 
 log = logging.getLogger("trickle.relay")

@@ -1,0 +1,1 @@
+"""What the model reads: a conversation fitted to its context, and what a new one offers."""

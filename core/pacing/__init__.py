@@ -1,0 +1,1 @@
+"""Rate budgets shared by every answer, and the planner that decides whom each serves next."""

@@ -1,0 +1,1 @@
+"""Fair use per person: concurrency slots and request rates, in one process or across replicas."""
