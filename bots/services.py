@@ -10,59 +10,23 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import logging
 import signal
 import socket
 from collections.abc import Coroutine
-from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
 
+from bots.context import SHUTDOWN_SECONDS, ServiceContext, build_assistant
 from bots.metrics import Metrics
-from core.assistant import Assistant
-from core.team.channel_prefs import ChannelPrefs
-from core.state.inflight import Finalizer, Inflight
 from core.settings import Settings, SettingsError
-from core.sources.base import CompletionSource
 from core.sources.factory import build_source
+from core.state.inflight import Inflight
 from core.state.store import MemoryState, StateStore
-from core.team.usage import UsageLedger
 
 log = logging.getLogger("trickle.service")
-
-DRAIN_SECONDS = 20.0
-
-
-@dataclass(slots=True)
-class ServiceContext:
-    """What every adapter gets: settings, the assistant, shared state, the HTTP app."""
-
-    settings: Settings
-    assistant: Assistant
-    state: StateStore
-    metrics: Metrics
-    stopping: asyncio.Event
-    web_app: web.Application
-    args: argparse.Namespace | None = None
-    platforms: list[str] = field(default_factory=list)
-    finalizers: dict[str, Finalizer] = field(default_factory=dict)
-    """Adapters register how to finish an orphaned message of their platform."""
-
-
-def build_assistant(
-    settings: Settings, source: CompletionSource, state: StateStore, metrics: Metrics, *, inflight: Inflight | None = None
-) -> Assistant:
-    """The assistant with what it shares through the state store: each channel's own
-    model and prompt (set with `/trickle` or `/model`), and the usage ledger."""
-    return Assistant(
-        source=source,
-        settings=settings,
-        inflight=inflight,
-        prefs=ChannelPrefs(state, settings),
-        usage=UsageLedger(state, meter=metrics),
-    )
-
 
 async def run_service(command: str, settings: Settings, args: argparse.Namespace | None = None) -> int:
     """Run `trickle slack|discord|playground|serve` until SIGTERM/SIGINT."""
@@ -121,8 +85,8 @@ async def run_service(command: str, settings: Settings, args: argparse.Namespace
             if task is not stop_wait and task.exception() is not None:
                 raise task.exception()  # type: ignore[misc]
         log.info("stopping: finishing %d answers", assistant.active)
-        await assistant.drain(DRAIN_SECONDS)
-        await asyncio.wait(tasks, timeout=10)
+        await ctx.shut_down(SHUTDOWN_SECONDS)
+        await asyncio.wait(tasks, timeout=ADAPTER_CLOSE_SECONDS)
         for task in [*tasks, *keepers]:
             task.cancel()
     finally:
@@ -177,14 +141,14 @@ def _platforms(command: str, settings: Settings) -> list[str]:
     return found
 
 
+ADAPTERS = {"slack": "bots.slack.service", "discord": "bots.discord.service", "playground": "bots.playground.service"}
+ADAPTER_CLOSE_SECONDS = 5.0  # after the drain, for the adapters to close their connections
+
+
 def _adapter(platform: str) -> Any:
-    if platform == "slack":
-        from bots.slack import service
-    elif platform == "discord":
-        from bots.discord import service  # type: ignore[no-redef]
-    else:
-        from bots.playground import service  # type: ignore[no-redef]
-    return service
+    """The adapter's module, imported when asked for: `trickle playground` loads neither
+    slack_bolt nor discord.py."""
+    return importlib.import_module(ADAPTERS[platform])
 
 
 async def _build_state(settings: Settings) -> StateStore:

@@ -21,10 +21,12 @@ import enum
 import logging
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Coroutine, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field, replace
+from typing import Any
 
+from core.answer_tasks import AnswerTasks
 from core.conversation.context import Fitted, answer_cap, context_tokens, fit_conversation
 from core.conversation.history import TRIMMED_STATUS
 from core.state.inflight import Inflight
@@ -44,8 +46,6 @@ from core.surface import Locatable, LocatableBeforePost, Ref, Surface
 from core.team.usage import UsageLedger, count_answer
 
 log = logging.getLogger("trickle.assistant")
-
-FINALISE_SECONDS = 10.0  # after a drain's deadline, for the interrupted answers' finals
 
 USAGE_HINT = "Ask me something after the mention, e.g. “@trickle what is a monad?”"
 
@@ -138,7 +138,6 @@ class _Call:
 class _Running:
     answer: Answer[object]
     asker: Asker
-    task: asyncio.Task[object] | None = None
 
 
 @dataclass(slots=True)
@@ -152,7 +151,7 @@ class Assistant:
     prefs: ChannelPrefs | None = None
     usage: UsageLedger | None = None
     _running: dict[str, _Running] = field(default_factory=dict)
-    _closing: bool = False
+    tasks: AnswerTasks = field(default_factory=AnswerTasks)
     quotas: PersonQuotas = field(init=False)
     _model_slots: Slots = field(init=False)
     _redactor: Redactor = field(init=False)
@@ -388,7 +387,7 @@ class Assistant:
         if redacted and not question.files:  # with files, `_with_files` counts it all once
             log.info("redacted before sending: %s", _tally(redacted), extra={"answer_id": answer_id})
         if admission is None:
-            admission = Admission() if self._closing else await self.admit(question, fitted=fitted)
+            admission = Admission() if self.tasks.closing else await self.admit(question, fitted=fitted)
         try:
             return await self._run(surface, question, fitted, admission, answer_id, observer)
         finally:
@@ -417,11 +416,12 @@ class Assistant:
             person=question.asker.id,
         )
         # Decided before it began, the answer is one message: the notice (see the relay).
-        if self._closing:
+        if self.tasks.closing:
             answer.abort(EndReason.INTERRUPTED)
         elif admission.refusal is not None:
             answer.abort(EndReason.REFUSED, admission.refusal)
-        running = _Running(answer, question.asker, asyncio.current_task())  # type: ignore[arg-type]
+        running = _Running(answer, question.asker)  # type: ignore[arg-type]
+        self.tasks.adopt(asyncio.current_task())
         self._running[answer_id] = running
         try:
             outcome = await answer.run()
@@ -523,19 +523,21 @@ class Assistant:
         running = self._running.get(answer_id)
         return running.asker if running else None
 
+    def spawn(self, work: Coroutine[Any, Any, object], *, name: str | None = None) -> asyncio.Task[None]:
+        """Run an adapter's handling of one question (reading, posting, answering) as a
+        task the assistant owns: shutdown waits for it, and a bug in it is logged."""
+        return self.tasks.spawn(work, name=name)
+
     async def drain(self, deadline: float) -> None:
-        """Stop taking work; let answers finish for `deadline` s, then interrupt the rest."""
-        self._closing = True
-        tasks = [r.task for r in self._running.values() if r.task is not None]
-        if not tasks:
-            return
-        done, pending = await asyncio.wait(tasks, timeout=deadline)
+        """Stop taking work; let every answer's task finish within `deadline` s, ending
+        the answers still streaming with the interrupted notice in its last third."""
+        cut = await self.tasks.drain(deadline, self._interrupt_all)
+        if cut:  # left to the in-flight registry's recovery on the next start
+            log.warning("%d answer(s) did not write their final before the shutdown deadline", cut)
+
+    def _interrupt_all(self) -> None:
         for running in list(self._running.values()):
             running.answer.abort(EndReason.INTERRUPTED)
-        if pending:
-            # Within a container's stop grace (45 s in docker-compose.yml) all told; a
-            # final still queued then is left to the in-flight registry's recovery.
-            await asyncio.wait(pending, timeout=FINALISE_SECONDS)
 
 
 async def _abandon(entering: asyncio.Future[None], holding: AbstractAsyncContextManager[None]) -> None:

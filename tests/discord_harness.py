@@ -22,7 +22,7 @@ class DiscordBot:
     fake: Any  # FakeDiscord
     model: FakeOpenAI
     service: Any  # bots.discord.service.DiscordService
-    ctx: Any  # bots.services.ServiceContext
+    ctx: Any  # bots.context.ServiceContext
 
 
 @pytest.fixture
@@ -43,7 +43,7 @@ async def discord_bot(monkeypatch: pytest.MonkeyPatch, fake_openai: FakeOpenAI) 
 
     from bots.discord.service import DiscordService, configure_library
     from bots.metrics import Metrics
-    from bots.services import ServiceContext, build_assistant
+    from bots.context import ServiceContext, build_assistant
     from core.settings import Settings
     from core.sources.factory import build_source
     from core.state.store import MemoryState
@@ -92,8 +92,7 @@ async def discord_bot(monkeypatch: pytest.MonkeyPatch, fake_openai: FakeOpenAI) 
             task = asyncio.create_task(service.run())
 
             async def stop() -> None:
-                ctx.stopping.set()
-                await ctx.assistant.drain(1)
+                await ctx.shut_down(1)
                 await asyncio.wait_for(task, 30)
 
             stack.push_async_callback(stop)

@@ -70,7 +70,7 @@ class SlackHarness:
 
     async def settle(self, timeout: float = 30.0) -> None:
         """Wait until the bot has no event work or answers left."""
-        await wait_until(lambda: not self.bot.tasks and self.ctx.assistant.active == 0, timeout)
+        await wait_until(lambda: not self.ctx.assistant.tasks and self.ctx.assistant.active == 0, timeout)
 
     def pages(self, channel: str, thread_ts: str | None) -> list[Any]:
         """The bot's messages answering in `thread_ts` (None: top level), oldest first."""
@@ -132,7 +132,7 @@ async def slack_bot(
 ) -> AsyncIterator[Callable[..., Awaitable[SlackHarness]]]:
     """Start the Slack adapter: `await slack_bot("socket" | "http", limits=None, **env)`."""
     from bots.metrics import Metrics
-    from bots.services import ServiceContext, build_assistant
+    from bots.context import ServiceContext, build_assistant
     from bots.slack import service as slack_service
     from core.settings import Settings
     from core.sources.factory import build_source
@@ -174,14 +174,13 @@ async def slack_bot(
             await site.start()
             port = runner.addresses[0][1]
             harness.events_url = f"http://127.0.0.1:{port}/slack/events"
-        harness.tasks.append(asyncio.create_task(service.run(ctx.stopping)))
+        harness.tasks.append(asyncio.create_task(service.run(ctx.stopping, ctx.drained)))
         harnesses.append((harness, runner))
         return harness
 
     yield start
     for harness, runner in harnesses:
-        harness.ctx.stopping.set()
-        await harness.ctx.assistant.drain(5)
+        await harness.ctx.shut_down(5)
         await asyncio.wait(harness.tasks, timeout=10)
         await harness.ctx.assistant.source.aclose()
         if runner is not None:

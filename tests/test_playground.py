@@ -24,7 +24,7 @@ from bots.playground.channel import Channel
 from bots.playground.feedback import ALREADY, NO_ANSWER, NO_VERDICT, NOT_ENDED, THANKS
 from bots.playground.service import STATIC, Playground, build_app, question_in, setup
 from bots.playground.surface import INDICATOR, PLACEHOLDER, AnswerStats, PlaygroundSurface, channel_budget
-from bots.services import ServiceContext
+from bots.context import ServiceContext
 from core.assistant import USAGE_HINT, Assistant
 from core.settings import Settings
 from core.sources.factory import build_source
@@ -541,7 +541,7 @@ async def test_setup_listens_prints_one_url_line_and_stops(
     assert port > 0 and url == f"http://127.0.0.1:{port}/"
     async with aiohttp.ClientSession() as session, session.get(url) as page:
         assert page.status == 200
-    ctx.stopping.set()
+    await ctx.shut_down(5)
     await asyncio.wait_for(serving, 5)
 
 

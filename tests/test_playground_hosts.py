@@ -21,7 +21,7 @@ from aiohttp import web
 from bots.metrics import Metrics
 from bots.playground.hosts import PlaygroundHosts, same_origin
 from bots.playground.service import setup
-from bots.services import ServiceContext
+from bots.context import ServiceContext
 from core.assistant import Assistant
 from core.hostnames import HostPort, normalize_host, parse_origin, split_host_header
 from core.settings import Settings
@@ -171,7 +171,7 @@ async def playground_on(host: str, fake_openai: FakeOpenAI, capsys: pytest.Captu
     try:
         yield printed.removeprefix("Playground: ")
     finally:
-        ctx.stopping.set()
+        await ctx.shut_down(5)
         await asyncio.wait_for(serving, 5)
         await source.aclose()
 

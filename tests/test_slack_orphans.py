@@ -8,13 +8,13 @@ replica, in production) ends it from the location the in-flight registry recorde
 
 from __future__ import annotations
 
-import asyncio
 
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bots.slack.budgets import SlackBudgets
 from bots.slack.native import NativeSupport, NativeThreadSurface
 from bots.slack.orphans import OrphanFinisher
+from core.answer_tasks import AnswerTasks
 from bots.slack.status import THINKING, StatusSupport, ThreadStatus
 from bots.slack.surface import SlackThreadSurface
 from core.models import EndReason
@@ -39,7 +39,7 @@ async def started_answer(fake: FakeSlack, *, native: bool = False):
     client = AsyncWebClient(token="xoxb-test", base_url=fake.api_url)
     question = fake.mention_event("UALICE", "hello", "C1")
     fake.store_event(question)
-    support = StatusSupport()
+    tasks = AnswerTasks()
     common = dict(
         client=client,
         team="T1",
@@ -47,15 +47,15 @@ async def started_answer(fake: FakeSlack, *, native: bool = False):
         thread_ts=question["ts"],
         answer_id="a1",
         budgets=SlackBudgets(),
-        status=ThreadStatus(client, "C1", question["ts"], support),
+        status=ThreadStatus(client, "C1", question["ts"], StatusSupport(), spawn=tasks.spawn),
     )
     if native:
         surface = NativeThreadSurface(recipient="UALICE", support=NativeSupport(), **common)
     else:
         surface = SlackThreadSurface(**common)  # type: ignore[arg-type]
     ref = await surface.post_placeholder()
-    await asyncio.gather(*support.tasks)
-    return client, question["ts"], surface, ref, support
+    await tasks.settle()
+    return client, question["ts"], surface, ref, tasks
 
 
 async def test_a_peer_finishing_an_orphan_clears_its_thread_status_and_drops_the_stop_button(fake_slack):
@@ -113,7 +113,7 @@ async def test_an_orphaned_native_stream_is_stopped_then_finished(fake_slack):
 
 
 async def test_the_owner_clears_the_status_however_its_answer_ended(fake_slack):
-    _, thread_ts, surface, _, support = await started_answer(fake_slack)
+    _, thread_ts, surface, _, tasks = await started_answer(fake_slack)
     surface.release()  # the Slack handler's `finally`, e.g. after a final edit that failed
-    await asyncio.gather(*support.tasks)
+    await tasks.settle()
     assert status_of(fake_slack, "C1", thread_ts) == ""

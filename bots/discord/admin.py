@@ -31,7 +31,7 @@ from discord import app_commands
 
 from bots.discord.access import place_of
 from bots.discord.messages import CONTENT_LIMIT, NO_PINGS, fit, measure
-from bots.services import ServiceContext
+from bots.context import ServiceContext
 from core.team.channel_prefs import PROMPT_CHARS, Prefs, PrefsRefused
 from core.team.model_choice import as_fixed_choices, suggestions
 from core.team.usage import RETENTION_DAYS, Total, UsageReport, format_report

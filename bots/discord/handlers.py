@@ -24,7 +24,7 @@ from bots.discord.files import question_files, remote_file
 from bots.discord.stop import stop_views
 from bots.discord.messages import NO_PINGS, call
 from bots.discord.surface import ChannelSurface, InteractionSurface
-from bots.services import ServiceContext
+from bots.context import ServiceContext
 from core.team.access import AccessPolicy
 from core.assistant import USAGE_HINT, Admission, Asker, Question, about_files, is_blank, new_answer_id
 from core.team.model_choice import as_fixed_choices, refusal, suggestions
@@ -56,10 +56,9 @@ class DiscordHandlers:
         self._models = ctx.settings.models
         self._access = DiscordAccess(AccessPolicy.from_settings(ctx.settings), ctx.metrics)
         self._client: discord.Client | None = None
-        self.tasks: set[asyncio.Task[object]] = set()
 
     def __repr__(self) -> str:
-        return f"<DiscordHandlers answering={len(self.tasks)}>"
+        return f"<DiscordHandlers answering={len(self._ctx.assistant.tasks)}>"
 
     def install(self, client: discord.Client, tree: app_commands.CommandTree[discord.Client]) -> None:
         """Register `/ask` and the message listener on `client`."""
@@ -269,9 +268,9 @@ class DiscordHandlers:
     ) -> None:
         """Stream one answer; a private one is ended with a notice before its token dies."""
         loop = asyncio.get_running_loop()
-        task = asyncio.current_task()
-        if task is not None:
-            self.tasks.add(task)  # type: ignore[arg-type]
+        # discord.py runs each event in a task of its own: the assistant owns it from here,
+        # so that shutdown waits for this answer.
+        self._ctx.assistant.tasks.adopt(asyncio.current_task())
         timer = None
         if abort_at is not None:
             timer = loop.call_at(abort_at, self._ctx.assistant.abort, answer_id, EndReason.REFUSED, PRIVATE_EXPIRY)
@@ -297,5 +296,3 @@ class DiscordHandlers:
             if timer is not None:
                 timer.cancel()
             surface.close()
-            if task is not None:
-                self.tasks.discard(task)  # type: ignore[arg-type]

@@ -28,7 +28,7 @@ from bots.discord.budgets import DiscordBudgets
 from bots.discord.handlers import DiscordHandlers
 from bots.discord.limiter import pace_message_writes_ourselves
 from bots.discord.messages import finish_orphan
-from bots.services import DRAIN_SECONDS, ServiceContext
+from bots.context import ServiceContext
 from core.settings import Settings, SettingsError
 
 log = logging.getLogger("trickle.discord")
@@ -221,10 +221,7 @@ class DiscordService:
 
     async def _finish_answers(self) -> None:
         """The service drains the assistant; the client must stay open until that is done."""
-        tasks = set(self.handlers.tasks)
-        if tasks:
-            log.info("waiting for %d Discord answer(s) to finish", len(tasks))
-            await asyncio.wait(tasks, timeout=DRAIN_SECONDS + 15)
+        await self.ctx.drained.wait()
 
 
 def configure_library(settings: Settings) -> None:

@@ -36,10 +36,11 @@ import json
 import logging
 import sys
 from collections.abc import Coroutine, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import WSMsgType, web
 
+from bots.context import ServiceContext
 from bots.metrics import Metrics
 from bots.playground import pages
 from bots.playground.channel import Channel, Socket
@@ -58,16 +59,12 @@ from core.assistant import (
 from core.pacing.budget import Budget
 from core.conversation.suggestions import SuggestedPrompt, title_for
 
-if TYPE_CHECKING:
-    from bots.services import ServiceContext
-
 log = logging.getLogger("trickle.playground")
 
 __all__ = ["STATIC", "Playground", "build_app", "question_in", "setup"]
 
 HISTORY_TURNS = 20
 MAX_TEXT = 4000
-SETTLE_SECONDS = 40.0
 PLATFORM = "playground"
 FILES_UNREAD = (
     "Files are read only for a question to @trickle (or /ask): these were only shared "
@@ -88,13 +85,13 @@ def _too_long() -> str:
 class Playground:
     """The channel, the assistant and the answers running in it.
 
-    Answers run as tasks so a tab's socket keeps being read (for Stop) while its answer
-    streams; the tasks are kept so that shutdown can wait for their final edits.
+    Answers run as the assistant's tasks, so a tab's socket keeps being read (for Stop)
+    while its answer streams, and shutdown waits for their final edits.
     """
 
     __slots__ = (
         "assistant", "channel", "budget", "metrics", "prompts", "ratings", "max_upload",
-        "_tasks", "_tabs",
+        "_tabs",
     )
 
     def __init__(
@@ -114,7 +111,6 @@ class Playground:
         self.prompts = assistant.settings.suggested_prompts if prompts is None else prompts
         self.ratings = Ratings()
         self.max_upload = max_upload  # bytes per request: the app's `client_max_size`
-        self._tasks: set[asyncio.Task[None]] = set()
         # Each tab's newest socket, so that a message posted over HTTP is told its notices
         # where the tab listens (a reconnect replaces its old socket).
         self._tabs: dict[str, Socket] = {}
@@ -125,7 +121,7 @@ class Playground:
         return cls(ctx.assistant, metrics=ctx.metrics, prompts=ctx.settings.suggested_prompts)
 
     def __repr__(self) -> str:
-        return f"<Playground {self.channel!r} answers={len(self._tasks)} {self.budget!r}>"
+        return f"<Playground {self.channel!r} answers={len(self.assistant.tasks)} {self.budget!r}>"
 
     async def websocket(self, request: web.Request) -> web.StreamResponse:
         """One tab: send it the history, then read what it says until it leaves."""
@@ -231,9 +227,7 @@ class Playground:
             text=asked, asker=asker, history=history, place=PLATFORM,
             files=[f.remote() for f in files],
         )
-        task = asyncio.create_task(self._answer(question), name=f"trickle-playground-{message.id}")
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self.assistant.spawn(self._answer(question), name=f"trickle-playground-{message.id}")
 
     async def stop(self, socket: Socket, by: Asker, answer_id: str) -> None:
         """The Stop button: only the tab that asked may stop an answer.
@@ -281,11 +275,6 @@ class Playground:
         except Exception:  # the relay never raises on faults; anything else is a bug to log
             log.exception("playground answer failed", extra={"answer_id": answer_id})
 
-    async def settle(self, timeout: float) -> None:
-        """Wait for the answers still running (shutdown finishes them) to write their ends."""
-        if self._tasks:
-            await asyncio.wait(set(self._tasks), timeout=timeout)
-
     async def close(self) -> None:
         """Say goodbye to every tab; their pages reconnect when the playground is back."""
         for socket in self.channel.sockets:
@@ -312,13 +301,13 @@ async def setup(ctx: ServiceContext) -> Coroutine[Any, Any, None]:
     log.info("answering to the host names %s (more: TRICKLE_PLAYGROUND_HOSTS)", names)
     runner, url = await pages.listen(build_app(playground, hosts=hosts), host, port)
     print(f"Playground: {url}", flush=True, file=sys.stdout)
-    return _serve(runner, playground, ctx.stopping)
+    return _serve(runner, playground, ctx.drained)
 
 
-async def _serve(runner: web.AppRunner, playground: Playground, stopping: asyncio.Event) -> None:
+async def _serve(runner: web.AppRunner, playground: Playground, drained: asyncio.Event) -> None:
+    """Serve until the service has drained the answers (their ends reach the open tabs)."""
     try:
-        await stopping.wait()
-        await playground.settle(SETTLE_SECONDS)
+        await drained.wait()
     finally:
         await playground.close()
         await runner.cleanup()

@@ -8,10 +8,8 @@ listener that started it and shutdown can finish it.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
-from collections.abc import Coroutine
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -93,7 +91,6 @@ class SlackBot:
         self.files = SlackFiles(client.session, client.token, client.base_url)
         self.feedback_style = FeedbackStyle()
         self.native = NativeSupport(enabled=native)
-        self.tasks: set[asyncio.Task[Any]] = set()
         self.pane = Pane(
             client=client,
             state=state,
@@ -103,7 +100,7 @@ class SlackBot:
             team=identity.team,
         )
         self.ask = AskCommand(
-            client=client, budgets=self.budgets, people=self.people, answer=self._answer, spawn=self._spawn,
+            client=client, budgets=self.budgets, people=self.people, answer=self._answer, spawn=self.assistant.spawn,
             allowed=self.allowed,
         )
         self.access = AccessPolicy.from_settings(assistant.settings)
@@ -115,12 +112,12 @@ class SlackBot:
             history=self.history,
             summarize=self.summarize,
             answer=self._answer,
-            spawn=self._spawn,
+            spawn=self.assistant.spawn,
             allowed=self.allowed,
         )
 
     def __repr__(self) -> str:
-        return f"<SlackBot {self.identity.user_id} answering={len(self.tasks)} {self.budgets!r}>"
+        return f"<SlackBot {self.identity.user_id} answering={len(self.assistant.tasks)} {self.budgets!r}>"
 
     def register(self, app: AsyncApp) -> None:
         """Attach the listeners to a bolt app."""
@@ -137,14 +134,6 @@ class SlackBot:
         # Any other event a workspace admin subscribes to is acknowledged and dropped:
         # unacknowledged, Slack would retry it, and disable the subscription eventually.
         app.event(re.compile(".*"))(self._ignore)
-
-    async def close(self, timeout: float = 30.0) -> None:
-        """Wait for answers still running (the assistant's drain ends them), then give up."""
-        pending = [t for t in self.tasks | self.status_support.tasks if not t.done()]
-        if pending:
-            _, still = await asyncio.wait(pending, timeout=timeout)
-            for task in still:
-                task.cancel()
 
     # -- bolt listeners (their parameter names are how bolt injects arguments) ---------------
 
@@ -183,13 +172,13 @@ class SlackBot:
             log.debug("already handled %s", trigger.dedupe_key)
             return
         if trigger.kind is Kind.OVERHEARD:
-            self._spawn(self._overhear(trigger))
+            self.assistant.spawn(self._overhear(trigger))
             return
         verdict = self.allowed(trigger.user, trigger.channel)
         if verdict.allowed:
-            self._spawn(self._answer(trigger, pane))
+            self.assistant.spawn(self._answer(trigger, pane))
         elif verdict.reason is not None:  # one short reply, never a streamed answer
-            self._spawn(self.replies.post(trigger.channel, trigger.thread_ts, verdict.reason))
+            self.assistant.spawn(self.replies.post(trigger.channel, trigger.thread_ts, verdict.reason))
 
     def allowed(self, user: str, channel: str) -> Verdict:
         """May `user` ask in `channel` (TRICKLE_ALLOW_* / TRICKLE_DENY_*, see core/team/access.py);
@@ -275,7 +264,7 @@ class SlackBot:
     async def _pane_context(self, trigger: Trigger, pane: PaneThread, question: str) -> list[ChatMessage]:
         """Title a pane thread on its first question, and read the channel in view."""
         if not pane.titled and trigger.thread_ts is not None:
-            self.status_support.spawn(self.pane.set_title(trigger.channel, trigger.thread_ts, question))
+            self.assistant.spawn(self.pane.set_title(trigger.channel, trigger.thread_ts, question))
         viewed = pane.viewed_channel
         if not viewed or viewed == trigger.channel:
             return []
@@ -301,7 +290,10 @@ class SlackBot:
         status = None
         if trigger.thread_ts is not None:
             loading = LOADING_MESSAGES if pane is not None else ()
-            status = ThreadStatus(self.client, trigger.channel, trigger.thread_ts, self.status_support, loading=loading)
+            status = ThreadStatus(
+                self.client, trigger.channel, trigger.thread_ts, self.status_support,
+                spawn=self.assistant.spawn, loading=loading,
+            )
         common = dict(
             client=self.client,
             team=trigger.team,
@@ -366,19 +358,3 @@ class SlackBot:
             return
         self.metrics.rated("slack", verdict)
         log.info("feedback on %s by %s: %s", answer_id, user, verdict, extra={"answer_id": answer_id})
-
-    # -- tasks -----------------------------------------------------------------------------------
-
-    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.create_task(self._guarded(work))
-        self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
-
-    @staticmethod
-    async def _guarded(work: Coroutine[Any, Any, None]) -> None:
-        try:
-            await work
-        except asyncio.CancelledError:
-            raise
-        except Exception:  # one broken answer must not take the listener down with it
-            log.exception("handling a Slack event failed")

@@ -14,7 +14,7 @@ import logging
 import re
 from collections.abc import Coroutine
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import aiohttp
 from aiohttp import web
@@ -25,19 +25,16 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bots.context import ServiceContext
 from bots.slack.budgets import SlackBudgets, SlackLimits
 from bots.slack.handlers import BotIdentity, SlackBot
 from bots.slack.orphans import OrphanFinisher
 from core.settings import Settings, SettingsError
 
-if TYPE_CHECKING:
-    from bots.services import ServiceContext
-
 log = logging.getLogger("trickle.slack")
 
 EVENTS_PATH = "/slack/events"
 _API_TIMEOUT = 30.0
-_CLOSE_TIMEOUT = 30.0
 
 
 @dataclass(slots=True)
@@ -50,12 +47,12 @@ class SlackService:
     socket: AsyncSocketModeHandler | None = None
     _socket_open: bool = True
 
-    async def run(self, stopping: asyncio.Event) -> None:
-        """Serve until `stopping` is set, then let running answers finish and close."""
+    async def run(self, stopping: asyncio.Event, drained: asyncio.Event) -> None:
+        """Serve until `stopping` is set; close once the service has drained the answers."""
         try:
             await stopping.wait()
             await self._close_socket()  # no new events; running answers keep the Web API
-            await self.bot.close(_CLOSE_TIMEOUT)
+            await drained.wait()
         finally:
             await self.close()
 
@@ -74,7 +71,7 @@ class SlackService:
 async def setup(ctx: ServiceContext) -> Coroutine[Any, Any, None] | None:
     """Start the Slack adapter on `ctx` (see bots/services.py) and return its runner."""
     service = await start(ctx)
-    return service.run(ctx.stopping)
+    return service.run(ctx.stopping, ctx.drained)
 
 
 async def start(ctx: ServiceContext, *, limits: SlackLimits | None = None) -> SlackService:

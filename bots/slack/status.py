@@ -8,9 +8,9 @@ missing, `StatusSupport` stops trying for the whole process.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from dataclasses import dataclass, field
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
@@ -26,21 +26,15 @@ _GIVE_UP_ON = frozenset({"missing_scope", "unknown_method", "not_allowed_token_t
 
 @dataclass(slots=True)
 class StatusSupport:
-    """Whether statuses are worth trying, and the background calls in flight."""
+    """Whether statuses are worth trying: learnt once for the whole process."""
 
     enabled: bool = True
-    tasks: set[asyncio.Task[Any]] = field(default_factory=set)
-
-    def spawn(self, call: Any) -> None:
-        task = asyncio.ensure_future(call)
-        self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
 
 
 class ThreadStatus:
     """Shows the status once and clears it once, for one answer in one thread."""
 
-    __slots__ = ("_client", "_channel", "_thread_ts", "_support", "_shown", "_ever", "_loading")
+    __slots__ = ("_client", "_channel", "_thread_ts", "_support", "_spawn", "_shown", "_ever", "_loading")
 
     def __init__(
         self,
@@ -49,8 +43,12 @@ class ThreadStatus:
         thread_ts: str,
         support: StatusSupport,
         *,
+        spawn: Callable[[Coroutine[Any, Any, None]], object],
         loading: tuple[str, ...] = (),
     ) -> None:
+        # The assistant's `spawn`: the calls run beside the answer, which never waits for
+        # them, and shutdown still waits for a status being cleared.
+        self._spawn = spawn
         self._loading = loading  # the pane's rotating messages, shown with the status
         self._client = client
         self._channel = channel
@@ -76,14 +74,14 @@ class ThreadStatus:
         """Start showing "is thinking…" (in the background)."""
         if self._support.enabled and not self._shown:
             self._shown = self._ever = True
-            self._support.spawn(self._set(THINKING))
+            self._spawn(self._set(THINKING))
 
     def clear(self) -> None:
         """Stop showing it, if it was shown (in the background)."""
         if self._shown:
             self._shown = False
             if self._support.enabled:  # a refused `show` left nothing to clear
-                self._support.spawn(self._set(""))
+                self._spawn(self._set(""))
 
     async def _set(self, status: str) -> None:
         loading = self._loading if status else ()
