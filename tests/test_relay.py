@@ -474,3 +474,40 @@ async def test_staleness_counts_text_on_a_later_page_only_once_that_page_shows_i
         first = next(at for at in times if len(shown_at(at)) >= length)
         visible.append(first - emitted_at)
     assert sorted(seen.values) == pytest.approx(sorted(visible), abs=1e-6)
+
+
+# -- bugs are visible: a traceback once, and the answer still ends -------------------------------
+async def _broken_source():
+    yield TextDelta("Half an ")
+    raise ZeroDivisionError("a bug in the source")
+
+
+class BrokenEditSurface(FakeSurface):
+    """An adapter with a bug: its interim edits raise what no retry policy expects."""
+
+    async def edit(self, ref, text, *, final):
+        if not final:
+            raise KeyError("a bug in the adapter")
+        await super().edit(ref, text, final=final)
+
+
+async def test_a_source_that_raises_logs_its_traceback_once_and_the_answer_ends_with_a_notice(caplog):
+    surface = FakeSurface()
+    with caplog.at_level("ERROR", logger="trickle.relay"):
+        outcome = await relay(surface, _broken_source())
+    assert outcome.end is EndReason.ERROR
+    assert surface.final_texts()[0].startswith("Half an") and surface.unfinished() == []
+    bugs = [r for r in caplog.records if r.exc_info]
+    assert len(bugs) == 1 and bugs[0].exc_info[0] is ZeroDivisionError
+
+
+async def test_an_adapter_bug_logs_its_traceback_while_an_expected_failure_logs_one_line(caplog):
+    with caplog.at_level("ERROR", logger="trickle.relay"):
+        broken = BrokenEditSurface()
+        outcome = await relay(broken, ScriptedSource(words(POEM), delay=0.05).stream())
+        expected = FakeSurface(fail_placeholder="not_in_channel")
+        await relay(expected, ScriptedSource(words(POEM), delay=0.05).stream())
+    assert outcome.end is EndReason.PLATFORM_ERROR and broken.unfinished() == []
+    with_trace = [r for r in caplog.records if r.exc_info]
+    assert len(with_trace) == 1 and with_trace[0].exc_info[0] is KeyError
+    assert any("not_in_channel" in r.getMessage() and not r.exc_info for r in caplog.records)

@@ -86,7 +86,7 @@ class Answer(Generic[Ref]):
         self.answer_id = answer_id or uuid.uuid4().hex[:12]
         self.log = logging.LoggerAdapter(log, {"answer_id": self.answer_id})
         self._stream = ModelReader(
-            events, observer=self.observer, on_status=self._show_status, person=person
+            events, observer=self.observer, on_status=self._show_status, person=person, log=self.log
         )
         self._calls = PlatformCalls(
             timeout=self.config.call_timeout,
@@ -158,8 +158,11 @@ class Answer(Generic[Ref]):
         except asyncio.CancelledError:
             self.abort(EndReason.INTERRUPTED)
             raise
-        except Exception as exc:  # the surface failed in a way retries did not fix
-            self.log.error("surface failed: %s", exc)
+        except Exception as exc:
+            if isinstance(exc, (SurfaceError, TimeoutError, OSError)):  # retries did not fix it
+                self.log.error("surface failed: %s", exc)
+            else:  # a bug in the adapter: its traceback, once
+                self.log.error("the surface raised %s", type(exc).__name__, exc_info=True)
             self.abort(EndReason.PLATFORM_ERROR, getattr(exc, "code", type(exc).__name__))
         finally:
             if self._stream.finish_reason is None or self._override is not None:

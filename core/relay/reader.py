@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import logging
 from collections.abc import AsyncIterator, Callable
 
 from core.models import ErrorKind, Finish, StreamError, StreamEvent, TextDelta, Usage, Waiting
 from core.observer import RelayObserver
 
 __all__ = ["ModelReader"]
+
+_log = logging.getLogger("trickle.relay")
 
 
 class ModelReader:
@@ -25,7 +28,7 @@ class ModelReader:
     has shown it, because the budget serves first the answer whose people waited longest.
     """
 
-    __slots__ = ("_events", "_observer", "_on_status", "_chunks", "length", "_unshown",
+    __slots__ = ("_events", "_observer", "_on_status", "_log", "_chunks", "length", "_unshown",
                  "dirty", "ended", "done", "finish_reason", "limit", "error", "usage",
                  "person", "first_at", "shown_length", "posted")
 
@@ -36,8 +39,10 @@ class ModelReader:
         observer: RelayObserver,
         on_status: Callable[[str, bool], None],
         person: str = "",
+        log: logging.Logger | logging.LoggerAdapter[logging.Logger] = _log,
     ) -> None:
         self._events = events
+        self._log = log
         self._observer = observer
         self._on_status = on_status
         self._chunks: list[str] = []
@@ -136,7 +141,10 @@ class ModelReader:
                     if self.finish_reason is None:  # after Finish the answer is whole
                         self.error = event
                     break
-        except Exception as exc:  # a source should yield errors, but never trust it
+        except Exception as exc:
+            # Sources yield their expected failures as `StreamError`s; anything raised is
+            # a bug, told once with its traceback, and the answer ends with the notice.
+            self._log.error("the completion source raised %s", type(exc).__name__, exc_info=True)
             self.error = StreamError(kind=ErrorKind.API, message=type(exc).__name__)
         finally:
             self.end()
