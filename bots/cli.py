@@ -13,12 +13,12 @@ import os
 import sys
 from collections.abc import Sequence
 
-from core.settings import Settings, SettingsError
+from bots.settings import Settings
+from core.settings import SettingsError
 
 USAGE_HINT = 'usage: trickle ask "your question"   (or: echo "your question" | trickle ask -)'
 
 EXIT_OK = 0
-EXIT_MODEL_ERROR = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130  # the shell's convention for Ctrl-C
 

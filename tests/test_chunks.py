@@ -70,3 +70,14 @@ def test_a_split_surrogate_pair_is_rejoined_and_a_lone_one_replaced():
 
 def test_usage_counts_that_are_not_numbers_count_as_zero():
     assert read_all({"choices": [], "usage": {"prompt_tokens": None}}) == [Usage(0, 0)]
+
+
+def test_a_message_goes_on_the_wire_with_its_images_as_parts_unless_the_model_reads_none():
+    from core.models import ChatMessage
+    from core.sources.chunks import wire_message
+
+    message = ChatMessage("user", "what is this?", images=("data:image/png;base64,AAAA",))
+    parts = wire_message(message)["content"]
+    assert parts[0] == {"type": "text", "text": "what is this?"}
+    assert parts[1] == {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}}
+    assert wire_message(message, images=False) == {"role": "user", "content": "what is this?"}

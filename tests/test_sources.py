@@ -141,14 +141,18 @@ async def test_slow_but_steady_stream_outlives_the_idle_timeout(
 # --- rate limits -------------------------------------------------------------------------
 
 
+def waits_in(events: list[StreamEvent]) -> list[float]:
+    """The 429 waits a source told of, in seconds."""
+    return [e.seconds for e in events if isinstance(e, Waiting)]
+
+
 async def test_429_before_the_stream_is_retried_after_retry_after(
     fake_openai: FakeOpenAI, make_source: MakeSource
 ) -> None:
     fake_openai.script_queue.extend([Script(tokens=[], fail="http_429", retry_after="0.1")] * 2)
     fake_openai.script_queue.append(script_from_text("finally"))
-    waits: list[float] = []
-    events = await collect(make_source(on_waiting=waits.append).stream(QUESTION))
-    assert waits == [0.1, 0.1]
+    events = await collect(make_source().stream(QUESTION))
+    assert waits_in(events) == [0.1, 0.1]
     assert text_of(events) == "finally" and Finish("stop") in events
     assert len(fake_openai.requests) == 3
 
@@ -170,11 +174,10 @@ async def test_retry_after_beyond_the_deadline_gives_up_without_waiting(
     fake_openai: FakeOpenAI, make_source: MakeSource
 ) -> None:
     fake_openai.script_queue.append(Script(tokens=[], fail="http_429", retry_after="60"))
-    waits: list[float] = []
-    source = make_source(rate_limit_deadline=5, on_waiting=waits.append)
+    source = make_source(rate_limit_deadline=5)
     events = await collect(source.stream(QUESTION))
     assert [e.kind for e in events if isinstance(e, StreamError)] == [ErrorKind.RATE_LIMITED]
-    assert waits == []
+    assert waits_in(events) == []
 
 
 # --- failures ----------------------------------------------------------------------------
@@ -184,9 +187,8 @@ async def test_retry_after_zero_still_waits_a_little(
     fake_openai: FakeOpenAI, make_source: MakeSource
 ) -> None:
     fake_openai.script_queue.append(Script(tokens=[], fail="http_429", retry_after="0"))
-    waits: list[float] = []
-    events = await collect(make_source(on_waiting=waits.append).stream(QUESTION))
-    assert waits == [0.1] and Finish("stop") in events
+    events = await collect(make_source().stream(QUESTION))
+    assert waits_in(events) == [0.1] and Finish("stop") in events
 
 
 @pytest.mark.parametrize(

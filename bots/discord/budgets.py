@@ -139,12 +139,10 @@ class DiscordBudgets:
         # With replicas (Redis), every process's budget for this bucket also draws on one
         # shared bucket, so together they stay under Discord's count.
         remote = self._shared(f"discord:{name}", rate=self.rate, burst=self.burst) if self._shared else None
-        budget = Budget(
-            rate=self.rate, burst=self.burst, reserve=1.0, name=name, clock=self._clock, remote=remote
+        return Budget(
+            rate=self.rate, burst=self.burst, reserve=1.0, name=name, clock=self._clock, remote=remote,
+            bucket_type=WindowBucket,
         )
-        # Budget builds a plain TokenBucket; Discord's fixed windows need the capped one.
-        budget.bucket = WindowBucket(rate=self.rate, burst=self.burst, now=budget.bucket.updated_at)
-        return budget
 
     def channel(self, channel_id: int | str) -> Budget:
         """The budget for editing messages in one channel (or thread)."""

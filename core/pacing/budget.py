@@ -176,12 +176,15 @@ class Budget:
         name: str = "",
         clock: Callable[[], float] | None = None,
         remote: RemoteBucket | None = None,
+        bucket_type: type[TokenBucket] = TokenBucket,
     ) -> None:
+        # `bucket_type`: how the platform counts (Discord's fixed windows need a
+        # bucket that also follows the window's headers, `bots/discord/windows.py`).
         self.name = name
         self.remote = remote
         self._background: set[asyncio.Task[None]] = set()
         self._clock = clock
-        self.bucket = TokenBucket(rate=rate, burst=burst, now=self._now())
+        self.bucket = bucket_type(rate=rate, burst=burst, now=self._now())
         self.reserve = min(reserve, max(0.0, burst - 1))
         self._waiters: list[_Waiter] = []
         self._timer: asyncio.TimerHandle | asyncio.Handle | None = None

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from core.models import Finish, StreamEvent, TextDelta, Usage
+from core.models import ChatMessage, Finish, StreamEvent, TextDelta, Usage
 
 __all__ = ["ChunkReader"]
 
@@ -91,3 +91,17 @@ class ChunkReader:
 def _count(usage: dict[str, Any], key: str) -> int:
     value = usage.get(key)
     return value if isinstance(value, int) else 0
+
+
+def wire_message(message: ChatMessage, *, images: bool = True) -> dict[str, Any]:
+    """A message as the chat completions API takes it; its images as `image_url` parts
+    unless the model reads none (the embedded one)."""
+    wire: dict[str, Any] = {"role": message.role, "content": message.content}
+    if images and message.images:
+        wire["content"] = [
+            {"type": "text", "text": message.content},
+            *({"type": "image_url", "image_url": {"url": url}} for url in message.images),
+        ]
+    if message.name is not None:
+        wire["name"] = message.name
+    return wire

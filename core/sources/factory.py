@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from core.conversation.context import answer_cap, answer_tokens, context_tokens
-from core.settings import Settings
+from core.settings import CoreSettings
 from core.sources.base import CompletionSource
 
 
-def build_source(settings: Settings) -> CompletionSource:
+def build_source(settings: CoreSettings) -> CompletionSource:
     """The embedded model when neither a key nor a base URL is set, else the endpoint.
 
     Both get the answer cap of `core.conversation.context` (sent as `max_tokens` where the settings

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from core.models import ChatMessage, ErrorKind, StreamError, StreamEvent
-from core.sources.chunks import ChunkReader
+from core.sources.chunks import ChunkReader, wire_message
 from core.sources.failures import classify
 from core.sources.idle import with_idle_timeout
 
@@ -233,7 +233,7 @@ class LocalSource:
         self._current = run
         started = False
         try:
-            run.start(llama, [_wire_message(m) for m in messages], self._params())
+            run.start(llama, [wire_message(m, images=False) for m in messages], self._params())
             started = True
             async with aclosing(_events(run.queue, limit=self._max_tokens)) as events:
                 async for event in events:
@@ -297,8 +297,3 @@ def _releaser(lock: asyncio.Lock) -> Callable[[asyncio.Future[None]], None]:
         lock.release()
 
     return release
-
-
-def _wire_message(message: ChatMessage) -> dict[str, str]:
-    return {"role": message.role, "content": message.content}
-

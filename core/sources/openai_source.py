@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import aclosing
 from typing import Any
 
@@ -19,7 +19,7 @@ import openai
 from openai import AsyncOpenAI
 
 from core.models import ChatMessage, ErrorKind, StreamError, StreamEvent, Waiting
-from core.sources.chunks import ChunkReader
+from core.sources.chunks import ChunkReader, wire_message
 from core.sources.failures import classify, error_code, server_words
 from core.sources.idle import with_idle_timeout
 
@@ -63,8 +63,8 @@ class OpenAISource:
     """Streams chat completions from an `AsyncOpenAI` client as `StreamEvent`s.
 
     The client is passed in (built by the entry point with `max_retries=0`), so tests and
-    benchmarks can aim the real SDK at a fake server. `on_waiting(seconds)` is called
-    before each 429 wait so the surface can say the model is busy rather than stuck.
+    benchmarks can aim the real SDK at a fake server. Each 429 wait is
+    yielded as `Waiting(seconds)` first, so the surface says the model is busy, not stuck.
     `cut_after` ends an answer sent without `max_tokens` after that many text chunks (a
     server streams about one token a chunk), as a `length` finish: the request keeps the
     model's own default, and a server that would write until its context is full stops
@@ -73,7 +73,7 @@ class OpenAISource:
 
     __slots__ = (
         "_client", "_model", "_max_tokens", "_cut_after", "_temperature", "_idle_timeout",
-        "_rate_limit_deadline", "_on_waiting",
+        "_rate_limit_deadline",
     )
 
     def __init__(
@@ -86,7 +86,6 @@ class OpenAISource:
         temperature: float | None = None,
         idle_timeout: float = 60.0,
         rate_limit_deadline: float = 30.0,
-        on_waiting: Callable[[float], None] | None = None,
     ) -> None:
         self._client = client
         self._model = model
@@ -95,7 +94,6 @@ class OpenAISource:
         self._temperature = temperature
         self._idle_timeout = idle_timeout
         self._rate_limit_deadline = rate_limit_deadline
-        self._on_waiting = on_waiting
 
     def __repr__(self) -> str:
         base_url = str(self._client.base_url)
@@ -115,7 +113,7 @@ class OpenAISource:
     def _request(self, messages: Sequence[ChatMessage], model: str) -> dict[str, Any]:
         request: dict[str, Any] = {
             "model": model,
-            "messages": [_wire_message(m) for m in messages],
+            "messages": [wire_message(m) for m in messages],
             "stream": True,
             "stream_options": {"include_usage": True},
         }
@@ -153,17 +151,8 @@ class OpenAISource:
                     return
                 if limited.retry_after is None:
                     backoff *= 2
-                self._tell_waiting(wait)
                 yield Waiting(wait)
                 await asyncio.sleep(wait)
-
-    def _tell_waiting(self, seconds: float) -> None:
-        if self._on_waiting is None:
-            return
-        try:
-            self._on_waiting(seconds)
-        except Exception:  # noqa: BLE001 - a UI hook must not break the answer
-            _log.exception("on_waiting callback failed")
 
     async def _open(self, request: dict[str, Any]) -> openai.AsyncStream[object]:
         """`chat.completions.create(stream=True)`, with chunks as plain dicts.
@@ -294,18 +283,6 @@ async def _close_quietly(stream: openai.AsyncStream[Any]) -> None:
         await stream.close()
     except Exception:  # noqa: BLE001 - the answer's outcome is already decided
         _log.debug("closing the OpenAI stream failed", exc_info=True)
-
-
-def _wire_message(message: ChatMessage) -> dict[str, Any]:
-    wire: dict[str, Any] = {"role": message.role, "content": message.content}
-    if message.images:
-        wire["content"] = [
-            {"type": "text", "text": message.content},
-            *({"type": "image_url", "image_url": {"url": url}} for url in message.images),
-        ]
-    if message.name is not None:
-        wire["name"] = message.name
-    return wire
 
 
 def _retry_after(err: openai.APIStatusError) -> float | None:

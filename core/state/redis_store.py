@@ -8,7 +8,6 @@ is Redis's own (`TIME`), not each process's.
 
 from __future__ import annotations
 
-import json
 import logging
 
 from redis import asyncio as aioredis
@@ -206,7 +205,3 @@ class RedisState:
 
     async def aclose(self) -> None:
         await self._redis.aclose()
-
-
-def dumps(value: object) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
