@@ -1,6 +1,6 @@
 """Slack's argument checks for the fake's agent surface, as pure functions.
 
-`FakeSlack` (tests/fakes/slack_server.py) calls these for the assistant thread methods,
+`FakeSlack` (tests/fakes/slack_server/) calls these for the assistant thread methods,
 `views.open`, `context_actions` blocks and history cursors. They live apart because they
 need no server state: each takes what the client sent and either returns it cleaned up or
 raises `Refusal` with the error name and the `response_metadata.messages` Slack explains
