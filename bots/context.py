@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from aiohttp import web
 
 from bots.metrics import Metrics
+from bots.settings import Settings
 from core.assistant import Assistant
-from core.settings import Settings
 from core.sources.base import CompletionSource
 from core.state.inflight import Finalizer, Inflight
 from core.state.store import StateStore

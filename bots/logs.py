@@ -12,8 +12,8 @@ from urllib.parse import unquote, urlsplit
 from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.web_protocol import RequestPayloadError
 
+from bots.settings import Settings
 from core.privacy.masking import mask_secrets
-from core.settings import Settings
 
 MIN_SECRET = 6  # shorter configured values are too likely to be ordinary words
 

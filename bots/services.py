@@ -21,7 +21,8 @@ from aiohttp import web
 
 from bots.context import SHUTDOWN_SECONDS, ServiceContext, build_assistant
 from bots.metrics import Metrics
-from core.settings import Settings, SettingsError
+from bots.settings import Settings
+from core.settings import SettingsError
 from core.sources.factory import build_source
 from core.state.inflight import Inflight
 from core.state.store import MemoryState, StateStore

@@ -11,11 +11,11 @@ from __future__ import annotations
 import sys
 from typing import TextIO
 
+from bots.settings import Settings
 from bots.terminal_escapes import EscapeStripper, strip_escapes
 from core.conversation.context import answer_cap, context_tokens, fit_conversation
 from core.models import EndReason, Finish, StreamError, TextDelta, Waiting
 from core.notices import QUESTION_TOO_LONG, error_notice, notice_for
-from core.settings import Settings
 from core.sources.factory import build_source
 
 

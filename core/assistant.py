@@ -40,7 +40,7 @@ from core.privacy.redaction import Redactor
 from core.quotas.shared import PersonQuotas, Place
 from core.observer import NullObserver, RelayObserver
 from core.relay.answer import Answer, RelayConfig
-from core.settings import Settings
+from core.settings import CoreSettings
 from core.sources.base import CompletionSource
 from core.surface import Locatable, LocatableBeforePost, Ref, Surface
 from core.team.usage import UsageLedger, count_answer
@@ -145,7 +145,7 @@ class Assistant:
     """Runs answers for one process; see the module docstring."""
 
     source: CompletionSource
-    settings: Settings
+    settings: CoreSettings
     relay_config: RelayConfig | None = None
     inflight: Inflight | None = None
     prefs: ChannelPrefs | None = None

@@ -44,7 +44,7 @@ async def discord_bot(monkeypatch: pytest.MonkeyPatch, fake_openai: FakeOpenAI) 
     from bots.discord.service import DiscordService, configure_library
     from bots.metrics import Metrics
     from bots.context import ServiceContext, build_assistant
-    from core.settings import Settings
+    from bots.settings import Settings
     from core.sources.factory import build_source
     from core.state.store import MemoryState
     from tests.fakes.discord_server import FakeDiscord

@@ -134,7 +134,7 @@ async def slack_bot(
     from bots.metrics import Metrics
     from bots.context import ServiceContext, build_assistant
     from bots.slack import service as slack_service
-    from core.settings import Settings
+    from bots.settings import Settings
     from core.sources.factory import build_source
     from core.state.store import MemoryState
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from core.team.access import DENIED_REPLIES, AccessPolicy, Denial, Verdict
-from core.settings import Settings, SettingsError
+from bots.settings import Settings
+from core.settings import SettingsError
 
 
 def policy(**env: str) -> AccessPolicy:

@@ -8,7 +8,7 @@ import pytest
 from core.assistant import Asker, Assistant, Question
 from core.team.channel_prefs import NOT_ADMIN, PROMPT_CHARS, ChannelPrefs, Prefs, PrefsRefused
 from core.models import EndReason
-from core.settings import Settings
+from bots.settings import Settings
 from core.sources.factory import build_source
 from core.state.store import MemoryState
 from tests.fakes.openai_server import FakeOpenAI, script_from_text

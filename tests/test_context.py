@@ -8,7 +8,7 @@ from core.assistant import Asker, Assistant, Question
 from core.conversation.context import answer_cap, answer_tokens, context_tokens, fit_conversation
 from core.conversation.history import estimate_tokens
 from core.models import ChatMessage, EndReason
-from core.settings import Settings
+from bots.settings import Settings
 from core.sources.factory import build_source
 from tests.fakes.openai_server import FakeOpenAI, script_from_text
 from tests.fakes.surface import FakeSurface

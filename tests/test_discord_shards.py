@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from core.settings import Settings, SettingsError
+from bots.settings import Settings
+from core.settings import SettingsError
 from tests.fakes.openai_server import script_from_text
 from tests.test_discord_ask import final_of
 

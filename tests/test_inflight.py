@@ -8,7 +8,7 @@ import pytest
 
 from core.assistant import Asker, Assistant, Question, StopResult
 from core.state.inflight import Inflight, InflightRecord
-from core.settings import Settings
+from bots.settings import Settings
 from core.state.sqlite_store import SqliteState
 from core.state.store import MemoryState
 from tests.fakes.model import ScriptedSource, words

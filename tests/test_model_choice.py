@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from core.team.model_choice import CHOICE_LIMIT, as_fixed_choices, refusal, suggestions
-from core.settings import Settings, SettingsError
+from bots.settings import Settings
+from core.settings import SettingsError
 
 
 def test_unset_only_the_default_model_may_be_chosen():

@@ -16,7 +16,7 @@ import pytest
 from bots.logs import configure_logging
 from core.models import EndReason, ErrorKind, StreamError
 from core.relay.answer import relay
-from core.settings import Settings
+from bots.settings import Settings
 from core.sources.failures import classify, server_words
 from core.sources.openai_source import OpenAISource, build_openai_client
 from tests.fakes.openai_server import FakeOpenAI, Script, words

@@ -7,7 +7,7 @@ import pytest
 from core.assistant import Asker, Assistant, Question
 from core.models import ChatMessage, EndReason, ErrorKind, StreamError
 from core.notices import error_notice, notice_for, with_notice, without_notice
-from core.settings import Settings
+from bots.settings import Settings
 from tests.fakes.model import ScriptedSource
 
 TRANSIENT = {ErrorKind.TIMEOUT, ErrorKind.RATE_LIMITED, ErrorKind.CONNECTION, ErrorKind.LOST, ErrorKind.API}

@@ -26,7 +26,7 @@ from bots.playground.service import STATIC, Playground, build_app, question_in, 
 from bots.playground.surface import INDICATOR, PLACEHOLDER, AnswerStats, PlaygroundSurface, channel_budget
 from bots.context import ServiceContext
 from core.assistant import USAGE_HINT, Assistant
-from core.settings import Settings
+from bots.settings import Settings
 from core.sources.factory import build_source
 from core.state.store import MemoryState
 from core.conversation.suggestions import GREETING, title_for

@@ -24,7 +24,7 @@ from PIL import Image
 from bots.playground.service import FILES_UNREAD, NOT_CONNECTED, NOTHING_TO_SEND, Playground, build_app
 from bots.playground.uploads import KEY_HEADER, MAX_FILES, MAX_NAME, file_label
 from core.assistant import Assistant, about_files
-from core.settings import Settings
+from bots.settings import Settings
 from core.sources.factory import build_source
 from tests.fakes.openai_server import FakeOpenAI, script_from_text
 

@@ -24,7 +24,7 @@ from bots.playground.service import setup
 from bots.context import ServiceContext
 from core.assistant import Assistant
 from core.hostnames import HostPort, normalize_host, parse_origin, split_host_header
-from core.settings import Settings
+from bots.settings import Settings
 from core.sources.factory import build_source
 from core.state.store import MemoryState
 from tests.fakes.openai_server import FakeOpenAI

@@ -14,7 +14,7 @@ from core.assistant import Asker, Assistant, Question
 from core.attachments import AttachmentLimits, FetchFailed, RemoteFile, fetch_all
 from core.attachments.question_files import BLIND_SECONDS, REFUSED_IMAGES, QuestionFiles
 from core.models import EndReason
-from core.settings import Settings
+from bots.settings import Settings
 from core.sources.factory import build_source
 from tests.fakes.openai_server import FakeOpenAI, Script, script_from_text
 from tests.fakes.surface import FakeSurface

@@ -10,7 +10,7 @@ from core.assistant import Asker, Assistant, Question
 from core.models import EndReason
 from core.quotas.local import SlidingWindow, Slots
 from core.quotas.shared import PersonQuotas, SharedSlots, StoreUnavailable
-from core.settings import Settings
+from bots.settings import Settings
 from core.sources.openai_source import OpenAISource, build_openai_client
 from tests.fakes.model import ScriptedSource, words
 from tests.fakes.openai_server import FakeOpenAI, Script, script_from_text

@@ -12,7 +12,8 @@ from hypothesis import given, settings as hypothesis_settings, strategies as st
 from core.assistant import Asker, Assistant, Question
 from core.models import ChatMessage
 from core.privacy.redaction import KINDS, Redactor, parse_redact
-from core.settings import Settings, SettingsError
+from bots.settings import Settings
+from core.settings import SettingsError
 from tests.fakes.model import ScriptedSource
 from tests.fakes.surface import FakeSurface
 

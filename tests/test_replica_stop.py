@@ -10,7 +10,7 @@ from core.assistant import Asker, Assistant, Question, StopResult
 from core.state.inflight import Inflight
 from core.models import EndReason
 from core.state.redis_store import RedisState
-from core.settings import Settings
+from bots.settings import Settings
 from tests.fakes.model import ScriptedSource, words
 from tests.fakes.surface import FakeMessage, FakeSurface
 

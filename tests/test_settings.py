@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import ast
+from pathlib import Path
+
 import pytest
 
-from core.settings import Settings, SettingsError
+from bots.settings import Settings
+from core.settings import CoreSettings, SettingsError
 
 
 def test_defaults_follow_the_contract():
@@ -108,3 +112,45 @@ def test_an_answer_cap_that_fills_the_context_is_refused_at_start():
     s = Settings.from_mapping({"TRICKLE_MAX_TOKENS": "1024", "TRICKLE_CONTEXT_TOKENS": "4096"})
     assert (s.max_tokens, s.context_tokens) == (1024, 4096)
     assert Settings.from_mapping({}).context_tokens is None
+
+
+def test_a_value_pydantic_refuses_is_one_settings_error_naming_the_variable():
+    with pytest.raises(SettingsError) as refused:
+        Settings.from_mapping({"TRICKLE_HTTP_PORT": "70000", "TRICKLE_LOG_FORMAT": "xml"})
+    assert str(refused.value) == "TRICKLE_HTTP_PORT='70000' is out of range (accepted: a whole number from 0 to 65535)"
+    assert refused.value.__cause__ is None and refused.value.__suppress_context__  # pydantic's unmasked text
+
+
+def test_a_blank_variable_is_unset():
+    assert Settings.from_mapping({"TRICKLE_EDIT_INTERVAL": "  ", "TRICKLE_MODEL": ""}) == Settings.from_mapping({})
+
+
+def test_building_by_field_name_reads_neither_the_environment_nor_env_file(monkeypatch, tmp_path):
+    (tmp_path / ".env").write_text("TRICKLE_EDIT_INTERVAL=0.25\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("TRICKLE_MODEL", "from-env")
+    s = Settings(idle_timeout=5.0)
+    assert (s.model, s.edit_interval, s.idle_timeout) == ("gpt-4o-mini", 0.5, 5.0)
+    loaded = Settings.load()
+    assert (loaded.model, loaded.edit_interval) == ("from-env", 0.25)
+
+
+def test_settings_cannot_change_once_built():
+    s = Settings.from_mapping({})
+    with pytest.raises(ValueError):
+        s.model = "other"  # type: ignore[misc]
+    assert s.model_copy(update={"model": "other"}).model == "other"
+
+
+def test_core_settings_hold_no_platform_field_and_import_no_platform():
+    platform = [name for name in CoreSettings.model_fields if name.startswith(("slack_", "discord_", "shard_", "http_", "log_"))]
+    assert not platform
+    assert {"slack_bot_token", "shard_ids", "http_port", "log_level"} <= set(Settings.model_fields)
+    source = (Path(__file__).parent.parent / "core" / "settings.py").read_text()
+    imported = [
+        node.module if isinstance(node, ast.ImportFrom) else alias.name
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, (ast.Import, ast.ImportFrom))
+        for alias in node.names
+    ]
+    assert not [name for name in imported if name and name.split(".")[0] == "bots"]

@@ -11,7 +11,7 @@ from core.assistant import Asker, Assistant, Question
 from core.state.inflight import Inflight
 from core.models import EndReason, Finish, TextDelta
 from core.state.redis_store import RedisState
-from core.settings import Settings
+from bots.settings import Settings
 from core.quotas.shared import PersonQuotas, StoreUnavailable
 from tests.fakes.model import words
 from tests.test_quotas import StatusSurface

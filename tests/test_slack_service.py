@@ -20,7 +20,8 @@ import pytest
 from bots.slack.messages import STOP_ACTION
 from bots.slack.service import check_settings
 from bots.slack.shortcuts import ASK_ABOUT, SUMMARIZE
-from core.settings import Settings, SettingsError
+from bots.settings import Settings
+from core.settings import SettingsError
 from tests.slack_harness import wait_until
 from tests.fakes.openai_server import FakeOpenAI, script_from_text
 from tests.fakes.slack_server import FakeSlack, unescape

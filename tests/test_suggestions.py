@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from core.settings import Settings, SettingsError
+from bots.settings import Settings
+from core.settings import SettingsError
 from core.conversation.suggestions import DEFAULT_PROMPTS, MAX_PROMPTS, SuggestedPrompt, parse_prompts, title_for
 
 

@@ -12,7 +12,7 @@ from bots.metrics import Metrics
 from core.assistant import Asker, Assistant, Question
 from core.conversation.history import MESSAGE_OVERHEAD, estimate_tokens
 from core.models import ChatMessage, EndReason, Usage
-from core.settings import Settings
+from bots.settings import Settings
 from core.sources.factory import build_source
 from core.state.sqlite_store import SqliteState
 from core.state.store import MemoryState

@@ -29,7 +29,8 @@ from bots.discord.handlers import DiscordHandlers
 from bots.discord.limiter import pace_message_writes_ourselves
 from bots.discord.messages import finish_orphan
 from bots.context import ServiceContext
-from core.settings import Settings, SettingsError
+from bots.settings import Settings
+from core.settings import SettingsError
 
 log = logging.getLogger("trickle.discord")
 

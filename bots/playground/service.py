@@ -57,7 +57,7 @@ from core.assistant import (
     USAGE_HINT, Asker, Assistant, Question, StopResult, about_files, is_blank, new_answer_id,
 )
 from core.pacing.budget import Budget
-from core.conversation.suggestions import SuggestedPrompt, title_for
+from core.conversation.suggestions import DEFAULT_PROMPTS, SuggestedPrompt, title_for
 
 log = logging.getLogger("trickle.playground")
 
@@ -108,7 +108,7 @@ class Playground:
         self.channel = channel or Channel()
         self.budget = budget or channel_budget()
         self.metrics = metrics or Metrics()
-        self.prompts = assistant.settings.suggested_prompts if prompts is None else prompts
+        self.prompts = DEFAULT_PROMPTS if prompts is None else prompts
         self.ratings = Ratings()
         self.max_upload = max_upload  # bytes per request: the app's `client_max_size`
         # Each tab's newest socket, so that a message posted over HTTP is told its notices

@@ -29,7 +29,8 @@ from bots.context import ServiceContext
 from bots.slack.budgets import SlackBudgets, SlackLimits
 from bots.slack.handlers import BotIdentity, SlackBot
 from bots.slack.orphans import OrphanFinisher
-from core.settings import Settings, SettingsError
+from bots.settings import Settings
+from core.settings import SettingsError
 
 log = logging.getLogger("trickle.slack")
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from core.conversation.history import MESSAGE_OVERHEAD, estimate_tokens, trim_history, trim_question
 from core.models import ChatMessage
-from core.settings import Settings
+from core.settings import CoreSettings
 
 __all__ = [
     "Fitted", "LOCAL_ANSWER_TOKENS", "LOCAL_CONTEXT_TOKENS", "SERVER_ANSWER_TOKENS",
@@ -29,14 +29,14 @@ SERVER_ANSWER_TOKENS = 1024
 ANSWER_PRIMING = 16  # tokens a chat template adds after the last message to start the answer
 
 
-def context_tokens(settings: Settings) -> int | None:
+def context_tokens(settings: CoreSettings) -> int | None:
     """The model's context in tokens: the setting, else the embedded model's own, else unknown."""
     if settings.context_tokens is not None:
         return settings.context_tokens
     return LOCAL_CONTEXT_TOKENS if settings.uses_local_model else None
 
 
-def answer_tokens(settings: Settings) -> int | None:
+def answer_tokens(settings: CoreSettings) -> int | None:
     """The `max_tokens` the request carries: TRICKLE_MAX_TOKENS, else the embedded model's.
 
     CONTRACT.md keeps the model's own default when TRICKLE_MAX_TOKENS is unset, so a
@@ -55,7 +55,7 @@ def answer_tokens(settings: Settings) -> int | None:
     return None
 
 
-def answer_cap(settings: Settings) -> int | None:
+def answer_cap(settings: CoreSettings) -> int | None:
     """The longest answer trickle lets through, in tokens, whether or not it was sent.
 
     llama.cpp's server, asked without `max_tokens`, generates until its context is full

@@ -7,7 +7,7 @@ queue that grows faster than it drains only hides the problem; for the same reas
 person's queue is short (`core.quotas.shared.SharedSlots.enter`). Per channel the
 default is generous (a busy team channel of 60 questions a minute from different people
 is never refused); per person it is not, because every answer spends edits from a
-budget the whole workspace shares (see `Settings.user_rpm`).
+budget the whole workspace shares (see `CoreSettings.user_rpm`).
 
 These are the per-process counters; `core.quotas.shared` counts the per-person ones
 across replicas and falls back to these when the shared store is away.

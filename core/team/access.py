@@ -27,7 +27,7 @@ import enum
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from core.settings import Settings
+from core.settings import CoreSettings
 
 __all__ = ["AccessPolicy", "Denial", "Verdict", "DENIED_REPLIES"]
 
@@ -86,7 +86,7 @@ class AccessPolicy:
     silent: bool = False
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> AccessPolicy:
+    def from_settings(cls, settings: CoreSettings) -> AccessPolicy:
         return cls(
             admins=settings.admins,
             allow_users=settings.allow_users,

@@ -27,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from core.team.model_choice import refusal
-from core.settings import Settings
+from core.settings import CoreSettings
 from core.state.store import StateStore
 
 log = logging.getLogger("trickle.prefs")
@@ -94,7 +94,7 @@ class ChannelPrefs:
     def __init__(
         self,
         state: StateStore,
-        settings: Settings,
+        settings: CoreSettings,
         *,
         cache_seconds: float = CACHE_SECONDS,
         clock: Callable[[], float] = time.monotonic,
