@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from core.assistant import Asker, Assistant, Question
+from core.question import Asker, Question
+from core.assistant import Assistant
 from core.team.channel_prefs import NOT_ADMIN, PROMPT_CHARS, ChannelPrefs, Prefs, PrefsRefused
 from core.models import EndReason
 from bots.settings import Settings

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from core.assistant import Asker, Assistant, Question
+from core.question import Asker, Question
+from core.assistant import Assistant
 from core.conversation.context import answer_cap, answer_tokens, context_tokens, fit_conversation
 from core.conversation.history import estimate_tokens
 from core.models import ChatMessage, EndReason

@@ -15,7 +15,7 @@ from PIL import Image
 
 import core.attachments.question_files as question_files
 from bots.discord.messages import INDICATOR, PLACEHOLDER
-from core.assistant import about_files
+from core.question import about_files
 from tests.fakes.discord_server import FakeDiscord, FakeMessage
 from tests.fakes.openai_server import script_from_text
 from tests.test_attachments import _pdf as tiny_pdf

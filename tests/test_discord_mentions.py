@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from bots.discord.messages import INDICATOR
-from core.assistant import USAGE_HINT
+from core.question import USAGE_HINT
 from tests.fakes.discord_server import FakeDiscord, FakeMessage
 from tests.fakes.openai_server import script_from_text
 

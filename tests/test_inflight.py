@@ -6,7 +6,9 @@ import asyncio
 
 import pytest
 
-from core.assistant import Asker, Assistant, Question, StopResult
+from core.question import Asker, Question
+from core.stops import StopResult
+from core.assistant import Assistant
 from core.state.inflight import Inflight, InflightRecord
 from bots.settings import Settings
 from core.state.sqlite_store import SqliteState

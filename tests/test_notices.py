@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from core.assistant import Asker, Assistant, Question
+from core.question import Asker, Question
+from core.assistant import Assistant
 from core.models import ChatMessage, EndReason, ErrorKind, StreamError
 from core.notices import error_notice, notice_for, with_notice, without_notice
 from bots.settings import Settings

@@ -25,7 +25,8 @@ from bots.playground.feedback import ALREADY, NO_ANSWER, NO_VERDICT, NOT_ENDED, 
 from bots.playground.service import STATIC, Playground, build_app, question_in, setup
 from bots.playground.surface import INDICATOR, PLACEHOLDER, AnswerStats, PlaygroundSurface, channel_budget
 from bots.context import ServiceContext
-from core.assistant import USAGE_HINT, Assistant
+from core.question import USAGE_HINT
+from core.assistant import Assistant
 from bots.settings import Settings
 from core.sources.factory import build_source
 from core.state.store import MemoryState

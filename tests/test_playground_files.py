@@ -23,7 +23,8 @@ from PIL import Image
 
 from bots.playground.service import FILES_UNREAD, NOT_CONNECTED, NOTHING_TO_SEND, Playground, build_app
 from bots.playground.uploads import KEY_HEADER, MAX_FILES, MAX_NAME, file_label
-from core.assistant import Assistant, about_files
+from core.question import about_files
+from core.assistant import Assistant
 from bots.settings import Settings
 from core.sources.factory import build_source
 from tests.fakes.openai_server import FakeOpenAI, script_from_text

@@ -10,7 +10,8 @@ import io
 import pytest
 from PIL import Image
 
-from core.assistant import Asker, Assistant, Question
+from core.question import Asker, Question
+from core.assistant import Assistant
 from core.attachments import AttachmentLimits, FetchFailed, RemoteFile, fetch_all
 from core.attachments.question_files import BLIND_SECONDS, REFUSED_IMAGES, QuestionFiles
 from core.models import EndReason

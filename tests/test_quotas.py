@@ -6,7 +6,8 @@ import asyncio
 
 import pytest
 
-from core.assistant import Asker, Assistant, Question
+from core.question import Asker, Question
+from core.assistant import Assistant
 from core.models import EndReason
 from core.quotas.local import SlidingWindow, Slots
 from core.quotas.shared import PersonQuotas, SharedSlots, StoreUnavailable

@@ -9,7 +9,8 @@ from collections import Counter
 import pytest
 from hypothesis import given, settings as hypothesis_settings, strategies as st
 
-from core.assistant import Asker, Assistant, Question
+from core.question import Asker, Question
+from core.assistant import Assistant
 from core.models import ChatMessage
 from core.privacy.redaction import KINDS, Redactor, parse_redact
 from bots.settings import Settings
@@ -322,11 +323,13 @@ def test_without_the_setting_the_model_is_sent_what_was_written():
 
 def test_history_that_is_not_text_is_passed_on_as_it_is():
     # Image parts are not sent yet (context.py counts text only), so the seam is tested alone.
-    assistant, _ = _assistant(TRICKLE_REDACT="email")
+    from core.conversation.prompt import PromptBuilder
+
+    prompts = PromptBuilder(Settings.from_mapping({"TRICKLE_REDACT": "email"}))
     picture = ChatMessage("user", [{"type": "text", "text": "ada@example.com"}])  # type: ignore[arg-type]
     found: Counter[str] = Counter()
-    assert assistant._sendable(picture, found) is picture and not found
-    assert assistant._sendable(ChatMessage("user", "ada@example.com"), found).content == "[email]"
+    assert prompts.sendable(picture, found) is picture and not found
+    assert prompts.sendable(ChatMessage("user", "ada@example.com"), found).content == "[email]"
     assert found == {"email": 1}
 
 

@@ -6,7 +6,9 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
-from core.assistant import Asker, Assistant, Question, StopResult
+from core.question import Asker, Question
+from core.stops import StopResult
+from core.assistant import Assistant
 from core.state.inflight import Inflight
 from core.models import EndReason
 from core.state.redis_store import RedisState

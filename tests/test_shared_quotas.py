@@ -7,7 +7,8 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 
-from core.assistant import Asker, Assistant, Question
+from core.question import Asker, Question
+from core.assistant import Assistant
 from core.state.inflight import Inflight
 from core.models import EndReason, Finish, TextDelta
 from core.state.redis_store import RedisState

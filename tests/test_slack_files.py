@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from bots.slack.files import SIGN_IN_PAGE
-from core.assistant import about_files
+from core.question import about_files
 from tests.fakes.openai_server import script_from_text
 from tests.fakes.slack_server import unescape
 from tests.slack_harness import wait_until

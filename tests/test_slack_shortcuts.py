@@ -10,7 +10,7 @@ import pytest
 
 from bots.slack.commands import NOT_A_MEMBER
 from bots.slack.shortcuts import ASK_ABOUT, QUESTION_BLOCK, QUESTION_INPUT, SUMMARIZE, SUMMARY_REQUEST
-from core.assistant import USAGE_HINT
+from core.question import USAGE_HINT
 from tests.fakes.openai_server import script_from_text
 from tests.fakes.slack_server import unescape
 from tests.slack_harness import wait_until

@@ -9,7 +9,8 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from bots.metrics import Metrics
-from core.assistant import Asker, Assistant, Question
+from core.question import Asker, Question
+from core.assistant import Assistant
 from core.conversation.history import MESSAGE_OVERHEAD, estimate_tokens
 from core.models import ChatMessage, EndReason, Usage
 from bots.settings import Settings

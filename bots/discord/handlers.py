@@ -26,7 +26,7 @@ from bots.discord.messages import NO_PINGS, call
 from bots.discord.surface import ChannelSurface, InteractionSurface
 from bots.context import ServiceContext
 from core.team.access import AccessPolicy
-from core.assistant import USAGE_HINT, Admission, Asker, Question, about_files, is_blank, new_answer_id
+from core.question import USAGE_HINT, about_files, Admission, Asker, is_blank, new_answer_id, Question
 from core.team.model_choice import as_fixed_choices, refusal, suggestions
 from core.models import EndReason
 from core.notices import notice_for

@@ -14,7 +14,8 @@ from collections.abc import Callable
 
 import discord
 
-from core.assistant import Asker, StopResult
+from core.question import Asker
+from core.stops import StopResult
 
 log = logging.getLogger("trickle.discord")
 

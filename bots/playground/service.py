@@ -53,9 +53,9 @@ from bots.playground.tabs import Tab
 from bots.playground.uploads import (
     KEY_HEADER, MAX_FILES, MAX_UPLOAD_BYTES, UploadedFile, UploadRefused, read_upload,
 )
-from core.assistant import (
-    USAGE_HINT, Asker, Assistant, Question, StopResult, about_files, is_blank, new_answer_id,
-)
+from core.question import USAGE_HINT, about_files, Asker, is_blank, new_answer_id, Question
+from core.stops import StopResult
+from core.assistant import Assistant
 from core.pacing.budget import Budget
 from core.conversation.suggestions import DEFAULT_PROMPTS, SuggestedPrompt, title_for
 

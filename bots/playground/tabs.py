@@ -13,7 +13,7 @@ import re
 import secrets
 from dataclasses import dataclass, field
 
-from core.assistant import Asker
+from core.question import Asker
 
 MAX_NAME = 32
 _KEY = re.compile(r"[A-Za-z0-9_-]{24}")

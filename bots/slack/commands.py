@@ -21,7 +21,7 @@ from bots.slack.errors import call_slack
 from bots.slack.people import People
 from bots.slack.triggers import Kind, Trigger
 from core.team.access import Verdict
-from core.assistant import USAGE_HINT, is_blank
+from core.question import USAGE_HINT, is_blank
 from core.relay.calls import paced
 from core.surface import SurfaceError
 

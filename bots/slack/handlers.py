@@ -33,7 +33,9 @@ from bots.slack.status import LOADING_MESSAGES, StatusSupport, ThreadStatus
 from bots.slack.surface import FeedbackStyle, SlackThreadSurface
 from bots.slack.triggers import Kind, Trigger, classify, mentioned_users, to_plain
 from core.team.access import AccessPolicy, Verdict
-from core.assistant import USAGE_HINT, Asker, about_files, Assistant, Question, StopResult, is_blank, new_answer_id
+from core.question import USAGE_HINT, about_files, Asker, is_blank, new_answer_id, Question
+from core.stops import StopResult
+from core.assistant import Assistant
 from core.models import ChatMessage
 from core.notices import with_notice
 from core.observer import WriteKind

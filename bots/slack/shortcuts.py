@@ -36,7 +36,7 @@ from bots.slack.people import People
 from bots.slack.formatting import escape
 from bots.slack.triggers import Kind, Trigger, to_plain
 from core.team.access import Verdict
-from core.assistant import USAGE_HINT, is_blank
+from core.question import USAGE_HINT, is_blank
 from core.surface import SurfaceError
 
 log = logging.getLogger("trickle.slack")

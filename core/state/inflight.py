@@ -19,6 +19,7 @@ from typing import Any
 from core.models import EndReason
 from core.notices import notice_for, with_notice
 from core.state.store import StateStore
+from core.surface import Locatable, LocatableBeforePost
 
 log = logging.getLogger("trickle.inflight")
 
@@ -103,6 +104,24 @@ class Inflight:
         self._pending[answer_id] = InflightRecord(answer_id, platform, self.owner, location, text, asker)
         if answer_id not in self._writes:
             self._writes[answer_id] = asyncio.get_running_loop().create_task(self._flush(answer_id))
+
+    def page_recorder(
+        self, answer_id: str, surface: object, asker: str
+    ) -> Callable[[int, Any, str, bool], None] | None:
+        """What the relay calls as each page is written: every open page recorded here,
+        if the surface can say where its messages are (None when it cannot)."""
+        if not isinstance(surface, Locatable):
+            return None
+        platform, locate = surface.platform, surface.locate
+        if isinstance(surface, LocatableBeforePost):
+            # Claimed but not yet posted: a crash now must not swallow the question.
+            self.shown(answer_id, platform, surface.pending_location(), "", asker=asker)
+
+        def record(index: int, ref: Any, text: str, final: bool) -> None:
+            if not final:
+                self.shown(answer_id, platform, locate(ref), text, asker=asker)
+
+        return record
 
     async def _flush(self, answer_id: str) -> None:
         try:
