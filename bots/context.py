@@ -21,9 +21,6 @@ from core.state.store import StateStore
 from core.team.channel_prefs import ChannelPrefs
 from core.team.usage import UsageLedger
 
-SHUTDOWN_SECONDS = 30.0
-
-
 @dataclass(slots=True)
 class ServiceContext:
     """What every adapter gets: settings, the assistant, shared state, the HTTP app.
@@ -45,11 +42,11 @@ class ServiceContext:
     """Adapters register how to finish an orphaned message of their platform."""
     drained: asyncio.Event = field(default_factory=asyncio.Event)
 
-    async def shut_down(self, deadline: float = SHUTDOWN_SECONDS) -> None:
-        """Take no new events, finish or interrupt every answer within `deadline` s, then
-        let the adapters close their connections."""
+    async def shut_down(self, deadline: float | None = None) -> None:
+        """Take no new events, finish or interrupt every answer within `deadline` s
+        (TRICKLE_SHUTDOWN_TIMEOUT), then let the adapters close their connections."""
         self.stopping.set()
-        await self.assistant.drain(deadline)
+        await self.assistant.drain(self.settings.shutdown_timeout if deadline is None else deadline)
         self.drained.set()
 
 

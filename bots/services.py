@@ -19,7 +19,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bots.context import SHUTDOWN_SECONDS, ServiceContext, build_assistant
+from bots.context import ServiceContext, build_assistant
 from bots.metrics import Metrics
 from bots.settings import Settings
 from core.settings import SettingsError
@@ -28,6 +28,7 @@ from core.state.inflight import Inflight
 from core.state.store import MemoryState, StateStore
 
 log = logging.getLogger("trickle.service")
+
 
 async def run_service(command: str, settings: Settings, args: argparse.Namespace | None = None) -> int:
     """Run `trickle slack|discord|playground|serve` until SIGTERM/SIGINT."""
@@ -86,7 +87,7 @@ async def run_service(command: str, settings: Settings, args: argparse.Namespace
             if task is not stop_wait and task.exception() is not None:
                 raise task.exception()  # type: ignore[misc]
         log.info("stopping: finishing %d answers", assistant.active)
-        await ctx.shut_down(SHUTDOWN_SECONDS)
+        await ctx.shut_down()
         await asyncio.wait(tasks, timeout=ADAPTER_CLOSE_SECONDS)
         for task in [*tasks, *keepers]:
             task.cancel()

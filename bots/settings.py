@@ -84,6 +84,9 @@ class Settings(CoreSettings):
     )
     redis_url: Annotated[str | None, AfterValidator(url_of("redis", "rediss", "unix"))] = env("TRICKLE_REDIS_URL")
     state_path: str | None = env("TRICKLE_STATE_PATH")
+    # On SIGTERM: answers finish for two thirds of it, the rest are interrupted and
+    # write their finals in the last third (`core.answer_tasks`).
+    shutdown_timeout: float = env("TRICKLE_SHUTDOWN_TIMEOUT", 30.0, ge=1.0, le=3600.0)
     suggested_prompts: Annotated[tuple[SuggestedPrompt, ...], BeforeValidator(_suggested_prompts)] = env(
         "TRICKLE_SUGGESTED_PROMPTS", DEFAULT_PROMPTS
     )

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from bots.logs import configure_logging
+from bots.services import ADAPTER_CLOSE_SECONDS
 from bots.settings import Settings
 from tests.system import require
 
@@ -91,7 +92,9 @@ def test_compose_passes_every_setting_through_and_its_defaults_start(compose, se
 def test_compose_services_drain_wait_for_redis_and_scale(compose, service):
     spec = compose["services"][service]
     grace = spec["stop_grace_period"]
-    assert grace.endswith("s") and int(grace[:-1]) >= 30, grace  # the 20 s drain, then the finals
+    # The drain (TRICKLE_SHUTDOWN_TIMEOUT) and the adapters closing, before the SIGKILL.
+    needed = Settings().shutdown_timeout + ADAPTER_CLOSE_SECONDS
+    assert grace.endswith("s") and int(grace[:-1]) > needed, (grace, needed)
     assert spec["depends_on"]["redis"]["condition"] == "service_healthy"
     for port in spec.get("ports", []):
         published = port.get("published") if isinstance(port, dict) else port.rsplit(":", 1)[0].rpartition(":")[2]
