@@ -109,6 +109,32 @@ def test_core_imports_no_platform_library(library: str) -> None:
     assert users == []
 
 
+FOUNDATIONS = ("core.models", "core.notices", "core.observer", "core.surface", "core.pacing",
+               "core.privacy", "core.quotas", "core.state")
+
+
+def test_the_foundations_of_core_import_nothing_built_on_them() -> None:
+    upward = {
+        (name, target)
+        for name, targets in graph().items()
+        if name.startswith(FOUNDATIONS)
+        for target in targets
+        if target.startswith("core") and not target.startswith(FOUNDATIONS)
+    }
+    assert upward == set()
+
+
+def test_the_relay_imports_only_the_foundations() -> None:
+    outside = {
+        (name, target)
+        for name, targets in graph().items()
+        if name.startswith("core.relay")
+        for target in targets
+        if not target.startswith(("core.relay", *FOUNDATIONS))
+    }
+    assert outside == set()
+
+
 def test_the_checks_see_a_loop_and_an_upward_arrow() -> None:
     """The checker itself: a made-up loop is found."""
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
