@@ -120,6 +120,10 @@ def secrets_of(settings: Settings) -> list[str]:
     return secrets
 
 
+class _OwnHandler(logging.StreamHandler):
+    """The handler `configure_logging` installs: calling it again replaces this one."""
+
+
 def configure_logging(
     settings: Settings, *, stream=None, quiet: bool = False
 ) -> logging.Handler:
@@ -130,14 +134,13 @@ def configure_logging(
     DEBUG: the error line already names the cause, and a server's words may name the
     hosts behind its proxy, which the log's redaction does not mask.
     """
-    handler = logging.StreamHandler(stream or sys.stderr)
+    handler = _OwnHandler(stream or sys.stderr)
     redact = Redactor(secrets_of(settings))
     formatter = JsonFormatter(redact) if settings.log_format == "json" else TextFormatter(redact)
     handler.setFormatter(formatter)
     root = logging.getLogger()
-    for old in [h for h in root.handlers if getattr(h, "_trickle", False)]:
+    for old in [h for h in root.handlers if isinstance(h, _OwnHandler)]:
         root.removeHandler(old)
-    handler._trickle = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(max(logging.WARNING, logging.getLevelName(settings.log_level)) if quiet else settings.log_level)
     for noisy in ("httpx", "httpx2", "httpcore", "openai", "discord.gateway", "aiohttp.access"):

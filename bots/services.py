@@ -84,8 +84,8 @@ async def run_service(command: str, settings: Settings, args: argparse.Namespace
         done, _ = await asyncio.wait([*tasks, stop_wait], return_when=asyncio.FIRST_COMPLETED)
         ctx.stopping.set()
         for task in done:
-            if task is not stop_wait and task.exception() is not None:
-                raise task.exception()  # type: ignore[misc]
+            if task is not stop_wait and (error := task.exception()) is not None:
+                raise error
         log.info("stopping: finishing %d answers", assistant.active)
         await ctx.shut_down()
         await asyncio.wait(tasks, timeout=ADAPTER_CLOSE_SECONDS)

@@ -14,6 +14,9 @@ if TYPE_CHECKING:
     from core.pacing.budget import Budget
 
 Ref = TypeVar("Ref")
+# The capability Protocols below only hand a reference out, or only take one in.
+Ref_co = TypeVar("Ref_co", covariant=True)
+Ref_contra = TypeVar("Ref_contra", contravariant=True)
 
 
 class RateLimited(Exception):
@@ -82,12 +85,12 @@ class Surface(Protocol[Ref]):
 
 
 @runtime_checkable
-class OpensWithText(Protocol[Ref]):
+class OpensWithText(Protocol[Ref_co]):
     """A surface whose first post may wait for a budget: `post_opening` calls `text()`
     once the platform lets it post, and shows what the model wrote meanwhile (or the
     placeholder if nothing). The relay uses it instead of `post_placeholder`."""
 
-    async def post_opening(self, text: Callable[[], str]) -> Ref: ...
+    async def post_opening(self, text: Callable[[], str]) -> Ref_co: ...
 
 
 @runtime_checkable
@@ -101,7 +104,7 @@ class EditsOnOneBudget(Protocol):
 
 
 @runtime_checkable
-class ShowsStatus(Protocol[Ref]):
+class ShowsStatus(Protocol[Ref_contra]):
     """A surface that can say in the placeholder why nothing is written yet.
 
     `show_status` is one plain write (the relay paces it on `edit_budget(ref)`, ranked
@@ -109,17 +112,17 @@ class ShowsStatus(Protocol[Ref]):
     text is on its way, and never raises for a refusal: a status is decoration.
     """
 
-    async def show_status(self, ref: Ref, status: str) -> bool: ...
+    async def show_status(self, ref: Ref_contra, status: str) -> bool: ...
 
 
 @runtime_checkable
-class Locatable(Protocol[Ref]):
+class Locatable(Protocol[Ref_contra]):
     """A surface that can say where a message is, so that another process can finish an
     answer a crash left open (the in-flight registry)."""
 
     platform: str
 
-    def locate(self, ref: Ref) -> dict[str, Any]: ...
+    def locate(self, ref: Ref_contra) -> dict[str, Any]: ...
 
 
 @runtime_checkable

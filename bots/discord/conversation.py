@@ -119,9 +119,9 @@ async def _thread_messages(thread: discord.Thread, before: discord.Message) -> l
     if any(m.id == thread.id for m in found) or len(found) >= MAX_TURNS:
         return found  # a forum post holds its first message; or there is enough already
     starter = thread.starter_message
-    if starter is None and thread.parent is not None:
+    if starter is None and isinstance(thread.parent, discord.abc.Messageable):
         try:  # a thread started from a message keeps that message in the parent channel
-            starter = await thread.parent.fetch_message(thread.id)  # type: ignore[union-attr]
+            starter = await thread.parent.fetch_message(thread.id)
         except (discord.HTTPException, AttributeError):
             starter = None
     return [starter, *found] if starter is not None else found

@@ -32,7 +32,6 @@ from core.models import EndReason
 from core.notices import notice_for
 from core.observer import WriteKind
 from core.relay.calls import paced
-from core.surface import Surface
 
 log = logging.getLogger("trickle.discord")
 
@@ -275,9 +274,8 @@ class DiscordHandlers:
         if abort_at is not None:
             timer = loop.call_at(abort_at, self._ctx.assistant.abort, answer_id, EndReason.REFUSED, PRIVATE_EXPIRY)
         try:
-            target: Surface[object] = surface  # type: ignore[assignment]
             outcome = await self._ctx.assistant.answer(
-                target,
+                surface,
                 question,
                 answer_id=answer_id,
                 observer=self._ctx.metrics.observer("discord"),

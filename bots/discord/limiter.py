@@ -62,9 +62,9 @@ def pace_message_writes_ourselves(client: discord.Client) -> None:
         )
         return _request(http, route, params)
 
-    http.get_ratelimit = get_ratelimit  # type: ignore[method-assign]
-    http.send_message = send_message  # type: ignore[method-assign]
-    http.edit_message = edit_message  # type: ignore[method-assign]
+    http.get_ratelimit = get_ratelimit  # type: ignore[method-assign]  # this client's HTTPClient only; discord.py has no hook
+    http.send_message = send_message  # type: ignore[method-assign]  # this client's HTTPClient only; discord.py has no hook
+    http.edit_message = edit_message  # type: ignore[method-assign]  # this client's HTTPClient only; discord.py has no hook
 
 
 def _request(http: discord.http.HTTPClient, route: discord.http.Route, params: Any) -> Any:

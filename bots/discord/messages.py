@@ -175,21 +175,19 @@ class MessageWriter:
             ref.view = None
 
     async def _send(
-        self, channel: discord.abc.Messageable, content: str, *, final: bool, reply_to: discord.Message | None
+        self,
+        channel: discord.abc.Messageable,
+        content: str,
+        *,
+        final: bool,
+        reply_to: discord.Message | discord.PartialMessage | None,
     ) -> DiscordRef:
         """A new channel message, as a quiet reply to `reply_to` (if it still exists)."""
         ref = DiscordRef("channel")
         extra, view = self._view_args(ref, final)
-        reference = reply_to.to_reference(fail_if_not_exists=False) if reply_to is not None else None
-        ref.message = await call(
-            channel.send(
-                content,
-                allowed_mentions=NO_PINGS,
-                reference=reference,  # type: ignore[arg-type]
-                mention_author=False if reference is not None else None,  # type: ignore[arg-type]
-                **extra,
-            )
-        )
+        if reply_to is not None:  # left out otherwise: discord.py's types take no None here
+            extra.update(reference=reply_to.to_reference(fail_if_not_exists=False), mention_author=False)
+        ref.message = await call(channel.send(content, allowed_mentions=NO_PINGS, **extra))
         self._wrote(ref, view, final)
         return ref
 
@@ -217,7 +215,7 @@ async def finish_orphan(client: discord.Client, location: Mapping[str, Any], tex
     if location.get("token"):
         webhook = discord.Webhook.partial(int(location["application_id"]), location["token"], client=client)
         await webhook.edit_message(
-            int(message_id) if message_id.isdigit() else message_id,  # type: ignore[arg-type]  # "@original"
+            int(message_id) if message_id.isdigit() else message_id,  # type: ignore[arg-type]  # or "@original": discord.py says int
             content=content,
             allowed_mentions=NO_PINGS,
             view=None,

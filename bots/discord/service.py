@@ -79,7 +79,7 @@ def pin_gateway(client: discord.Client, gateway: yarl.URL) -> None:
             url = str(gateway.with_query(asked.query))
         return await connect(url, *args, **kwargs)
 
-    http.ws_connect = ws_connect  # type: ignore[method-assign]
+    http.ws_connect = ws_connect  # type: ignore[method-assign]  # this client's HTTPClient only; discord.py has no hook
 
 
 class DiscordService:

@@ -37,7 +37,7 @@ class StopView(discord.ui.View):
         button: discord.ui.Button[StopView] = discord.ui.Button(
             label="Stop", style=discord.ButtonStyle.secondary, custom_id=f"{STOP_PREFIX}{answer_id}"
         )
-        button.callback = self._clicked  # type: ignore[method-assign]
+        button.callback = self._clicked  # type: ignore[method-assign]  # one Button's callback; discord.py types it as a method
         self.add_item(button)
 
     def __repr__(self) -> str:

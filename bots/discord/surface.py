@@ -44,7 +44,7 @@ class ChannelSurface(MessageWriter):
     ) -> None:
         super().__init__(budgets=budgets, answer_id=answer_id, stop_view=stop_view)
         self._trigger = message
-        self._last: discord.Message = message
+        self._last: discord.Message | discord.PartialMessage = message
         self._placed = False
 
     def __repr__(self) -> str:
@@ -122,7 +122,7 @@ class InteractionSurface(MessageWriter):
         self._clock = clock or asyncio.get_running_loop().time
         self._placed = False
         self._token_dead = False
-        self._last: discord.Message | None = None  # the newest page, for channel replies
+        self._last: discord.Message | discord.PartialMessage | None = None  # the newest page, for channel replies
 
     def __repr__(self) -> str:
         return (
@@ -212,7 +212,7 @@ class InteractionSurface(MessageWriter):
                          extra={"answer_id": self._answer_id})
             else:
                 ref.kind, ref.message, ref.view = same.kind, same.message, same.view
-                self._last = self._last or same.message  # type: ignore[assignment]
+                self._last = self._last or same.message
                 return
         rest = content if text is None else render(text.removeprefix(ref.shown), final=final)
         moved = await paced(

@@ -22,6 +22,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
 from core.hostnames import DEFAULT_PORTS, normalize_host, parse_origin, split_host_header
 
@@ -80,7 +81,7 @@ def same_origin(host_header: str | None, origin_header: str | None) -> bool:
     return origin.port == (host.port if host.port is not None else DEFAULT_PORTS.get(origin.scheme))
 
 
-def guard(hosts: PlaygroundHosts) -> Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]:
+def guard(hosts: PlaygroundHosts) -> Middleware:
     """aiohttp middleware refusing, on every route, a `Host` or `Origin` not in `hosts`."""
 
     @web.middleware

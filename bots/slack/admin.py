@@ -83,8 +83,8 @@ class AdminCommand:
         settings = self._assistant.settings
         prefs = await self._assistant.prefs.get(place) if self._assistant.prefs is not None else None
         model = prefs.model if prefs is not None and prefs.model else f"{settings.model} (the default)"
-        custom = prefs is not None and prefs.system_prompt is not None
-        prompt = _quoted(prefs.system_prompt) if custom and prefs is not None else "the default"
+        custom = prefs.system_prompt if prefs is not None else None
+        prompt = _quoted(custom) if custom is not None else "the default"
         others = ", ".join(f"`{m}`" for m in settings.models)
         return (
             f"This channel is answered by *{model}*, with {prompt} as its system prompt.\n"

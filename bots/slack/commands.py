@@ -10,7 +10,7 @@ only the person who typed the command is told, privately, how to invite it.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
@@ -45,7 +45,7 @@ class AskCommand:
         budgets: SlackBudgets,
         people: People,
         answer: Callable[[Trigger], Awaitable[None]],
-        spawn: Callable[[Any], None],
+        spawn: Callable[[Coroutine[Any, Any, object]], object],
         allowed: Callable[[str, str], Verdict],
     ) -> None:
         self._client = client
@@ -97,10 +97,9 @@ async def post_question(
 ) -> Any:
     """Post a question asked without a message of its own (a command, a form), paced by the
     channel's post budget; Slack's answer (`ts`, `channel`). Raises `SurfaceError`."""
-    extra = {"thread_ts": thread_ts} if thread_ts else {}
     return await paced(
         lambda: call_slack(
-            client.chat_postMessage(channel=channel, **extra, **messages.plain(markdown).kwargs()),
+            client.chat_postMessage(channel=channel, thread_ts=thread_ts or None, **messages.plain(markdown).kwargs()),
             method="chat.postMessage",
             where=f"channel {channel}",
         ),

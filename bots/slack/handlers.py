@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, TypedDict
 
 from slack_bolt.app.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
@@ -51,6 +51,18 @@ CANNOT_READ = (
     "I can't read the channel you are looking at, so I answer without it. "
     "Invite me there (`/invite @trickle`) to ask about it."
 )
+
+
+class _SurfaceArgs(TypedDict):
+    """What every thread surface of an answer is built with, whichever kind it is."""
+
+    client: AsyncWebClient
+    team: str
+    channel: str
+    thread_ts: str | None
+    answer_id: str
+    budgets: SlackBudgets
+    status: ThreadStatus | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -296,7 +308,7 @@ class SlackBot:
                 self.client, trigger.channel, trigger.thread_ts, self.status_support,
                 spawn=self.assistant.spawn, loading=loading,
             )
-        common = dict(
+        common = _SurfaceArgs(
             client=self.client,
             team=trigger.team,
             channel=trigger.channel,
@@ -306,10 +318,10 @@ class SlackBot:
             status=status,
         )
         if pane is not None:
-            return SlackThreadSurface(feedback=self.feedback_style, **common)  # type: ignore[arg-type]
+            return SlackThreadSurface(feedback=self.feedback_style, **common)
         if self.native.enabled and trigger.thread_ts is not None:
             return NativeThreadSurface(recipient=trigger.user, support=self.native, **common)
-        return SlackThreadSurface(**common)  # type: ignore[arg-type]
+        return SlackThreadSurface(**common)
 
     async def _follows(self, trigger: Trigger) -> bool:
         return await self.state.get(self._follow_key(trigger.channel, trigger.thread_ts or "")) is not None

@@ -15,7 +15,7 @@ import json
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
@@ -44,7 +44,7 @@ class Turn:
     files shared with it (read again when a later question in the thread is answered)."""
 
     ts: str
-    role: str  # "user" or "assistant"
+    role: Literal["user", "assistant"]
     user: str
     name: str
     text: str
@@ -61,7 +61,7 @@ class Turn:
     def from_row(cls, row: list[Any]) -> Turn:
         ts, role, user, name, text, *rest = row
         files = tuple(SlackFile(*f) for f in rest[0]) if rest else ()
-        return cls(str(ts), str(role), str(user), str(name), str(text), files)
+        return cls(str(ts), "assistant" if role == "assistant" else "user", str(user), str(name), str(text), files)
 
 
 def ts_key(ts: str) -> tuple[int, int]:
@@ -87,7 +87,7 @@ def conversation(turns: Sequence[Turn], *, asker: str, asker_name: str, question
         if turn.role == "assistant" and history and history[-1].role == "assistant":
             history[-1] = ChatMessage("assistant", f"{history[-1].content}\n{text}")
         else:
-            history.append(ChatMessage(turn.role, text))  # type: ignore[arg-type]
+            history.append(ChatMessage(turn.role, text))
     return history, (f"{asker_name}: {question}" if named else question)
 
 
@@ -223,8 +223,7 @@ class ThreadHistory:
         found: list[dict[str, Any]] = []
         cursor: str | None = None
         for _ in range(_MAX_PAGES):
-            extra = {"cursor": cursor} if cursor else {}
-            response = await self._client.conversations_replies(channel=channel, ts=thread_ts, limit=200, **extra)
+            response = await self._client.conversations_replies(channel=channel, ts=thread_ts, limit=200, cursor=cursor)
             found.extend(response.get("messages") or [])
             cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
             if not cursor:

@@ -18,6 +18,7 @@ import logging
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
+from typing import Any
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
@@ -121,7 +122,7 @@ class People:
             self._misses.popitem(last=False)
 
 
-def display_name(user: dict) -> str:  # type: ignore[type-arg]
+def display_name(user: dict[str, Any]) -> str:
     """The most human name in a `users.info` user object."""
     profile = user.get("profile") or {}
     for candidate in (profile.get("display_name"), profile.get("real_name"), user.get("real_name"), user.get("name")):

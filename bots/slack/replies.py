@@ -41,12 +41,13 @@ class Replies:
 
     async def post(self, channel: str, thread_ts: str | None, markdown: str) -> None:
         """Post `markdown` (escaped) in the thread, within the channel's post budget."""
-        extra = {"thread_ts": thread_ts} if thread_ts else {}
         where = f"channel {channel}"
         try:
             await paced(
                 lambda: call_slack(
-                    self._client.chat_postMessage(channel=channel, **extra, **messages.plain(markdown).kwargs()),
+                    self._client.chat_postMessage(
+                        channel=channel, thread_ts=thread_ts or None, **messages.plain(markdown).kwargs()
+                    ),
                     method="chat.postMessage",
                     where=where,
                 ),
@@ -59,11 +60,10 @@ class Replies:
 
     async def ephemeral(self, channel: str, user: str, thread_ts: str | None, markdown: str) -> None:
         """Show `markdown` to `user` only (nobody else sees it, and it does not last)."""
-        extra = {"thread_ts": thread_ts} if thread_ts else {}
         try:
             await call_slack(
                 self._client.chat_postEphemeral(
-                    channel=channel, user=user, **extra, **messages.plain(markdown).kwargs()
+                    channel=channel, user=user, thread_ts=thread_ts or None, **messages.plain(markdown).kwargs()
                 ),
                 method="chat.postEphemeral",
                 where=f"channel {channel}",

@@ -214,7 +214,7 @@ async def _bolt_request(request: web.Request) -> AsyncBoltRequest | web.Response
         bolt_request = AsyncBoltRequest(
             body=body.decode("utf-8"),
             query=request.query_string,
-            headers=request.headers,  # type: ignore[arg-type]
+            headers=request.headers,  # type: ignore[arg-type]  # a multidict: bolt only calls .items(), as its aiohttp adapter does
         )
         # bolt's authorization reads `body["event"].get(...)` before anything checks it.
         if not isinstance(bolt_request.body.get("event", {}), dict):

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
@@ -68,7 +68,7 @@ class Shortcuts:
         history: ThreadHistory,
         summarize: Callable[[Trigger, list[Turn]], Awaitable[None]],
         answer: Callable[[Trigger], Awaitable[None]],
-        spawn: Callable[[Any], None],
+        spawn: Callable[[Coroutine[Any, Any, object]], object],
         allowed: Callable[[str, str], Verdict],
     ) -> None:
         self._client = client

@@ -98,9 +98,10 @@ async def set_status(
     loading: tuple[str, ...] = (),
 ) -> None:
     """One `assistant.threads.setStatus` call (an empty status clears it); never raises."""
-    extra = {"loading_messages": list(loading)} if loading else {}
     try:
-        await client.assistant_threads_setStatus(channel_id=channel, thread_ts=thread_ts, status=status, **extra)
+        await client.assistant_threads_setStatus(
+            channel_id=channel, thread_ts=thread_ts, status=status, loading_messages=list(loading) or None
+        )
     except SlackApiError as exc:
         code = exc.response.get("error") if exc.response is not None else None
         if code in _GIVE_UP_ON:

@@ -211,9 +211,8 @@ class SlackThreadSurface:
         )
 
     async def _post(self, payload: messages.Payload) -> SlackMessage:
-        extra = {"thread_ts": self.thread_ts} if self.thread_ts else {}
         response = await call_slack(
-            self._client.chat_postMessage(channel=self.channel, **extra, **payload.kwargs()),
+            self._client.chat_postMessage(channel=self.channel, thread_ts=self.thread_ts or None, **payload.kwargs()),
             method="chat.postMessage",
             where=self.where,
         )

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, TypedDict, Unpack
 
 from core.pacing.planner import Candidate, Outlook, Planner, Urgency
 
@@ -150,6 +150,15 @@ class BudgetLevel:
     waiting: int
 
 
+class _BudgetOptions(TypedDict, total=False):
+    """What `Budget.per_minute` passes on to `Budget` besides the rate and burst."""
+
+    reserve: float
+    clock: Callable[[], float] | None
+    remote: RemoteBucket | None
+    bucket_type: type[TokenBucket]
+
+
 class Budget:
     """A platform allowance shared fairly by every answer that draws on it.
 
@@ -194,9 +203,11 @@ class Budget:
         self._tenants: dict[int, Outlook] = {}
 
     @classmethod
-    def per_minute(cls, count: float, *, burst: float, name: str = "", **kwargs: object) -> Budget:
+    def per_minute(
+        cls, count: float, *, burst: float, name: str = "", **kwargs: Unpack[_BudgetOptions]
+    ) -> Budget:
         """A budget stated the way platforms document them (N calls a minute)."""
-        return cls(rate=count / 60.0, burst=burst, name=name, **kwargs)  # type: ignore[arg-type]
+        return cls(rate=count / 60.0, burst=burst, name=name, **kwargs)
 
     def __repr__(self) -> str:
         return f"<Budget {self.name!r} {self.bucket!r} waiting={len(self._waiters)}>"
@@ -219,8 +230,8 @@ class Budget:
         `first` marks an answer's first message; `outlook` is the answer's own account
         of itself, which lets the planner reserve for its final and share by person.
         """
-        since = stale_since if callable(stale_since) else (lambda: stale_since)  # type: ignore[misc]
-        is_final = final if callable(final) else (lambda: final)  # type: ignore[misc]
+        since = stale_since if callable(stale_since) else (lambda: stale_since)
+        is_final = final if callable(final) else (lambda: final)
         loop = asyncio.get_running_loop()
         self._order += 1
         waiter = _Waiter(loop.create_future(), since, is_final, self._order, first, outlook, self._now())
@@ -232,7 +243,7 @@ class Budget:
         if self._timer is None:
             # Decide on the next loop iteration, so that every answer asking in this
             # tick competes for the permit, not just the first to ask.
-            self._timer = loop.call_soon(self._dispatch)  # type: ignore[assignment]
+            self._timer = loop.call_soon(self._dispatch)
         try:
             await waiter.future
         except asyncio.CancelledError:
@@ -322,7 +333,8 @@ class Budget:
                         loop.time() + max(0.0, wake - now) + 1e-4, self._dispatch
                     )
                 return
-            waiter: _Waiter = chosen.key  # type: ignore[assignment]
+            waiter = chosen.key
+            assert isinstance(waiter, _Waiter)  # the planner hands back the key it was given
             self.planner.granted(now, chosen.person)
             self._waiters.remove(waiter)
             waiter.future.set_result(None)

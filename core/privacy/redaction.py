@@ -40,6 +40,7 @@ import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 __all__ = ["KINDS", "Redactor", "parse_redact"]
 
@@ -209,7 +210,7 @@ class Redactor:
             before = sum(counts.values())
             for rule in _RULES:
                 if rule.kind in self.kinds:
-                    text = rule.pattern.sub(lambda m, rule=rule: _replace(m, rule, counts), text)
+                    text = rule.pattern.sub(partial(_replace, rule=rule, counts=counts), text)
             if sum(counts.values()) == before:
                 return text
 

@@ -124,10 +124,10 @@ class Slots:
                 self._release(key)  # handed the slot as we were cancelled: pass it on
             else:
                 # `_release` may have dropped our cancelled future, or the whole queue.
-                queue = self._waiters.get(key)
-                if queue is not None and future in queue:
-                    queue.remove(future)
-                if queue is not None and not queue:
+                current = self._waiters.get(key)
+                if current is not None and future in current:
+                    current.remove(future)
+                if current is not None and not current:
                     del self._waiters[key]
             raise
 

@@ -162,11 +162,12 @@ class RedisQuotas:
     def _released(self, holder: str) -> str:
         return f"{self._prefix}quota:released:{holder}"
 
-    async def _run(self, call: Callable[[], Awaitable[object]]) -> int:
+    async def _run(self, call: Callable[[], Awaitable[int]]) -> int:
+        # Every script above replies with a Redis integer.
         if self._down and self._clock() < self._retry_at:
             raise StoreUnavailable("shared quotas away; retrying soon")
         try:
-            result = int(await call())  # type: ignore[call-overload]
+            result = int(await call())
         except (RedisError, OSError) as exc:
             self._retry_at = self._clock() + RETRY_AFTER
             if not self._down:
@@ -179,7 +180,7 @@ class RedisQuotas:
         return result
 
     async def hit(self, key: str, *, limit: int, window: float) -> bool:
-        args = [limit, window, uuid.uuid4().hex]
+        args: list[float | str] = [limit, window, uuid.uuid4().hex]
         return bool(await self._run(lambda: self._hit(keys=[f"{self._prefix}quota:rate:{key}"], args=args)))
 
     async def enter(self, key: str, holder: str, *, cap: int, lease: float) -> bool:

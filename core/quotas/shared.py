@@ -237,8 +237,10 @@ class SharedSlots:
             await asyncio.sleep(self.poll)
 
     async def _give_back(self, key: str, holder: str) -> None:
+        if self._remote is None:
+            return  # no store: nothing was counted there
         try:
-            await self._remote.release(key, holder)  # type: ignore[union-attr]
+            await self._remote.release(key, holder)
         except StoreUnavailable:
             pass  # the lease runs out by itself
 

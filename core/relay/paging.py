@@ -196,7 +196,9 @@ class Pager:
 
     def _within(self, text: str, cur: _Open, budget: int, spots: Sequence[int]) -> int:
         """How many of `spots` (ascending) end the page's text within `budget`."""
-        fits = lambda at: self._measure(cur.opener + text[cur.start : at]) <= budget  # noqa: E731
+        def fits(at: int) -> bool:
+            return self._measure(cur.opener + text[cur.start : at]) <= budget
+
         if not spots or fits(spots[-1]):
             return len(spots)
         lo, hi = 0, len(spots) - 1  # the count is in [lo, hi]; spots[hi] does not fit

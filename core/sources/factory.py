@@ -17,13 +17,11 @@ def build_source(settings: CoreSettings) -> CompletionSource:
     if settings.uses_local_model:
         from core.sources.local_source import LocalSource
 
-        # Unset means the embedded model's own default, not None (llama.cpp needs a number).
-        tuned = {} if settings.temperature is None else {"temperature": settings.temperature}
         return LocalSource(
             max_tokens=answer_tokens(settings) or 512,
             n_ctx=context_tokens(settings) or 2048,
+            temperature=settings.temperature,
             idle_timeout=settings.idle_timeout,
-            **tuned,
         )
     from core.sources.openai_source import OpenAISource, build_openai_client
 

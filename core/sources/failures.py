@@ -61,8 +61,8 @@ def error_code(body: object) -> str | None:
     """The machine-readable code (`context_length_exceeded`), where a body carries one."""
     if isinstance(body, Mapping):
         for key in ("code", "type"):
-            if isinstance(body.get(key), str):
-                return body[key]
+            if isinstance(code := body.get(key), str):
+                return code
         return error_code(body.get("error"))
     return None
 

@@ -9,7 +9,7 @@ than `seconds` into a `StreamError(TIMEOUT)` and closes the inner stream.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 
 from core.models import ErrorKind, Finish, StreamError, StreamEvent
 
@@ -51,7 +51,7 @@ class _Watchdog:
 
 async def with_idle_timeout(
     events: AsyncIterator[StreamEvent], seconds: float
-) -> AsyncIterator[StreamEvent]:
+) -> AsyncGenerator[StreamEvent, None]:
     """Re-yield `events`; end with a TIMEOUT error after `seconds` without one.
 
     The clock restarts at every event, and also covers the wait for the first one. The

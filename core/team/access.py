@@ -153,7 +153,7 @@ class AccessPolicy:
             return True
         if user in self.allow_users:
             return True
-        return roles_apply and bool(held & self.allow_roles)  # type: ignore[operator]
+        return held is not None and bool(held & self.allow_roles)
 
     def _refuse(self, denial: Denial) -> Verdict:
         return Verdict(False, None if self.silent else DENIED_REPLIES[denial], denial)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 from urllib.parse import quote, unquote
@@ -226,7 +226,7 @@ def _parse(key: str) -> tuple[str, str, str, str] | None:
     return parts[1], unquote(parts[2]), unquote(parts[3]), parts[4]
 
 
-def _ranked(totals) -> list[Total]:
+def _ranked(totals: Iterable[Total]) -> list[Total]:
     return sorted(totals, key=lambda t: (-t.tokens, t.platform, t.name))
 
 
