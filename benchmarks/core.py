@@ -24,11 +24,11 @@ from collections.abc import Awaitable, Callable
 
 import openai
 
+from benchmarks.model_process import ModelProcess, bench_tokens
 from core.models import ChatMessage
 from core.pacing.budget import Budget
 from core.relay.answer import Answer, RelayConfig
 from core.sources.openai_source import OpenAISource, build_openai_client
-from benchmarks.model_process import ModelProcess, bench_tokens
 from tests.fakes.model import ScriptedSource
 from tests.fakes.openai_server import FakeOpenAI, Script
 from tests.fakes.surface import FakeSurface
@@ -149,7 +149,9 @@ async def concurrency(streams: int, tokens: int, mode: str, base_url: str | None
         tracemalloc.stop()
     if client is not None:
         await client.close()
-    exact = sum(1 for o, s in zip(outcomes, surfaces) if o.end.value == "stop" and s.messages[0].text == o.text)
+    exact = sum(
+        1 for o, s in zip(outcomes, surfaces, strict=True) if o.end.value == "stop" and s.messages[0].text == o.text
+    )
     return {
         "streams": streams,
         "mode": mode,
@@ -174,7 +176,9 @@ async def main(quick: bool) -> None:
             row["kib_per_stream"] = (await concurrency(streams, tokens, mode, url, memory=True))["kib_per_stream"]
             rows.append(row)
     print(f"\n(b) concurrent streams at 50 tokens/s, {tokens} tokens each (model server in its own process)")
-    header = f"{'streams':>8} {'source':>9} {'loop lag p99':>13} {'memory/stream':>14} {'edits/stream':>13} {'exact':>10}"
+    header = (
+        f"{'streams':>8} {'source':>9} {'loop lag p99':>13} {'memory/stream':>14} {'edits/stream':>13} {'exact':>10}"
+    )
     print(header)
     for row in rows:
         print(

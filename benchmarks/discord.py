@@ -46,8 +46,13 @@ async def start_bot(fake: FakeDiscord, model_url: str) -> asyncio.subprocess.Pro
         "TRICKLE_LOG_LEVEL": "WARNING",
     }
     return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bots.cli", "discord", env=env,
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+        sys.executable,
+        "-m",
+        "bots.cli",
+        "discord",
+        env=env,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
     )
 
 
@@ -72,9 +77,9 @@ async def run_scenario(name: str, streams: int, channels: int, tokens: int, rate
         await fake.wait_until(lambda: bool(fake.guild_commands.get(str(fake.guild_id))), timeout=30)
         loop = asyncio.get_running_loop()
         start = loop.time()
-        sent = await asyncio.gather(*(
-            _ask(fake, f"q{n:03d}", people[n], places[n % channels], mentions) for n in range(streams)
-        ))
+        sent = await asyncio.gather(
+            *(_ask(fake, f"q{n:03d}", people[n], places[n % channels], mentions) for n in range(streams))
+        )
         deadline = loop.time() + 60 + streams * 3
         while loop.time() < deadline:
             await asyncio.sleep(0.25)
@@ -122,8 +127,11 @@ def _pages(fake: FakeDiscord, key: str, mention: bool) -> list[FakeMessage]:
     if mention:  # the reply, then each page replying to the page before
         pages: list[FakeMessage] = []
         parent = key
-        while (child := next((m for m in fake.messages.values()
-                              if (m.message_reference or {}).get("message_id") == parent), None)) is not None:
+        while (
+            child := next(
+                (m for m in fake.messages.values() if (m.message_reference or {}).get("message_id") == parent), None
+            )
+        ) is not None:
             pages.append(child)
             parent = child.id
         return pages
@@ -133,8 +141,6 @@ def _pages(fake: FakeDiscord, key: str, mention: bool) -> list[FakeMessage]:
 
 def _text(fake: FakeDiscord, key: str, mention: bool) -> str:
     return "".join(m.content for m in _pages(fake, key, mention))
-
-
 
 
 async def main(quick: bool, tokens: int, rate: float) -> None:

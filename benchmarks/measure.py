@@ -43,9 +43,7 @@ def solid(text: str, *, placeholders: Sequence[str] = ()) -> str:
     return "".join(shown.split())
 
 
-def staleness(
-    emitted: Sequence[tuple[float, int]], shown: Sequence[tuple[float, str]]
-) -> list[float]:
+def staleness(emitted: Sequence[tuple[float, int]], shown: Sequence[tuple[float, str]]) -> list[float]:
     """Per token: first time the shown text reached its cumulative length, minus emission.
 
     `emitted` is (time, non-whitespace characters of the answer after this token);
@@ -119,7 +117,23 @@ def print_table(title: str, rows: Iterable[Scenario]) -> None:
             print(f"{row.name}: {row.notes}")
 
 
-WORDS = "the quick brown fox jumps over a lazy dog while rivers run to the sea".split()
+WORDS = [
+    "the",
+    "quick",
+    "brown",
+    "fox",
+    "jumps",
+    "over",
+    "a",
+    "lazy",
+    "dog",
+    "while",
+    "rivers",
+    "run",
+    "to",
+    "the",
+    "sea",
+]
 
 
 def answer_tokens(tag: str, count: int) -> list[str]:

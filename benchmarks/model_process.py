@@ -39,9 +39,15 @@ class ModelProcess:
 
     async def __aenter__(self) -> str:
         self._proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "benchmarks.model_process",
-            "--tokens", str(self.tokens), "--delay", str(self.delay),
-            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+            sys.executable,
+            "-m",
+            "benchmarks.model_process",
+            "--tokens",
+            str(self.tokens),
+            "--delay",
+            str(self.delay),
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
         )
         assert self._proc.stdout is not None
         return (await asyncio.wait_for(self._proc.stdout.readline(), 30)).decode().strip()

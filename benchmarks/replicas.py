@@ -38,7 +38,7 @@ async def main(streams: int, tokens: int, rate: float) -> None:
     print(f"\nworkspace budget over the longer run: about {allowed:.0f} chat.update calls (burst 10 + 50/min)")
     for row in (one, two):
         print(f"  {row.name}: {row.edits} chat.update, {row.rate_limited} answered 429")
-    p95 = [percentile([s for s in r.stale if s != float('inf')], 0.95) for r in (one, two)]
+    p95 = [percentile([s for s in r.stale if s != float("inf")], 0.95) for r in (one, two)]
     print(f"staleness p95 ratio, 2 replicas / 1 replica: {p95[1] / p95[0]:.2f}")
 
 

@@ -26,7 +26,6 @@ from tests.fakes.openai_server import FakeOpenAI, Script
 from tests.fakes.slack_server import FakeSlack, unescape, visible_text
 
 
-
 async def start_bot(
     fake_slack: FakeSlack, model_url: str, redis_url: str | None = None, *, env: dict[str, str] | None = None
 ) -> asyncio.subprocess.Process:
@@ -42,8 +41,13 @@ async def start_bot(
         **(env or {}),
     }
     return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bots.cli", "slack", env=settings,
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+        sys.executable,
+        "-m",
+        "bots.cli",
+        "slack",
+        env=settings,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
     )
 
 
@@ -171,12 +175,13 @@ def _finished(slack: FakeSlack, channel: str, ts: str, tokens: list[str] | None)
     return bool(replies) and unescape(visible_text(replies[-1])) == "".join(tokens)
 
 
-
-
 async def main(quick: bool, tokens: int, rate: float) -> None:
     plans = [
-        ("1 stream", 1, 1, False), ("10 in one channel", 10, 1, False), ("10 over 10 channels", 10, 10, False),
-        ("pane, 1 question", 1, 1, True), ("pane, 10 people", 10, 10, True),
+        ("1 stream", 1, 1, False),
+        ("10 in one channel", 10, 1, False),
+        ("10 over 10 channels", 10, 10, False),
+        ("pane, 1 question", 1, 1, True),
+        ("pane, 10 people", 10, 10, True),
     ]
     if not quick:
         plans += [("50 in one channel", 50, 1, False), ("50 over 10 channels", 50, 10, False)]

@@ -87,8 +87,7 @@ class VirtualSelector(selectors.BaseSelector):
         self.selects += 1
         if timeout is None:
             raise RuntimeError(
-                "deadlock: nothing scheduled (every task waits, and no timer can wake "
-                "them on a virtual clock)"
+                "deadlock: nothing scheduled (every task waits, and no timer can wake them on a virtual clock)"
             )
         if timeout > 0:
             self.now += timeout

@@ -21,6 +21,7 @@ from core.state.store import StateStore
 from core.team.channel_prefs import ChannelPrefs
 from core.team.usage import UsageLedger
 
+
 @dataclass(slots=True)
 class ServiceContext:
     """What every adapter gets: settings, the assistant, shared state, the HTTP app.
@@ -51,7 +52,12 @@ class ServiceContext:
 
 
 def build_assistant(
-    settings: Settings, source: CompletionSource, state: StateStore, metrics: Metrics, *, inflight: Inflight | None = None
+    settings: Settings,
+    source: CompletionSource,
+    state: StateStore,
+    metrics: Metrics,
+    *,
+    inflight: Inflight | None = None,
 ) -> Assistant:
     """The assistant with what it shares through the state store: each channel's own
     model and prompt (set with `/trickle` or `/model`), and the usage ledger."""

@@ -124,9 +124,7 @@ class _OwnHandler(logging.StreamHandler):
     """The handler `configure_logging` installs: calling it again replaces this one."""
 
 
-def configure_logging(
-    settings: Settings, *, stream=None, quiet: bool = False
-) -> logging.Handler:
+def configure_logging(settings: Settings, *, stream=None, quiet: bool = False) -> logging.Handler:
     """Send logs to stderr in the configured format, with secrets redacted.
 
     `quiet` (for `trickle ask`) keeps the terminal to warnings and errors, and leaves

@@ -31,33 +31,43 @@ class Metrics:
         self.registry = CollectorRegistry()
         r = self.registry
         self.time_to_placeholder = Histogram(
-            "trickle_time_to_placeholder_seconds", "Answer start to placeholder visible.",
-            ["platform"], buckets=_LATENCY_BUCKETS, registry=r,
+            "trickle_time_to_placeholder_seconds",
+            "Answer start to placeholder visible.",
+            ["platform"],
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
         )
         self.time_to_first_token = Histogram(
-            "trickle_time_to_first_token_seconds", "Answer start to the model's first text.",
-            ["platform"], buckets=_LATENCY_BUCKETS, registry=r,
+            "trickle_time_to_first_token_seconds",
+            "Answer start to the model's first text.",
+            ["platform"],
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
         )
         self.tokens = Counter("trickle_tokens_total", "Text deltas streamed.", ["platform"], registry=r)
         self.edits = Counter(
-            "trickle_edits_total", "Posts and edits of answer text sent (interim, final, page writes).",
-            ["platform"], registry=r,
+            "trickle_edits_total",
+            "Posts and edits of answer text sent (interim, final, page writes).",
+            ["platform"],
+            registry=r,
         )
         self.writes = Counter(
-            "trickle_writes_total", "Writes that went through, by what they were for.",
-            ["platform", "kind"], registry=r,
+            "trickle_writes_total",
+            "Writes that went through, by what they were for.",
+            ["platform", "kind"],
+            registry=r,
         )
         self.staleness = Histogram(
             "trickle_token_staleness_seconds",
             "Model emitting a text delta to the platform showing it, per delta.",
-            ["platform"], buckets=_STALENESS_BUCKETS, registry=r,
+            ["platform"],
+            buckets=_STALENESS_BUCKETS,
+            registry=r,
         )
         self.rate_limited = Counter(
             "trickle_rate_limited_total", "429 answers received from a platform.", ["platform"], registry=r
         )
-        self.errors = Counter(
-            "trickle_errors_total", "Failures by kind.", ["platform", "kind"], registry=r
-        )
+        self.errors = Counter("trickle_errors_total", "Failures by kind.", ["platform", "kind"], registry=r)
         self.answers = Counter(
             "trickle_answers_total", "Answers finished, by how they ended.", ["platform", "end"], registry=r
         )
@@ -67,12 +77,16 @@ class Metrics:
         # The model's tokens as billed (`core/team/usage.py`). No person or channel label: those
         # would grow a series per channel ever answered; the usage report has them.
         self.model_tokens_counted = Counter(
-            "trickle_model_tokens_total", "Model tokens counted per answer, as reported by the endpoint or estimated.",
-            ["platform", "kind", "source"], registry=r,
+            "trickle_model_tokens_total",
+            "Model tokens counted per answer, as reported by the endpoint or estimated.",
+            ["platform", "kind", "source"],
+            registry=r,
         )
         self.denials = Counter(
-            "trickle_denied_total", "Questions refused by the access lists, by the kind of rule.",
-            ["platform", "why"], registry=r,
+            "trickle_denied_total",
+            "Questions refused by the access lists, by the kind of rule.",
+            ["platform", "why"],
+            registry=r,
         )
         self.active = Gauge("trickle_active_streams", "Answers streaming now.", ["platform"], registry=r)
         self._budgets = BudgetCollector()
@@ -202,5 +216,7 @@ class BudgetCollector(Collector):
             GaugeMetricFamily(
                 "trickle_budget_queue", "Platform calls waiting for a budget, summed over scopes.", labels=labels
             ),
-            GaugeMetricFamily("trickle_budget_scopes", "Scopes (workspaces, channels...) with a budget.", labels=labels),
+            GaugeMetricFamily(
+                "trickle_budget_scopes", "Scopes (workspaces, channels...) with a budget.", labels=labels
+            ),
         )

@@ -72,9 +72,7 @@ async def run_service(command: str, settings: Settings, args: argparse.Namespace
         keepers = [
             asyncio.create_task(inflight.run_heartbeat(ctx.stopping)),
             asyncio.create_task(
-                inflight.run_recovery(
-                    ctx.finalizers, ctx.stopping, every=settings.heartbeat_interval * 2
-                )
+                inflight.run_recovery(ctx.finalizers, ctx.stopping, every=settings.heartbeat_interval * 2)
             ),
             asyncio.create_task(assistant.watch_stops(ctx.stopping)),
             # Renews shared quota leases until cancelled below, after the drain.
@@ -122,7 +120,8 @@ def _listen(settings: Settings, *, required: bool) -> socket.socket | None:
             ) from exc
         log.warning(
             "no /healthz or /metrics: cannot listen on %s (%s); set TRICKLE_HTTP_PORT to a free port",
-            where, exc.strerror or exc,
+            where,
+            exc.strerror or exc,
         )
         return None
 

@@ -77,7 +77,9 @@ class Settings(CoreSettings):
     http_host: str = env("TRICKLE_HTTP_HOST", "127.0.0.1")
     http_port: int = env("TRICKLE_HTTP_PORT", 3000, ge=0, le=65535)
     # Besides loopback and `--host`
-    playground_hosts: Annotated[tuple[str, ...], BeforeValidator(_playground_hosts)] = env("TRICKLE_PLAYGROUND_HOSTS", ())
+    playground_hosts: Annotated[tuple[str, ...], BeforeValidator(_playground_hosts)] = env(
+        "TRICKLE_PLAYGROUND_HOSTS", ()
+    )
     log_format: Annotated[Literal["text", "json"], BeforeValidator(lowercase)] = env("TRICKLE_LOG_FORMAT", "text")
     log_level: Annotated[Literal["DEBUG", "INFO", "WARNING", "ERROR"], BeforeValidator(uppercase)] = env(
         "TRICKLE_LOG_LEVEL", "INFO"

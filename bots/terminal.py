@@ -36,8 +36,12 @@ async def ask(
     out = out or sys.stdout
     err = err or sys.stderr
     fitted = fit_conversation(
-        settings.system_prompt, [], prompt, history_tokens=None,
-        context=context_tokens(settings), answer=answer_cap(settings),
+        settings.system_prompt,
+        [],
+        prompt,
+        history_tokens=None,
+        context=context_tokens(settings),
+        answer=answer_cap(settings),
     )
     if fitted.too_long:  # refused before the model sees it, like in a chat
         _say(err, QUESTION_TOO_LONG)

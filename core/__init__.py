@@ -1,1 +1,4 @@
-"""trickle's platform-neutral core: sources, relay, pacing, state. It imports no chat platform (see docs/architecture.md)."""
+"""trickle's platform-neutral core: sources, relay, pacing, state.
+
+It imports no chat platform and nothing from `bots/` (see docs/architecture.md).
+"""

@@ -197,7 +197,9 @@ class Assistant:
             config=self.relay_config,
             observer=observer or NullObserver(),
             answer_id=answer_id,
-            on_page=None if self.inflight is None else self.inflight.page_recorder(answer_id, surface, question.asker.id),
+            on_page=None
+            if self.inflight is None
+            else self.inflight.page_recorder(answer_id, surface, question.asker.id),
             person=question.asker.id,
         )
         # Decided before it began, the answer is one message: the notice (see the relay).

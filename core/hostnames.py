@@ -46,7 +46,7 @@ def split_host_header(value: str) -> HostPort | None:
     if value.startswith("["):
         bracket = value.find("]")
         address, rest = value[: bracket + 1], value[bracket + 1 :]
-        if bracket < 0 or rest and not rest.startswith(":"):
+        if bracket < 0 or (rest and not rest.startswith(":")):
             return None
         port_text = rest[1:] if rest else None
     else:

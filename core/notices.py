@@ -15,9 +15,7 @@ _MODEL_FAILED = "_(the model failed: {detail} — ask again)_"
 QUESTION_TOO_LONG = "the question is too long for the model's context — ask something shorter"
 
 
-def notice_for(
-    end: EndReason, *, detail: str = "", by: str = "", limit: int | None = None
-) -> str | None:
+def notice_for(end: EndReason, *, detail: str = "", by: str = "", limit: int | None = None) -> str | None:
     """Return the notice for an end, or None for a normal `stop`.
 
     `limit` is the answer cap trickle sent, for a `length` end: naming it and the setting

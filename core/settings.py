@@ -38,8 +38,7 @@ from core.privacy.masking import mask_secrets
 from core.privacy.redaction import parse_redact
 
 DEFAULT_SYSTEM_PROMPT = (
-    "You are trickle, a helpful assistant in a team chat. Answer clearly and concisely; "
-    "use Markdown when it helps."
+    "You are trickle, a helpful assistant in a team chat. Answer clearly and concisely; use Markdown when it helps."
 )
 DEFAULT_MODEL = "gpt-4o-mini"
 MODEL_NAME_LIMIT = 100  # Discord's longest choice name and value
@@ -160,7 +159,9 @@ def _redact(value: object) -> object:
     return value
 
 
-Ids = Annotated[frozenset[str], BeforeValidator(_ids(_ID, "user or channel ids", "U0123ABCD,C0123ABCD or 123456789012345678"))]
+Ids = Annotated[
+    frozenset[str], BeforeValidator(_ids(_ID, "user or channel ids", "U0123ABCD,C0123ABCD or 123456789012345678"))
+]
 RoleIds = Annotated[frozenset[str], BeforeValidator(_ids(_ROLE, "Discord role ids (digits)", "123456789012345678"))]
 WebUrl = Annotated[str | None, AfterValidator(url_of("http", "https"))]
 
@@ -185,7 +186,9 @@ class CoreSettings(BaseSettings):
     models: Annotated[tuple[str, ...], BeforeValidator(_model_names)] = env("TRICKLE_MODELS", (), validate_default=True)
     system_prompt: str = env("TRICKLE_SYSTEM_PROMPT", DEFAULT_SYSTEM_PROMPT)
     max_tokens: int | None = env("TRICKLE_MAX_TOKENS", None, ge=1, le=1_000_000)
-    context_tokens: int | None = env("TRICKLE_CONTEXT_TOKENS", None, ge=1, le=100_000_000)  # core/conversation/context.py
+    context_tokens: int | None = env(
+        "TRICKLE_CONTEXT_TOKENS", None, ge=1, le=100_000_000
+    )  # core/conversation/context.py
     temperature: float | None = env("TRICKLE_TEMPERATURE", None, ge=0.0, le=2.0)
     # Kinds of personal data the model is not sent; core/privacy/redaction.py
     redact: Annotated[tuple[str, ...], BeforeValidator(_redact)] = env("TRICKLE_REDACT", ())
@@ -299,9 +302,7 @@ def _explain(cls: type[CoreSettings], error: ErrorDetails, given: Mapping[str, s
     if not error["loc"]:  # a check across settings: its message names them
         return str(error.get("ctx", {}).get("error", error["msg"]))
     key = error["loc"][0]
-    field = cls.model_fields.get(str(key)) or next(
-        f for f in cls.model_fields.values() if f.validation_alias == key
-    )
+    field = cls.model_fields.get(str(key)) or next(f for f in cls.model_fields.values() if f.validation_alias == key)
     name = str(field.validation_alias)
     return f"{name}={given.get(name, error['input'])!r} {_why(field, error)}"
 

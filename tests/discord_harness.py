@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 
-import pytest
-
-from tests.fakes.openai_server import FakeOpenAI
-
 # -- Discord: the real bot (bots.discord) against FakeDiscord and FakeOpenAI ------------------
-
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from typing import Any
+
+import pytest
+
+from tests.fakes.openai_server import FakeOpenAI
 
 
 @dataclass
@@ -41,9 +40,9 @@ async def discord_bot(monkeypatch: pytest.MonkeyPatch, fake_openai: FakeOpenAI) 
     import discord.http
     from aiohttp import web
 
+    from bots.context import ServiceContext, build_assistant
     from bots.discord.service import DiscordService, configure_library
     from bots.metrics import Metrics
-    from bots.context import ServiceContext, build_assistant
     from bots.settings import Settings
     from core.sources.factory import build_source
     from core.state.store import MemoryState

@@ -2,27 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-import pytest
-
-from tests.fakes.openai_server import FakeOpenAI
-
 # ---------------------------------------------------------------- Slack adapter fixtures
 # `slack_bot(mode)` runs the real Slack adapter (bolt, slack_sdk, AsyncOpenAI) in-process
 # against FakeSlack and FakeOpenAI on loopback, built through bots.slack.service like
 # `trickle slack` builds it.
-
 import asyncio
+import re
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import pytest
 from aiohttp import web
 
-import re
-
+from tests.fakes.openai_server import FakeOpenAI
 from tests.fakes.slack_server import FakeSlack, unescape
 
 SLACK_USERS = {"UALICE": "Alice", "UBOB": "Bob", "UADMIN": "Ada Admin"}
@@ -97,7 +91,7 @@ def join_pages(texts: list[str], expected: str) -> str:
     for i, text in enumerate(texts):
         following = texts[i + 1] if i + 1 < len(texts) else None
         if i > 0 and (opener := _OPENER.match(text)) and reopened:
-            text = text[opener.end():]
+            text = text[opener.end() :]
         reopened = False
         if following is not None and (opener := _OPENER.match(following)):
             marker = opener[1]
@@ -131,10 +125,10 @@ async def slack_bot(
     fake_slack: FakeSlack, fake_openai: FakeOpenAI
 ) -> AsyncIterator[Callable[..., Awaitable[SlackHarness]]]:
     """Start the Slack adapter: `await slack_bot("socket" | "http", limits=None, **env)`."""
-    from bots.metrics import Metrics
     from bots.context import ServiceContext, build_assistant
-    from bots.slack import service as slack_service
+    from bots.metrics import Metrics
     from bots.settings import Settings
+    from bots.slack import service as slack_service
     from core.sources.factory import build_source
     from core.state.store import MemoryState
 
@@ -185,5 +179,3 @@ async def slack_bot(
         await harness.ctx.assistant.source.aclose()
         if runner is not None:
             await runner.cleanup()
-
-

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from core.team.access import DENIED_REPLIES, AccessPolicy, Denial, Verdict
 from bots.settings import Settings
 from core.settings import SettingsError
+from core.team.access import DENIED_REPLIES, AccessPolicy, Denial, Verdict
 
 
 def policy(**env: str) -> AccessPolicy:

@@ -103,14 +103,21 @@ def test_core_imports_no_platform_library(library: str) -> None:
     users = [
         name
         for name, path in known.items()
-        if name.startswith("core")
-        and any(m == library or m.startswith(library + ".") for m in imported(path, known))
+        if name.startswith("core") and any(m == library or m.startswith(library + ".") for m in imported(path, known))
     ]
     assert users == []
 
 
-FOUNDATIONS = ("core.models", "core.notices", "core.observer", "core.surface", "core.pacing",
-               "core.privacy", "core.quotas", "core.state")
+FOUNDATIONS = (
+    "core.models",
+    "core.notices",
+    "core.observer",
+    "core.surface",
+    "core.pacing",
+    "core.privacy",
+    "core.quotas",
+    "core.state",
+)
 
 
 def test_the_foundations_of_core_import_nothing_built_on_them() -> None:

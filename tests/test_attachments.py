@@ -18,8 +18,6 @@ import pytest
 from PIL import Image
 from pypdf import PdfReader, PdfWriter
 
-from tests.fakes.documents import noisy_png as _noisy_png
-from tests.fakes.documents import text_pdf as _pdf
 from core.attachments import (
     Attachment,
     AttachmentLimits,
@@ -28,6 +26,8 @@ from core.attachments import (
     read_attachments_async,
     vision_capable,
 )
+from tests.fakes.documents import noisy_png as _noisy_png
+from tests.fakes.documents import text_pdf as _pdf
 
 # --- fixtures made in code ------------------------------------------------------------
 
@@ -48,8 +48,10 @@ def _png_header_only(width: int, height: int) -> bytes:
     """A few dozen bytes of PNG that claim `width` x `height` pixels: a decompression bomb."""
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     return (
-        b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", ihdr)
-        + _png_chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + _png_chunk(b"IEND", b"")
+        b"\x89PNG\r\n\x1a\n"
+        + _png_chunk(b"IHDR", ihdr)
+        + _png_chunk(b"IDAT", zlib.compress(b"\x00" * 64))
+        + _png_chunk(b"IEND", b"")
     )
 
 
@@ -143,7 +145,7 @@ def test_an_image_labelled_as_text_is_read_as_an_image():
 
 
 def test_the_bom_goes_and_bytes_that_are_not_utf8_become_replacement_characters():
-    data = b"\xef\xbb\xbf" + "caf".encode() + b"\xe9 ok\r\nnext\r\n"  # Latin-1 é after a UTF-8 BOM
+    data = b"\xef\xbb\xbf" + b"caf" + b"\xe9 ok\r\nnext\r\n"  # Latin-1 é after a UTF-8 BOM
     (block,) = _read(Attachment("menu.txt", "text/plain", data)).text_blocks
     assert block == "menu.txt\n```text\ncaf\ufffd ok\nnext\n```"
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from core.question import Asker, Question
-from core.assistant import Assistant
-from core.team.channel_prefs import NOT_ADMIN, PROMPT_CHARS, ChannelPrefs, Prefs, PrefsRefused
-from core.models import EndReason
 from bots.settings import Settings
+from core.assistant import Assistant
+from core.models import EndReason
+from core.question import Asker, Question
 from core.sources.factory import build_source
 from core.state.store import MemoryState
+from core.team.channel_prefs import NOT_ADMIN, PROMPT_CHARS, ChannelPrefs, Prefs, PrefsRefused
 from tests.fakes.openai_server import FakeOpenAI, script_from_text
 from tests.fakes.surface import FakeSurface
 

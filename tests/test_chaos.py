@@ -19,7 +19,7 @@ import pytest
 from tests.fakes.openai_server import FakeOpenAI, Script, words
 from tests.fakes.slack_server import FakeSlack, unescape, visible_text
 
-WORDS = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu".split()
+WORDS = ["alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa", "lambda", "mu"]
 PLACEHOLDER = "_thinking…_"
 
 
@@ -37,8 +37,13 @@ class Replica:
 
     async def start(self) -> None:
         self.process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bots.cli", "slack", env=self.env,
-            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+            sys.executable,
+            "-m",
+            "bots.cli",
+            "slack",
+            env=self.env,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL,
         )
 
     def kill(self) -> None:
@@ -151,8 +156,8 @@ def visible_text_at(message, index: int) -> str:
 
 def _in_progress(message) -> bool:
     shown = unescape(visible_text(message)).rstrip()
-    return shown.endswith("▌") or shown == PLACEHOLDER or any(
-        b.get("type") == "actions" for b in (message.blocks or [])
+    return (
+        shown.endswith("▌") or shown == PLACEHOLDER or any(b.get("type") == "actions" for b in (message.blocks or []))
     )
 
 

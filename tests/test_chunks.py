@@ -20,7 +20,10 @@ def read_all(*chunks):
 def test_content_then_finish_then_usage():
     usage = {"choices": [], "usage": {"prompt_tokens": 3, "completion_tokens": 2}}
     assert read_all(choice("Hi"), choice(" there"), choice(finish="stop"), usage) == [
-        TextDelta("Hi"), TextDelta(" there"), Finish("stop"), Usage(3, 2),
+        TextDelta("Hi"),
+        TextDelta(" there"),
+        Finish("stop"),
+        Usage(3, 2),
     ]
 
 
@@ -63,7 +66,7 @@ def test_text_and_finish_in_one_chunk():
 
 
 def test_a_split_surrogate_pair_is_rejoined_and_a_lone_one_replaced():
-    assert read_all(choice("a\ud83d"), choice("\ude00b")) == [TextDelta("a"), TextDelta("\U0001F600b")]
+    assert read_all(choice("a\ud83d"), choice("\ude00b")) == [TextDelta("a"), TextDelta("\U0001f600b")]
     assert read_all(choice("x\ud83d"), choice(finish="stop")) == [TextDelta("x"), TextDelta("\ufffd"), Finish("stop")]
     assert read_all(choice("\ude00")) == [TextDelta("\ufffd")]
 

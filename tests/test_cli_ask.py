@@ -24,9 +24,16 @@ async def run_ask(base_url: str | None, *args: str, stdin: str | None = None, ex
         env["OPENAI_BASE_URL"] = base_url
     env.update(extra_env or {})
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bots.cli", "ask", *args,
-        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE, env=env, cwd=os.path.dirname(os.path.dirname(__file__)),
+        sys.executable,
+        "-m",
+        "bots.cli",
+        "ask",
+        *args,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=env,
+        cwd=os.path.dirname(os.path.dirname(__file__)),
     )
     out, err = await asyncio.wait_for(proc.communicate(stdin.encode() if stdin else None), 60)
     return proc.returncode, out.decode(), err.decode()
@@ -73,9 +80,7 @@ async def test_prompt_from_stdin(fake_openai: FakeOpenAI):
 
 
 async def test_model_error_mid_stream_keeps_the_text_and_exits_1(fake_openai: FakeOpenAI):
-    fake_openai.script_queue.append(
-        script_from_text("one two three four five", fail="error_event", fail_after=3)
-    )
+    fake_openai.script_queue.append(script_from_text("one two three four five", fail="error_event", fail_after=3))
     code, out, err = await run_ask(fake_openai.base_url, "count")
     assert code == 1
     assert out.rstrip("\n") == "one two three"
@@ -113,8 +118,14 @@ async def test_stdin_that_is_not_utf8_is_asked_with_replacement_characters(fake_
     fake_openai.script_queue.append(script_from_text("Café noted."))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "TRICKLE_"))}
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bots.cli", "ask", "-",
-        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        sys.executable,
+        "-m",
+        "bots.cli",
+        "ask",
+        "-",
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
         env={**env, "OPENAI_BASE_URL": fake_openai.base_url},
         cwd=os.path.dirname(os.path.dirname(__file__)),
     )
@@ -128,8 +139,13 @@ async def test_a_reader_that_hangs_up_early_ends_quietly(fake_openai: FakeOpenAI
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "TRICKLE_"))}
     read, write = os.pipe()
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bots.cli", "ask", "talk",
-        stdout=write, stderr=asyncio.subprocess.PIPE,
+        sys.executable,
+        "-m",
+        "bots.cli",
+        "ask",
+        "talk",
+        stdout=write,
+        stderr=asyncio.subprocess.PIPE,
         env={**env, "OPENAI_BASE_URL": fake_openai.base_url},
         cwd=os.path.dirname(os.path.dirname(__file__)),
     )
@@ -166,8 +182,14 @@ async def test_on_a_terminal_the_models_escape_sequences_never_arrive(fake_opena
     tty.setraw(stdout)  # no \n -> \r\n: the bytes read are the bytes trickle wrote
     try:
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bots.cli", "ask", "hi",
-            stdin=asyncio.subprocess.DEVNULL, stdout=stdout, stderr=asyncio.subprocess.PIPE,
+            sys.executable,
+            "-m",
+            "bots.cli",
+            "ask",
+            "hi",
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=stdout,
+            stderr=asyncio.subprocess.PIPE,
             env={**env, "OPENAI_BASE_URL": fake_openai.base_url},
             cwd=os.path.dirname(os.path.dirname(__file__)),
         )
@@ -200,7 +222,12 @@ INTERNAL_HOST = "llm-gw-7.corp.internal"
 
 
 async def test_a_401_echoing_the_key_and_a_host_prints_neither_and_names_the_setting(fake_openai: FakeOpenAI):
-    body = {"error": {"message": f"Incorrect API key provided: {CANARY_KEY} (via {INTERNAL_HOST})", "code": "invalid_api_key"}}
+    body = {
+        "error": {
+            "message": f"Incorrect API key provided: {CANARY_KEY} (via {INTERNAL_HOST})",
+            "code": "invalid_api_key",
+        }
+    }
     fake_openai.script_queue.append(Script(tokens=[], fail="http_error", status=401, error_body=body))
     code, out, err = await run_ask(fake_openai.base_url, "hi", extra_env={"OPENAI_API_KEY": CANARY_KEY})
     assert (code, out) == (1, "")
@@ -215,7 +242,9 @@ async def test_a_fastapi_404_at_a_base_url_without_v1_says_so(fake_openai: FakeO
 
 
 async def test_a_prompt_too_long_for_the_context_is_refused_before_sending(fake_openai: FakeOpenAI):
-    code, _, err = await run_ask(fake_openai.base_url, "-", stdin="why " * 3000, extra_env={"TRICKLE_CONTEXT_TOKENS": "2000"})
+    code, _, err = await run_ask(
+        fake_openai.base_url, "-", stdin="why " * 3000, extra_env={"TRICKLE_CONTEXT_TOKENS": "2000"}
+    )
     assert code == 1
     assert err == "trickle: the question is too long for the model's context — ask something shorter\n"
     assert fake_openai.requests == []

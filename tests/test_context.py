@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from core.question import Asker, Question
+from bots.settings import Settings
 from core.assistant import Assistant
 from core.conversation.context import answer_cap, answer_tokens, context_tokens, fit_conversation
 from core.conversation.history import estimate_tokens
 from core.models import ChatMessage, EndReason
-from bots.settings import Settings
+from core.question import Asker, Question
 from core.sources.factory import build_source
 from tests.fakes.openai_server import FakeOpenAI, script_from_text
 from tests.fakes.surface import FakeSurface

@@ -29,7 +29,10 @@ def test_compose_file_validates():
     require("compose")
     result = subprocess.run(
         ["docker-compose", "-f", str(ROOT / "docker-compose.yml"), "config", "-q"],
-        capture_output=True, text=True, cwd=ROOT, timeout=60,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
     )
     assert result.returncode == 0, result.stderr
 
@@ -63,12 +66,17 @@ def compose(tmp_path_factory) -> dict:
     """The compose file as docker-compose resolves it with nothing set (no .env, no env)."""
     require("compose")
     import yaml  # the dev extra's PyYAML
+
     empty = tmp_path_factory.mktemp("compose") / "empty.env"
     empty.write_text("")
     env = {k: v for k, v in os.environ.items() if not k.startswith(_SETTING_PREFIXES)}
     result = subprocess.run(
         ["docker-compose", "-f", str(ROOT / "docker-compose.yml"), "--env-file", str(empty), "config"],
-        capture_output=True, text=True, cwd=ROOT, timeout=60, env=env,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+        env=env,
     )
     assert result.returncode == 0, result.stderr
     return yaml.safe_load(result.stdout)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import re
 
-from bots.discord.stop import NOT_YOURS
 from bots.discord.messages import INDICATOR
+from bots.discord.stop import NOT_YOURS
 from tests.fakes.discord_server import FakeDiscord, FakeMessage
 from tests.fakes.openai_server import Script, script_from_text, words
 
@@ -81,9 +82,7 @@ async def test_ten_people_asking_at_once_in_one_channel_all_exact_without_429(di
         *(bot.fake.send_interaction("ask", {"prompt": f"question {i}"}, user=people[i]) for i in range(10))
     )
     expected = {inter.token: texts[f"question {i}"] for i, inter in enumerate(inters)}
-    await bot.fake.wait_until(
-        lambda: all(final_of(bot.fake, t) == text for t, text in expected.items()), timeout=20
-    )
+    await bot.fake.wait_until(lambda: all(final_of(bot.fake, t) == text for t, text in expected.items()), timeout=20)
     assert sum(bot.fake.rate_limited.values()) == 0
     assert max(deferral_latency(bot.fake, inter.token) for inter in inters) < INTERACTION_DEADLINE
     for token, text in expected.items():
@@ -165,7 +164,11 @@ def joins_exactly(pages: list[str], text: str) -> bool:
     at the start of the next."""
     pos = 0
     for i, page in enumerate(pages):
-        if i > 0 and (opener := re.match(r"(`{3,}|~{3,})[^\n]*\n", page)) and not text.startswith(page[:opener.end()], pos):
+        if (
+            i > 0
+            and (opener := re.match(r"(`{3,}|~{3,})[^\n]*\n", page))
+            and not text.startswith(page[: opener.end()], pos)
+        ):
             page = page[opener.end() :]
         candidates = [page]
         if i < len(pages) - 1 and (closer := re.search(r"(`{3,}|~{3,})$", page)):
@@ -204,7 +207,7 @@ async def test_long_answer_continues_in_follow_ups_with_fences_repaired(discord_
     assert all(len(m.content) <= 2000 for m in messages)
     assert any(m.content.startswith("```python\n") for m in messages[1:])  # the block went on
     # A finished page is never edited again once the next one exists.
-    for page, following in zip(messages, messages[1:]):
+    for page, following in itertools.pairwise(messages):
         assert page.writes[-1].time <= following.writes[0].time
     assert bot.fake.mention_violations() == []
 
@@ -236,9 +239,7 @@ async def test_a_lone_answer_spends_all_but_one_call_of_each_window_on_its_text(
 
 
 async def test_a_fifth_quick_ask_from_one_person_is_one_private_reply_and_no_edit(discord_bot) -> None:
-    bot = await discord_bot(
-        env={"TRICKLE_USER_CONCURRENCY": "1", "TRICKLE_USER_QUEUE": "3"}, webhook_bucket=(50, 1.0)
-    )
+    bot = await discord_bot(env={"TRICKLE_USER_CONCURRENCY": "1", "TRICKLE_USER_QUEUE": "3"}, webhook_bucket=(50, 1.0))
     bot.model.responder = lambda body: script_from_text(
         f"Answer to {body['messages'][-1]['content']}.", first_delay=0.3
     )

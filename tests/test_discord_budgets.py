@@ -99,7 +99,9 @@ def test_responses_feed_the_budget_their_path_names() -> None:
     budgets.observe(method="POST", path="/api/v10/channels/42/messages", status=200, headers=headers(0, 3.0))
     assert budgets.creates(42).bucket.ready_at(clock.now) >= clock.now + 3.0
 
-    budgets.observe(method="PATCH", path="/api/v10/webhooks/1/SECRET-TOKEN/messages/@original", status=429, headers=headers(0, 2.0))
+    budgets.observe(
+        method="PATCH", path="/api/v10/webhooks/1/SECRET-TOKEN/messages/@original", status=429, headers=headers(0, 2.0)
+    )
     token = budgets.interaction("SECRET-TOKEN")
     assert token.stats.rate_limited == 1 and token.bucket.rate < 1.0
     assert "SECRET-TOKEN" not in repr(token)  # interaction tokens are secrets: never in logs

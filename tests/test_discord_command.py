@@ -35,7 +35,10 @@ async def test_trickle_discord_answers_ask_and_mentions_then_stops_on_sigterm(
         PYTHONPATH=str(ROOT),
     )
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bots.cli", "discord",
+        sys.executable,
+        "-m",
+        "bots.cli",
+        "discord",
         cwd=tmp_path,  # no stray .env
         env=env,
         stdout=asyncio.subprocess.PIPE,
@@ -72,4 +75,4 @@ async def test_trickle_discord_answers_ask_and_mentions_then_stops_on_sigterm(
     assert proc.returncode == 0, log
     invite = f"permissions={PERMISSIONS.value}"
     assert invite in log and "scope=bot+applications.commands" in log
-    assert PERMISSIONS == discord.Permissions(274877975552)  # view, send, send in threads, history
+    assert discord.Permissions(274877975552) == PERMISSIONS  # view, send, send in threads, history

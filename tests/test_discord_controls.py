@@ -121,7 +121,7 @@ def test_a_thread_is_judged_by_its_parent_unless_it_is_listed_itself() -> None:
 
 def test_role_ids_are_the_ids_the_event_carried_and_none_for_a_plain_user() -> None:
     class Member:
-        _roles = [5, 7]
+        _roles = (5, 7)
 
     assert role_ids(Member()) == ("5", "7")  # type: ignore[arg-type]
     assert role_ids(object()) == () and role_ids(None) == ()  # type: ignore[arg-type]
@@ -140,9 +140,7 @@ async def test_ask_is_refused_privately_without_a_deferral_or_a_model_call(disco
 
 
 async def test_silent_refusals_post_nothing_and_ask_gets_a_bare_private_answer(discord_bot) -> None:
-    bot = await discord_bot(
-        env=lambda fake: {"TRICKLE_DENY_USERS": fake.user["id"], "TRICKLE_DENIED_REPLY": "silent"}
-    )
+    bot = await discord_bot(env=lambda fake: {"TRICKLE_DENY_USERS": fake.user["id"], "TRICKLE_DENIED_REPLY": "silent"})
     await ask_by_mention(bot.fake, "hello?")
     inter = await command(bot.fake, "ask", {"prompt": "hi"})
     await nothing_more(bot.fake)

@@ -19,7 +19,12 @@ SHORT_TOKENS = {"TRICKLE_DISCORD_TOKEN_TTL": "0.8"}
 
 
 def done(message: FakeMessage | None) -> bool:
-    return message is not None and not message.loading and not message.components and not message.content.endswith(INDICATOR)
+    return (
+        message is not None
+        and not message.loading
+        and not message.components
+        and not message.content.endswith(INDICATOR)
+    )
 
 
 def bot_channel_messages(fake: FakeDiscord) -> list[FakeMessage]:
@@ -70,7 +75,9 @@ def continuations(fake: FakeDiscord) -> list[FakeMessage]:
 
 
 async def _die_after_word3(bot, inter) -> None:  # type: ignore[no-untyped-def]
-    await bot.fake.wait_until(lambda: "word3" in ((bot.fake.original(inter.token) or FakeMessage("", "", None, {})).content))
+    await bot.fake.wait_until(
+        lambda: "word3" in ((bot.fake.original(inter.token) or FakeMessage("", "", None, {})).content)
+    )
     bot.fake.expire_interaction(inter.token)  # long before trickle expected it to die
 
 

@@ -100,9 +100,7 @@ async def test_ten_mentions_at_once_share_the_channel_bucket_without_429(discord
     people = [bot.fake.add_user(f"person{i}") for i in range(10)]
     texts = {f"question {i}": " ".join(f"w{i}-{n}" for n in range(40)) + "." for i in range(10)}
     bot.model.responder = lambda body: script_from_text(texts[body["messages"][-1]["content"]], delay=0.01)
-    questions = await asyncio.gather(
-        *(ask_by_mention(bot.fake, f"question {i}", author=people[i]) for i in range(10))
-    )
+    questions = await asyncio.gather(*(ask_by_mention(bot.fake, f"question {i}", author=people[i]) for i in range(10)))
     await asyncio.gather(*(wait_for_reply(bot.fake, q, texts[f"question {i}"], 30) for i, q in enumerate(questions)))
     assert bot.fake.rate_limited[f"channel:{bot.fake.channel_id}"] == 0
     assert bot.fake.mention_violations() == []
@@ -148,9 +146,7 @@ async def test_placeholders_queued_behind_a_full_window_all_go_when_it_resets(di
     people = [bot.fake.add_user(f"person{i}") for i in range(10)]
     text = " ".join(f"w{n}" for n in range(30)) + "."
     bot.model.responder = lambda body: script_from_text(text, delay=0.1)  # streams for 3 s
-    questions = await asyncio.gather(
-        *(ask_by_mention(bot.fake, f"question {i}", author=people[i]) for i in range(10))
-    )
+    questions = await asyncio.gather(*(ask_by_mention(bot.fake, f"question {i}", author=people[i]) for i in range(10)))
     replies = await asyncio.gather(*(wait_for_reply(bot.fake, q, text, 30) for q in questions))
 
     placed = sorted(reply.writes[0].time for reply in replies)

@@ -47,7 +47,9 @@ async def test_a_second_question_waits_visibly_behind_the_first(discord_bot) -> 
     first = await bot.fake.send_interaction("ask", {"prompt": "one"})
     await bot.fake.wait_until(lambda: len(bot.model.requests) == 1)
     second = await bot.fake.send_interaction("ask", {"prompt": "two"})
-    await bot.fake.wait_until(lambda: (m := bot.fake.original(second.token)) is not None and m.content == "second answer")
+    await bot.fake.wait_until(
+        lambda: (m := bot.fake.original(second.token)) is not None and m.content == "second answer"
+    )
 
     shown = [c for _, c in bot.fake.original(second.token).versions]  # type: ignore[union-attr]
     assert shown[1] == "_queued behind your previous question…_"

@@ -476,7 +476,10 @@ async def test_an_attachment_option_arrives_resolved_in_the_interaction(harness:
     assert inter.data["resolved"]["attachments"][report.id]["filename"] == "report.pdf"
     file = received[0]
     assert (file.id, file.filename, file.content_type, file.ephemeral) == (
-        int(report.id), "report.pdf", "application/pdf", True
+        int(report.id),
+        "report.pdf",
+        "application/pdf",
+        True,
     )
     assert "/ephemeral-attachments/" in file.url and await file.read() == b"%PDF-1.4 tiny"
 

@@ -146,9 +146,7 @@ async def test_chat_update_bucket_is_shared_by_the_workspace(
     assert fake.rate_limited["chat.update"] == 2
 
 
-async def test_post_message_bucket_is_per_channel(
-    fake: FakeSlack, client: AsyncWebClient, clock: ManualClock
-) -> None:
+async def test_post_message_bucket_is_per_channel(fake: FakeSlack, client: AsyncWebClient, clock: ManualClock) -> None:
     for i in range(5):
         await client.chat_postMessage(channel="C1", text=f"p{i}")
     err = await api_error(client.chat_postMessage(channel="C1", text="p5"))
@@ -313,9 +311,7 @@ async def test_append_stream_bucket(fake: FakeSlack, client: AsyncWebClient) -> 
 # ---------------------------------------------------------------- Socket Mode
 
 
-async def socket_client(
-    fake: FakeSlack, received: list[SocketModeRequest], *, ack: bool = True
-) -> SocketModeClient:
+async def socket_client(fake: FakeSlack, received: list[SocketModeRequest], *, ack: bool = True) -> SocketModeClient:
     """A real SocketModeClient connected to the fake, recording (and acking) requests."""
     sm = SocketModeClient(app_token="xapp-test", web_client=AsyncWebClient(base_url=fake.api_url, token=TOKEN))
 
@@ -806,7 +802,11 @@ async def test_slash_command_ack_body_and_response_url(fake: FakeSlack, mode: st
 
     first, dm = received
     assert {k: first[k] for k in ("command", "text", "user_id", "channel_id", "team_id", "api_app_id")} == {
-        "command": "/ask", "text": "why is the sky blue?", "user_id": "U1", "channel_id": "C1", "team_id": "T1",
+        "command": "/ask",
+        "text": "why is the sky blue?",
+        "user_id": "U1",
+        "channel_id": "C1",
+        "team_id": "T1",
         "api_app_id": "A1",
     }
     assert first["channel_name"] == "c1" and dm["channel_name"] == "directmessage"
@@ -901,9 +901,7 @@ async def test_message_shortcut_modal_and_view_submission(fake: FakeSlack, mode:
     assert submitted == [{"focus": "decisions", "where": {"channel": "C1", "ts": message["ts"]}, "id": view["id"]}]
 
 
-async def test_views_open_triggers_and_view_checks(
-    fake: FakeSlack, client: AsyncWebClient, clock: ManualClock
-) -> None:
+async def test_views_open_triggers_and_view_checks(fake: FakeSlack, client: AsyncWebClient, clock: ManualClock) -> None:
     fake.store_event(fake.message_event("U1", "hi", "C1", ts="1700000000.000001"))
 
     def trigger() -> str:
@@ -1002,7 +1000,10 @@ async def test_feedback_click_reaches_app_action(fake: FakeSlack, client: AsyncW
     assert seen["action"]["type"] == "feedback_buttons" and seen["action"]["value"] == "bad"
     assert seen["action"]["block_id"] == "feedback" and seen["action"]["text"]["text"] == "👎"
     assert seen["container"] == {
-        "type": "message", "message_ts": answer["ts"], "channel_id": "C1", "is_ephemeral": False,
+        "type": "message",
+        "message_ts": answer["ts"],
+        "channel_id": "C1",
+        "is_ephemeral": False,
         "thread_ts": question["ts"],
     }
     assert seen["user"] == "U1"

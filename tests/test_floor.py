@@ -20,7 +20,6 @@ from benchmarks.floor.workload import Workload, model
 from benchmarks.virtual_time import VirtualTimeLoop, run_virtual
 from core.models import Finish, TextDelta
 
-
 # -- the virtual clock -----------------------------------------------------------------------
 
 

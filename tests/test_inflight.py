@@ -6,13 +6,13 @@ import asyncio
 
 import pytest
 
-from core.question import Asker, Question
-from core.stops import StopResult
-from core.assistant import Assistant
-from core.state.inflight import Inflight, InflightRecord
 from bots.settings import Settings
+from core.assistant import Assistant
+from core.question import Asker, Question
+from core.state.inflight import Inflight, InflightRecord
 from core.state.sqlite_store import SqliteState
 from core.state.store import MemoryState
+from core.stops import StopResult
 from tests.fakes.model import ScriptedSource, words
 from tests.fakes.surface import FakeMessage, FakeSurface
 

@@ -104,7 +104,9 @@ async def test_a_status_shown_while_queued_counts_as_a_status_write():
     metrics = Metrics()
     await relay(StatusSurface(), queued_then_answered(), observer=metrics.observer("discord"))
     text = metrics.render().decode()
-    writes = {labels["kind"]: value(text, "trickle_writes_total", **labels) for labels in series(text, "trickle_writes_total")}
+    writes = {
+        labels["kind"]: value(text, "trickle_writes_total", **labels) for labels in series(text, "trickle_writes_total")
+    }
     assert writes == {"placeholder": 1, "status": 1, "final": 1}
 
 
@@ -146,7 +148,9 @@ async def test_metrics_count_one_slack_answers_placeholder_interims_and_final(sl
     posts = [c for c in h.fake.calls_to("chat.postMessage") if c.ok]
     updates = [c for c in h.fake.calls_to("chat.update") if c.ok]
     assert len(posts) == 1 and len(updates) >= 3
-    writes = {labels["kind"]: value(text, "trickle_writes_total", **labels) for labels in series(text, "trickle_writes_total")}
+    writes = {
+        labels["kind"]: value(text, "trickle_writes_total", **labels) for labels in series(text, "trickle_writes_total")
+    }
     assert writes == {"placeholder": 1, "interim": len(updates) - 1, "final": 1}
     assert value(text, "trickle_edits_total", platform="slack") == len(updates)  # answer text only
 
@@ -206,7 +210,9 @@ async def test_metrics_of_a_discord_answer_by_kind_and_its_channel_budget(discor
     (reply,) = [m for m in fake.channel_messages(fake.channel_id) if m.author["id"] == str(fake.bot_user_id)]
     interims = len(reply.versions) - 2  # all but the placeholder and the final text
     assert interims >= 1
-    writes = {labels["kind"]: value(text, "trickle_writes_total", **labels) for labels in series(text, "trickle_writes_total")}
+    writes = {
+        labels["kind"]: value(text, "trickle_writes_total", **labels) for labels in series(text, "trickle_writes_total")
+    }
     assert writes == {"placeholder": 1, "interim": interims, "final": 1}
     assert value(text, "trickle_token_staleness_seconds_count", platform="discord") == len(bot.model.emitted)
     assert value(text, "trickle_budget_scopes", platform="discord", budget="channel") == 1

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from core.team.model_choice import CHOICE_LIMIT, as_fixed_choices, refusal, suggestions
 from bots.settings import Settings
 from core.settings import SettingsError
+from core.team.model_choice import CHOICE_LIMIT, as_fixed_choices, refusal, suggestions
 
 
 def test_unset_only_the_default_model_may_be_chosen():

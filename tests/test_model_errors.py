@@ -14,9 +14,9 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 
 from bots.logs import configure_logging
+from bots.settings import Settings
 from core.models import EndReason, ErrorKind, StreamError
 from core.relay.answer import relay
-from bots.settings import Settings
 from core.sources.failures import classify, server_words
 from core.sources.openai_source import OpenAISource, build_openai_client
 from tests.fakes.openai_server import FakeOpenAI, Script, words
@@ -86,7 +86,12 @@ async def test_a_401_echoing_the_key_and_a_host_shows_neither_in_chat_and_logs_t
         ),
         (
             400,
-            {"error": {"message": "This model's maximum context length is 4096 tokens.", "code": "context_length_exceeded"}},
+            {
+                "error": {
+                    "message": "This model's maximum context length is 4096 tokens.",
+                    "code": "context_length_exceeded",
+                }
+            },
             "_(the conversation is too long for the model's context — start a new thread)_",
         ),
         (
@@ -136,9 +141,7 @@ async def test_an_empty_stream_names_the_context_as_the_likely_cause(
     assert "TRICKLE_CONTEXT_TOKENS" in log_output.getvalue()
 
 
-async def test_an_answer_cut_at_the_cap_names_the_limit_and_the_setting(
-    fake_openai: FakeOpenAI, source: OpenAISource
-):
+async def test_an_answer_cut_at_the_cap_names_the_limit_and_the_setting(fake_openai: FakeOpenAI, source: OpenAISource):
     end, shown = await answer_with(source, Script(tokens=words("so far"), finish_reason="length"), fake_openai)
     assert end is EndReason.LENGTH
     assert shown == "so far\n\n_(cut short at the 1024-token limit — TRICKLE_MAX_TOKENS raises it)_"
@@ -165,8 +168,16 @@ async def test_an_answer_sent_without_a_cap_is_ended_by_trickle_at_it(fake_opena
         (404, "Not Found", StreamError(ErrorKind.NOT_FOUND, "m")),  # the path has /v1: the model, then
         (408, "", StreamError(ErrorKind.TIMEOUT, "the model took too long to answer")),
         (413, "", StreamError(ErrorKind.CONTEXT, "the prompt exceeds the model's context")),
-        (400, "the request exceeds the available context size", StreamError(ErrorKind.CONTEXT, "the prompt exceeds the model's context")),
-        (None, "Requested tokens (3000) exceed context window of 2048", StreamError(ErrorKind.CONTEXT, "the prompt exceeds the model's context")),
+        (
+            400,
+            "the request exceeds the available context size",
+            StreamError(ErrorKind.CONTEXT, "the prompt exceeds the model's context"),
+        ),
+        (
+            None,
+            "Requested tokens (3000) exceed context window of 2048",
+            StreamError(ErrorKind.CONTEXT, "the prompt exceeds the model's context"),
+        ),
         (400, "Unsupported parameter: 'max_tokens'", StreamError(ErrorKind.REQUEST, "400")),
         (503, "", StreamError(ErrorKind.API, "server error")),
     ],

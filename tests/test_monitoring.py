@@ -36,9 +36,21 @@ def compose(tmp_path_factory) -> dict[str, Any]:
     empty.write_text("")
     env = {k: v for k, v in os.environ.items() if not k.startswith(_SETTING_PREFIXES)}
     result = subprocess.run(
-        ["docker-compose", "-f", str(ROOT / "docker-compose.yml"), "--env-file", str(empty),
-         "--profile", "monitoring", "config"],
-        capture_output=True, text=True, cwd=ROOT, timeout=60, env=env,
+        [
+            "docker-compose",
+            "-f",
+            str(ROOT / "docker-compose.yml"),
+            "--env-file",
+            str(empty),
+            "--profile",
+            "monitoring",
+            "config",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+        env=env,
     )
     assert result.returncode == 0, result.stderr
     return yaml.safe_load(result.stdout)
@@ -48,8 +60,10 @@ def _mounts(service: dict[str, Any]) -> dict[str, str]:
     """Container path -> host path of the service's bind mounts, each checked read-only."""
     found = {}
     for volume in service["volumes"]:
-        source, target, *mode = volume.split(":") if isinstance(volume, str) else (
-            volume["source"], volume["target"], "ro" if volume.get("read_only") else "rw"
+        source, target, *mode = (
+            volume.split(":")
+            if isinstance(volume, str)
+            else (volume["source"], volume["target"], "ro" if volume.get("read_only") else "rw")
         )
         if source.startswith("/"):
             assert mode == ["ro"], f"{volume} is not read-only"
@@ -126,8 +140,12 @@ def test_every_metric_the_dashboard_queries_is_one_trickle_exports():
     used = {name for query in _queries(dashboard) for name in re.findall(r"\btrickle_[a-z0-9_]+", query)}
     assert not used - _exported_names(), f"the dashboard queries metrics /metrics lacks: {used - _exported_names()}"
     assert {
-        "trickle_token_staleness_seconds_bucket", "trickle_writes_total", "trickle_budget_tokens",
-        "trickle_budget_queue", "trickle_rate_limited_total", "trickle_active_streams",
+        "trickle_token_staleness_seconds_bucket",
+        "trickle_writes_total",
+        "trickle_budget_tokens",
+        "trickle_budget_queue",
+        "trickle_rate_limited_total",
+        "trickle_active_streams",
         "trickle_time_to_first_token_seconds_bucket",
     } <= used
     for query in _queries(dashboard):

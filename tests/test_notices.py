@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from core.question import Asker, Question
+from bots.settings import Settings
 from core.assistant import Assistant
 from core.models import ChatMessage, EndReason, ErrorKind, StreamError
 from core.notices import error_notice, notice_for, with_notice, without_notice
-from bots.settings import Settings
+from core.question import Asker, Question
 from tests.fakes.model import ScriptedSource
 
 TRANSIENT = {ErrorKind.TIMEOUT, ErrorKind.RATE_LIMITED, ErrorKind.CONNECTION, ErrorKind.LOST, ErrorKind.API}
@@ -36,7 +36,10 @@ def test_the_model_reads_its_past_answers_without_their_notices():
     ]
     messages, _ = assistant.messages_for(Question("go on", Asker("U1", "Ada"), history=history))
     assert [m.content for m in messages[1:]] == [
-        "write a poem", "Roses are red", "_(not a notice to strip)_", "go on",
+        "write a poem",
+        "Roses are red",
+        "_(not a notice to strip)_",
+        "go on",
     ]
 
 
@@ -56,19 +59,29 @@ def test_a_failure_notice_never_carries_the_servers_words():
 
 
 def test_the_fixed_texts_by_cause():
-    assert error_notice(StreamError(ErrorKind.AUTH, "")) == "_(the model refused the credentials — check OPENAI_API_KEY)_"
+    assert (
+        error_notice(StreamError(ErrorKind.AUTH, "")) == "_(the model refused the credentials — check OPENAI_API_KEY)_"
+    )
     assert error_notice(StreamError(ErrorKind.NOT_FOUND, "x")) == (
         '_(model "x" not found at the endpoint — check TRICKLE_MODEL / OPENAI_BASE_URL)_'
     )
-    assert error_notice(StreamError(ErrorKind.RATE_LIMITED, "")) == "_(the model is rate limited — ask again in a minute)_"
+    assert (
+        error_notice(StreamError(ErrorKind.RATE_LIMITED, "")) == "_(the model is rate limited — ask again in a minute)_"
+    )
     assert error_notice(StreamError(ErrorKind.CONTEXT, "")) == (
         "_(the conversation is too long for the model's context — start a new thread)_"
     )
     assert error_notice(StreamError(ErrorKind.CONNECTION, "")) == "_(the model endpoint is unreachable — ask again)_"
     assert error_notice(StreamError(ErrorKind.API, "")) == "_(the model failed: server error — ask again)_"
-    assert error_notice(StreamError(ErrorKind.EMPTY, "")) == "_(the model sent nothing — the prompt may exceed its context)_"
+    assert (
+        error_notice(StreamError(ErrorKind.EMPTY, ""))
+        == "_(the model sent nothing — the prompt may exceed its context)_"
+    )
 
 
 def test_a_length_end_names_the_cap_trickle_sent():
-    assert notice_for(EndReason.LENGTH, limit=1024) == "_(cut short at the 1024-token limit — TRICKLE_MAX_TOKENS raises it)_"
+    assert (
+        notice_for(EndReason.LENGTH, limit=1024)
+        == "_(cut short at the 1024-token limit — TRICKLE_MAX_TOKENS raises it)_"
+    )
     assert notice_for(EndReason.LENGTH) == "_(cut short: the answer reached the length limit)_"

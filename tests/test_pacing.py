@@ -126,8 +126,8 @@ async def test_cancelled_waiter_does_not_block_the_others():
 async def test_ten_streams_share_a_budget_evenly():
     budget = Budget(rate=5.0, burst=5, reserve=0)
     loop = asyncio.get_running_loop()
-    grants = {n: 0 for n in range(10)}
-    last_shown = {n: 0.0 for n in range(10)}
+    grants = dict.fromkeys(range(10), 0)
+    last_shown = dict.fromkeys(range(10), 0.0)
 
     async def stream(n: int) -> None:
         while loop.time() < 20:

@@ -33,7 +33,9 @@ class Answer:
         return self.rate
 
 
-def write(answer: Answer | None, urgency: Urgency = Urgency.INTERIM, *, since: float = 0.0, order: int = 0) -> Candidate:
+def write(
+    answer: Answer | None, urgency: Urgency = Urgency.INTERIM, *, since: float = 0.0, order: int = 0
+) -> Candidate:
     person = answer.person if answer is not None else ""
     return Candidate(object(), urgency, person, since, order, answer)
 

@@ -19,18 +19,18 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
+from bots.context import ServiceContext
 from bots.metrics import Metrics
 from bots.playground.channel import Channel
 from bots.playground.feedback import ALREADY, NO_ANSWER, NO_VERDICT, NOT_ENDED, THANKS
 from bots.playground.service import STATIC, Playground, build_app, question_in, setup
 from bots.playground.surface import INDICATOR, PLACEHOLDER, AnswerStats, PlaygroundSurface, channel_budget
-from bots.context import ServiceContext
-from core.question import USAGE_HINT
-from core.assistant import Assistant
 from bots.settings import Settings
+from core.assistant import Assistant
+from core.conversation.suggestions import GREETING, title_for
+from core.question import USAGE_HINT
 from core.sources.factory import build_source
 from core.state.store import MemoryState
-from core.conversation.suggestions import GREETING, title_for
 from tests.fakes.openai_server import FakeOpenAI, script_from_text
 
 POEM = (
@@ -44,9 +44,7 @@ Socket = aiohttp.ClientWebSocketResponse
 
 @pytest.fixture
 async def assistant(fake_openai: FakeOpenAI) -> AsyncIterator[Assistant]:
-    settings = Settings.from_mapping(
-        {"OPENAI_BASE_URL": fake_openai.base_url, "TRICKLE_EDIT_INTERVAL": "0.05"}
-    )
+    settings = Settings.from_mapping({"OPENAI_BASE_URL": fake_openai.base_url, "TRICKLE_EDIT_INTERVAL": "0.05"})
     source = build_source(settings)
     try:
         yield Assistant(source=source, settings=settings)
@@ -214,9 +212,7 @@ async def test_every_connection_is_its_own_person(client: TestClient) -> None:
     assert first["key"] not in first["id"]
 
 
-async def test_two_tabs_with_one_name_are_still_two_people(
-    client: TestClient, fake_openai: FakeOpenAI
-) -> None:
+async def test_two_tabs_with_one_name_are_still_two_people(client: TestClient, fake_openai: FakeOpenAI) -> None:
     fake_openai.script_queue.append(script_from_text(LONG, delay=0.02))
     ada, copy = await join(client), await join(client)  # e.g. a duplicated tab
     await say(ada, "ada", "@trickle write a long essay")
@@ -238,7 +234,7 @@ async def test_a_tab_that_reconnects_with_its_key_can_still_stop_its_answer(
     await next_event(ada, "message.create")
     placeholder = await next_event(ada, "message.create")
     await ada.close()
-    stranger, stranger_is = await join_as(client, key="not-a-key-it-was-given")
+    _stranger, stranger_is = await join_as(client, key="not-a-key-it-was-given")
     assert stranger_is["id"] != ada_is["id"]
     back, back_is = await join_as(client, key=ada_is["key"])
     assert back_is["id"] == ada_is["id"]
@@ -396,9 +392,8 @@ async def until_answered(socket: Socket, timeout: float = 15) -> list[dict[str, 
     async with asyncio.timeout(timeout):
         while True:
             events.append(event := await socket.receive_json())
-            if event["type"].startswith("message.") and event["bot"] and event["final"]:
-                if event["stats"]["end"]:
-                    return events
+            if event["type"].startswith("message.") and event["bot"] and event["final"] and event["stats"]["end"]:
+                return events
 
 
 def feedback_count(ctx: ServiceContext, verdict: str) -> float:
@@ -423,10 +418,12 @@ async def test_an_empty_channel_offers_the_greeting_and_the_configured_prompts(
     assert history["suggestions"] == {
         "greeting": GREETING,
         "prompts": [
-            {"title": "Rain haiku", "message": "@trickle write a haiku about rain",
-             "text": "@trickle write a haiku about rain"},
-            {"title": "Lunch", "message": "what should we eat today?",
-             "text": "@trickle what should we eat today?"},
+            {
+                "title": "Rain haiku",
+                "message": "@trickle write a haiku about rain",
+                "text": "@trickle write a haiku about rain",
+            },
+            {"title": "Lunch", "message": "what should we eat today?", "text": "@trickle what should we eat today?"},
         ],
     }
     # Clicking "Lunch" posts its text as the person's message; the model hears its message.
@@ -474,7 +471,11 @@ async def test_a_vote_on_a_finished_answer_counts_once_per_person_and_changes_no
         await ada.send_json({"type": "feedback", "name": "ada", "answer_id": answer_id, "verdict": "bad"})
         thanks = await next_event(ada)
     assert thanks == {
-        "type": "feedback", "answer_id": answer_id, "verdict": "bad", "status": "counted", "text": THANKS,
+        "type": "feedback",
+        "answer_id": answer_id,
+        "verdict": "bad",
+        "status": "counted",
+        "text": THANKS,
     }
     assert feedback_count(ctx, "bad") == 1 and feedback_count(ctx, "good") == 0
     logged = [r for r in caplog.records if getattr(r, "answer_id", None) == answer_id and "feedback" in r.getMessage()]
@@ -581,9 +582,7 @@ def test_tokens_per_second_counts_from_the_first_token() -> None:
 
 async def test_a_status_replaces_the_placeholder_until_text_arrives() -> None:
     channel = Channel()
-    surface = PlaygroundSurface(
-        channel, budget=channel_budget(), answer_id="a1", asker="ada", stats=AnswerStats()
-    )
+    surface = PlaygroundSurface(channel, budget=channel_budget(), answer_id="a1", asker="ada", stats=AnswerStats())
     ref = await surface.post_placeholder()
     await surface.show_status(ref, "waiting for the model (retrying in 3 s)…")
     shown = channel.get(ref)

@@ -22,8 +22,8 @@ from typing import Any, TypeVar
 
 import pytest
 
-from tests.system import require
 from tests.fakes.openai_server import FakeOpenAI, Script, script_from_text
+from tests.system import require
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
@@ -50,8 +50,6 @@ ESSAY = "\n\n".join(
 )
 T = TypeVar("T")
 pytestmark = pytest.mark.browser
-
-
 
 
 class FakeModelThread:
@@ -148,10 +146,18 @@ def browser(tmp_path: Path) -> Iterator[Any]:
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
     for flag in (
-        "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-        "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--window-size=1100,1000",
-        "--force-device-scale-factor=1", f"--user-data-dir={tmp_path / 'chromium'}",
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--window-size=1100,1000",
+        "--force-device-scale-factor=1",
+        f"--user-data-dir={tmp_path / 'chromium'}",
     ):
         options.add_argument(flag)
     driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
@@ -250,9 +256,7 @@ def test_a_person_watches_an_answer_grow_and_stops_another(
 
     # An essay: ada stops it; grace, who did not ask, is offered no Stop button.
     _say(browser, "/ask write a long essay about streaming")
-    essay = _until(
-        lambda: (a := browser.execute_script(_LAST_ANSWER))["count"] == 2 and len(a["shown"]) > 150 and a
-    )
+    essay = _until(lambda: (a := browser.execute_script(_LAST_ANSWER))["count"] == 2 and len(a["shown"]) > 150 and a)
     assert essay["stop"] and not essay["final"]
     browser.switch_to.window(grace)
     theirs = _until(lambda: (a := browser.execute_script(_LAST_ANSWER)) and a["count"] == 2 and a)

@@ -23,9 +23,9 @@ from PIL import Image
 
 from bots.playground.service import FILES_UNREAD, NOT_CONNECTED, NOTHING_TO_SEND, Playground, build_app
 from bots.playground.uploads import KEY_HEADER, MAX_FILES, MAX_NAME, file_label
-from core.question import about_files
-from core.assistant import Assistant
 from bots.settings import Settings
+from core.assistant import Assistant
+from core.question import about_files
 from core.sources.factory import build_source
 from tests.fakes.openai_server import FakeOpenAI, script_from_text
 
@@ -37,9 +37,7 @@ HOSTILE = "<img src=x onerror=alert(1)>.txt"
 
 
 @asynccontextmanager
-async def playground(
-    fake: FakeOpenAI | None, max_upload: int | None = None, **env: str
-) -> AsyncIterator[TestClient]:
+async def playground(fake: FakeOpenAI | None, max_upload: int | None = None, **env: str) -> AsyncIterator[TestClient]:
     """The playground app on a test server, answered by `fake` (None: the embedded model)."""
     given = {"OPENAI_BASE_URL": fake.base_url} if fake is not None else {}
     settings = Settings.from_mapping({**given, "TRICKLE_EDIT_INTERVAL": "0.05", **env})
@@ -93,9 +91,8 @@ async def until_answered(socket: Socket, timeout: float = 15) -> list[dict[str, 
     async with asyncio.timeout(timeout):
         while True:
             events.append(event := await socket.receive_json())
-            if event["type"].startswith("message.") and event["bot"] and event["final"]:
-                if event["stats"]["end"]:
-                    return events
+            if event["type"].startswith("message.") and event["bot"] and event["final"] and event["stats"]["end"]:
+                return events
 
 
 async def quiet(socket: Socket, seconds: float = 0.2) -> None:
@@ -125,12 +122,17 @@ async def test_a_text_files_content_reaches_the_model_and_its_name_shows_under_t
     fake_openai.script_queue.append(script_from_text("Worker 7 ran out of memory."))
     ada, history = await connect(client)
     assert history["uploads"]["max_files"] == MAX_FILES and history["uploads"]["max_bytes"] > 0
-    status, body = await post(client, history["you"]["key"], "@trickle why did it crash?",
-                              [("worker.log", LOG, "text/plain")])
+    status, body = await post(
+        client, history["you"]["key"], "@trickle why did it crash?", [("worker.log", LOG, "text/plain")]
+    )
     assert (status, body) == (200, {"ok": True})
     events = await until_answered(ada)
     question = events[0]
-    assert (question["author"], question["text"], question["files"]) == ("ada", "@trickle why did it crash?", ["worker.log"])
+    assert (question["author"], question["text"], question["files"]) == (
+        "ada",
+        "@trickle why did it crash?",
+        ["worker.log"],
+    )
     assert events[-1]["text"] == "Worker 7 ran out of memory."  # exactly the model's
     text = sent_text(fake_openai.requests[0])
     assert text.startswith("why did it crash?") and "worker.log" in text and "exited with code 137" in text
@@ -140,8 +142,9 @@ async def test_an_image_reaches_a_vision_model_as_an_image_part(fake_openai: Fak
     fake_openai.script_queue.append(script_from_text("A blue rectangle."))
     async with playground(fake_openai, TRICKLE_MODEL="gpt-4o", TRICKLE_MODELS="gpt-4o,gpt-4o-mini") as client:
         ada, history = await connect(client)
-        status, _ = await post(client, history["you"]["key"], "@trickle what is this?",
-                               [("shape.png", png(), "image/png")])
+        status, _ = await post(
+            client, history["you"]["key"], "@trickle what is this?", [("shape.png", png(), "image/png")]
+        )
         events = await until_answered(ada)
     assert status == 200 and events[-1]["text"] == "A blue rectangle."
     assert fake_openai.requests[0]["model"] == "gpt-4o"
@@ -221,7 +224,7 @@ async def test_an_oversize_upload_gets_a_clear_413_and_changes_nothing(fake_open
         assert body["error"].startswith("That message is too large to send") and "50 KB at most" in body["error"]
 
         async def chunked() -> AsyncIterator[bytes]:  # no Content-Length: counted as it comes
-            yield b"--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.log\"\r\n\r\n"
+            yield b'--b\r\nContent-Disposition: form-data; name="file"; filename="big.log"\r\n\r\n'
             for _ in range(10):
                 yield b"y" * 10_000
             yield b"\r\n--b--\r\n"
@@ -244,9 +247,7 @@ async def test_more_files_than_the_safety_cap_are_refused(client: TestClient) ->
     await quiet(ada)
 
 
-async def test_a_post_must_come_from_a_connected_tab_of_this_site(
-    client: TestClient, fake_openai: FakeOpenAI
-) -> None:
+async def test_a_post_must_come_from_a_connected_tab_of_this_site(client: TestClient, fake_openai: FakeOpenAI) -> None:
     ada, history = await connect(client)
     key = history["you"]["key"]
     files = [("worker.log", LOG, "text/plain")]

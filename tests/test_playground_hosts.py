@@ -18,13 +18,13 @@ import aiohttp
 import pytest
 from aiohttp import web
 
+from bots.context import ServiceContext
 from bots.metrics import Metrics
 from bots.playground.hosts import PlaygroundHosts, same_origin
 from bots.playground.service import setup
-from bots.context import ServiceContext
+from bots.settings import Settings
 from core.assistant import Assistant
 from core.hostnames import HostPort, normalize_host, parse_origin, split_host_header
-from bots.settings import Settings
 from core.sources.factory import build_source
 from core.state.store import MemoryState
 from tests.fakes.openai_server import FakeOpenAI
@@ -153,9 +153,7 @@ class Served:
 @asynccontextmanager
 async def playground_on(host: str, fake_openai: FakeOpenAI, capsys: pytest.CaptureFixture[str]) -> AsyncIterator[str]:
     """`trickle playground --host HOST --port 0` with TRICKLE_PLAYGROUND_HOSTS set; its printed URL."""
-    settings = Settings.from_mapping(
-        {"OPENAI_BASE_URL": fake_openai.base_url, "TRICKLE_PLAYGROUND_HOSTS": LISTED}
-    )
+    settings = Settings.from_mapping({"OPENAI_BASE_URL": fake_openai.base_url, "TRICKLE_PLAYGROUND_HOSTS": LISTED})
     source = build_source(settings)
     ctx = ServiceContext(
         settings=settings,

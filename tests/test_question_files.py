@@ -10,12 +10,12 @@ import io
 import pytest
 from PIL import Image
 
-from core.question import Asker, Question
+from bots.settings import Settings
 from core.assistant import Assistant
 from core.attachments import AttachmentLimits, FetchFailed, RemoteFile, fetch_all
 from core.attachments.question_files import BLIND_SECONDS, REFUSED_IMAGES, QuestionFiles
 from core.models import EndReason
-from bots.settings import Settings
+from core.question import Asker, Question
 from core.sources.factory import build_source
 from tests.fakes.openai_server import FakeOpenAI, Script, script_from_text
 from tests.fakes.surface import FakeSurface
@@ -95,7 +95,7 @@ async def test_a_log_file_is_inlined_redacted_and_an_image_sent_as_an_image_part
 async def test_a_model_without_vision_gets_no_image_and_the_placeholder_says_so(fake_openai):
     fake_openai.script_queue.append(script_from_text("I can only read text.", first_delay=0.3))
     files = [RemoteFile("square.png", served(png()), "image/png")]
-    outcome, surface = await ask(fake_openai, files, TRICKLE_MODEL="gpt-3.5-turbo")
+    _outcome, surface = await ask(fake_openai, files, TRICKLE_MODEL="gpt-3.5-turbo")
     assert surface.final_texts() == ["I can only read text."]  # exactly the model's text
     assert all(p["type"] == "text" for p in parts(fake_openai.requests[0]))
     assert any("square.png was left out: this model does not read images" in s for s in surface.statuses)
@@ -128,7 +128,12 @@ async def test_a_file_declared_too_large_is_not_downloaded():
 async def test_an_endpoint_that_refuses_images_is_asked_again_without_them_under_auto(fake_openai, mode):
     def responder(body: dict) -> Script:
         if any(p.get("type") == "image_url" for p in parts(body)):
-            return Script(tokens=[], fail="http_error", status=400, error_body={"error": {"message": "image input is not supported"}})
+            return Script(
+                tokens=[],
+                fail="http_error",
+                status=400,
+                error_body={"error": {"message": "image input is not supported"}},
+            )
         return script_from_text("Text only, then.")
 
     fake_openai.responder = responder

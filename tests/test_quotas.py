@@ -6,12 +6,12 @@ import asyncio
 
 import pytest
 
-from core.question import Asker, Question
+from bots.settings import Settings
 from core.assistant import Assistant
 from core.models import EndReason
+from core.question import Asker, Question
 from core.quotas.local import SlidingWindow, Slots
 from core.quotas.shared import PersonQuotas, SharedSlots, StoreUnavailable
-from bots.settings import Settings
 from core.sources.openai_source import OpenAISource, build_openai_client
 from tests.fakes.model import ScriptedSource, words
 from tests.fakes.openai_server import FakeOpenAI, Script, script_from_text
@@ -250,9 +250,7 @@ async def test_the_fifth_quick_question_is_refused_at_once_and_the_others_answer
     tasks = [asyncio.create_task(assistant.answer(s, Question(f"q{n}", ADA))) for n, s in enumerate(surfaces)]
     await settled()
     assert tasks[4].done() and (await tasks[4]).end is EndReason.REFUSED
-    assert surfaces[4].final_texts() == [
-        "_(you already have 3 questions waiting — ask again when one is answered)_"
-    ]
+    assert surfaces[4].final_texts() == ["_(you already have 3 questions waiting — ask again when one is answered)_"]
     assert len(source.gates) == 1  # one answering, three queued
     while not all(t.done() for t in tasks[:4]):
         for gate in source.gates:

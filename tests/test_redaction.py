@@ -7,13 +7,15 @@ import time
 from collections import Counter
 
 import pytest
-from hypothesis import given, settings as hypothesis_settings, strategies as st
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
-from core.question import Asker, Question
+from bots.settings import Settings
 from core.assistant import Assistant
 from core.models import ChatMessage
 from core.privacy.redaction import KINDS, Redactor, parse_redact
-from bots.settings import Settings
+from core.question import Asker, Question
 from core.settings import SettingsError
 from tests.fakes.model import ScriptedSource
 from tests.fakes.surface import FakeSurface
@@ -164,12 +166,7 @@ def test_code_blocks_and_inline_code_are_redacted_like_prose_and_keep_their_mark
         "    indented: bob@example.com\n"
     )
     assert EVERYTHING.redact(text) == (
-        "see `[email]` and:\n"
-        "```csv\n"
-        "name,email,phone,card\n"
-        "Ada,[email],[phone],[card]\n"
-        "```\n"
-        "    indented: [email]\n"
+        "see `[email]` and:\n```csv\nname,email,phone,card\nAda,[email],[phone],[card]\n```\n    indented: [email]\n"
     )
 
 
@@ -215,9 +212,41 @@ def test_redacting_twice_is_redacting_once(text: str):
 
 
 _PIECES = st.sampled_from(
-    ["4111 1111 1111 1111", "4111111111111111", "+44 20 7946 0958", "555-123-4567", "(555) 123-4567",
-     "a@b.com", "GB82 WEST 1234 5698 7654 32", "10.0.0.1", "020 7946 0958", "<@U1>", "<mailto:a@b.com|a@b.com>",
-     "1", "0", "5", "-", ".", " ", "@", "+", "(", ")", "[", "]", "<", ">", "|", ":", "x", "GB", "`", "\n", "#", "/"]
+    [
+        "4111 1111 1111 1111",
+        "4111111111111111",
+        "+44 20 7946 0958",
+        "555-123-4567",
+        "(555) 123-4567",
+        "a@b.com",
+        "GB82 WEST 1234 5698 7654 32",
+        "10.0.0.1",
+        "020 7946 0958",
+        "<@U1>",
+        "<mailto:a@b.com|a@b.com>",
+        "1",
+        "0",
+        "5",
+        "-",
+        ".",
+        " ",
+        "@",
+        "+",
+        "(",
+        ")",
+        "[",
+        "]",
+        "<",
+        ">",
+        "|",
+        ":",
+        "x",
+        "GB",
+        "`",
+        "\n",
+        "#",
+        "/",
+    ]
 )
 
 
@@ -317,7 +346,9 @@ def test_without_the_setting_the_model_is_sent_what_was_written():
     assistant, _ = _assistant()
     messages, _ = assistant.messages_for(Question("call me on +44 20 7946 0958", ADA, history=HISTORY))
     assert [m.content for m in messages[1:]] == [
-        "my card is 4111 1111 1111 1111", "Noted, I will not repeat ada@example.com.", "call me on +44 20 7946 0958",
+        "my card is 4111 1111 1111 1111",
+        "Noted, I will not repeat ada@example.com.",
+        "call me on +44 20 7946 0958",
     ]
 
 
@@ -351,7 +382,10 @@ async def test_an_answer_sends_the_model_redacted_text_and_logs_only_counts(capl
         ("<!|jane@example.com +44 20 7946 0958>", "<!|[email] [phone]>"),
         ("<@U1|jane@example.com>", "<@U1|[email]>"),
         ("<#C024BE7LR|jane@example.com>", "<#C024BE7LR|[email]>"),
-        ("ask <@U024BE7LH> or <@!80351110224678912> at jane@example.com", "ask <@U024BE7LH> or <@!80351110224678912> at [email]"),
+        (
+            "ask <@U024BE7LH> or <@!80351110224678912> at jane@example.com",
+            "ask <@U024BE7LH> or <@!80351110224678912> at [email]",
+        ),
     ],
 )
 def test_only_a_mention_id_is_spared_never_what_looks_like_one(text, expected):

@@ -117,7 +117,11 @@ async def test_a_usage_report_reads_every_replicas_counters(redis_server):
             await UsageLedger(state).record(place=f"slack:C{n % 3}", person=f"U{n}", counted=Counted(2, 1, "reported"))
         report = await UsageLedger(a).report()
         assert (report.prompt, report.completion, len(report.people)) == (1200, 600, 600)
-        assert sorted((t.name, t.tokens) for t in report.channels) == [("slack:C0", 600), ("slack:C1", 600), ("slack:C2", 600)]
+        assert sorted((t.name, t.tokens) for t in report.channels) == [
+            ("slack:C0", 600),
+            ("slack:C1", 600),
+            ("slack:C2", 600),
+        ]
     finally:
         await a.aclose()
         await b.aclose()

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 
 import pytest
 
 from core.models import EndReason, ErrorKind, Finish, TextDelta, Waiting
-from core.pacing.budget import Budget
 from core.observer import NullObserver
+from core.pacing.budget import Budget
 from core.relay.answer import NOTICE_WAIT, Answer, RelayConfig, relay
-from tests.fakes.model import ScriptedSource, words
 from core.surface import SurfaceError
+from tests.fakes.model import ScriptedSource, words
 from tests.fakes.surface import INDICATOR, PLACEHOLDER, FakeSurface
 
 POEM = (
@@ -55,7 +56,7 @@ async def test_first_token_is_shown_at_once_then_at_most_once_per_interval():
     first_edit_at = versions[1][0]
     assert first_edit_at - first_token_at < 0.01
     edit_times = [t for t, _, final in versions[1:] if not final]
-    gaps = [b - a for a, b in zip(edit_times, edit_times[1:])]
+    gaps = [b - a for a, b in itertools.pairwise(edit_times)]
     assert min(gaps) >= 0.5 - 1e-6
 
 
@@ -185,7 +186,7 @@ async def test_many_finals_queued_on_one_shared_budget_all_get_written():
     budget = Budget(rate=1.0, burst=2)
     surfaces = [FakeSurface(edit_budget=budget) for _ in range(80)]
     sources = [ScriptedSource(words(POEM), delay=0.01) for _ in surfaces]
-    outcomes = await asyncio.gather(*(relay(f, s.stream()) for f, s in zip(surfaces, sources)))
+    outcomes = await asyncio.gather(*(relay(f, s.stream()) for f, s in zip(surfaces, sources, strict=False)))
     assert all(o.end is EndReason.STOP for o in outcomes)
     assert [f.final_texts() for f in surfaces] == [[POEM]] * 80
     assert all(f.unfinished() == [] for f in surfaces)
@@ -197,9 +198,7 @@ async def test_long_answers_continue_on_further_pages():
     outcome = await relay(surface, ScriptedSource(words(text), delay=0.002).stream())
     assert outcome.pages == len(surface.messages) > 1
     assert all(len(t) <= 500 for t in surface.final_texts())
-    assert "".join(surface.final_texts()).replace(" ", "").replace("\n", "") == text.replace(
-        " ", ""
-    ).replace("\n", "")
+    assert "".join(surface.final_texts()).replace(" ", "").replace("\n", "") == text.replace(" ", "").replace("\n", "")
     assert surface.errors == []
     assert surface.unfinished() == []
 
@@ -220,7 +219,7 @@ async def test_concurrent_answers_share_one_budget_within_its_rate():
     surfaces = [FakeSurface(edit_budget=budget) for _ in range(10)]
     sources = [ScriptedSource(words(POEM * 3), delay=0.05) for _ in range(10)]
     start = loop.time()
-    await asyncio.gather(*(relay(s, src.stream()) for s, src in zip(surfaces, sources)))
+    await asyncio.gather(*(relay(s, src.stream()) for s, src in zip(surfaces, sources, strict=False)))
     elapsed = loop.time() - start
     edits = sum(s.edits for s in surfaces)
     assert edits <= 10 + elapsed * 50 / 60 + 1

@@ -6,13 +6,13 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
-from core.question import Asker, Question
-from core.stops import StopResult
-from core.assistant import Assistant
-from core.state.inflight import Inflight
-from core.models import EndReason
-from core.state.redis_store import RedisState
 from bots.settings import Settings
+from core.assistant import Assistant
+from core.models import EndReason
+from core.question import Asker, Question
+from core.state.inflight import Inflight
+from core.state.redis_store import RedisState
+from core.stops import StopResult
 from tests.fakes.model import ScriptedSource, words
 from tests.fakes.surface import FakeMessage, FakeSurface
 
@@ -33,7 +33,9 @@ def replica(state: RedisState, owner: str, source: ScriptedSource, **env: str) -
 
 
 @contextlib.asynccontextmanager
-async def two_replicas(redis_server, source: ScriptedSource, **peer_env: str) -> AsyncIterator[tuple[Assistant, Assistant]]:
+async def two_replicas(
+    redis_server, source: ScriptedSource, **peer_env: str
+) -> AsyncIterator[tuple[Assistant, Assistant]]:
     """The owner (running `source`, watching for stops) and a peer, on one Redis."""
     a_state, b_state = [await RedisState.connect(redis_server.url) for _ in range(2)]
     owner = replica(a_state, "a", source)

@@ -45,12 +45,21 @@ async def test_serve_runs_slack_and_exposes_health_and_metrics_while_streaming(f
     async with FakeSlack() as slack:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "OPENAI_", "TRICKLE_"))}
         env.update(
-            SLACK_API_URL=slack.api_url, SLACK_BOT_TOKEN="xoxb-serve", SLACK_APP_TOKEN="xapp-serve",
-            OPENAI_BASE_URL=fake_openai.base_url, TRICKLE_HTTP_PORT=str(port), TRICKLE_EDIT_INTERVAL="0.2",
+            SLACK_API_URL=slack.api_url,
+            SLACK_BOT_TOKEN="xoxb-serve",
+            SLACK_APP_TOKEN="xapp-serve",
+            OPENAI_BASE_URL=fake_openai.base_url,
+            TRICKLE_HTTP_PORT=str(port),
+            TRICKLE_EDIT_INTERVAL="0.2",
         )
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bots.cli", "serve", env=env,
-            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+            sys.executable,
+            "-m",
+            "bots.cli",
+            "serve",
+            env=env,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL,
         )
         try:
             await slack.wait_connected(1, timeout=30)
@@ -92,8 +101,13 @@ async def test_serve_runs_slack_and_exposes_health_and_metrics_while_streaming(f
 async def test_serve_without_any_platform_is_a_clear_settings_error():
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DISCORD_", "TRICKLE_"))}
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bots.cli", "serve", env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        sys.executable,
+        "-m",
+        "bots.cli",
+        "serve",
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
     _, err = await asyncio.wait_for(proc.communicate(), 30)
     assert proc.returncode == 2
@@ -107,12 +121,20 @@ async def test_a_busy_port_stops_slack_http_mode_with_a_clear_message():
         port = busy.getsockname()[1]
         env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "OPENAI_", "TRICKLE_"))}
         env.update(
-            SLACK_API_URL="http://127.0.0.1:9/api/", SLACK_BOT_TOKEN="xoxb-x", SLACK_SIGNING_SECRET="s",
-            OPENAI_BASE_URL="http://127.0.0.1:9/v1", TRICKLE_HTTP_PORT=str(port),
+            SLACK_API_URL="http://127.0.0.1:9/api/",
+            SLACK_BOT_TOKEN="xoxb-x",
+            SLACK_SIGNING_SECRET="s",
+            OPENAI_BASE_URL="http://127.0.0.1:9/v1",
+            TRICKLE_HTTP_PORT=str(port),
         )
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bots.cli", "slack", env=env,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+            sys.executable,
+            "-m",
+            "bots.cli",
+            "slack",
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
         )
         _, err = await asyncio.wait_for(proc.communicate(), 30)
     assert proc.returncode == 2
@@ -127,12 +149,20 @@ async def test_a_busy_port_costs_socket_mode_only_its_health_endpoint(fake_opena
         async with FakeSlack() as slack:
             env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "OPENAI_", "TRICKLE_"))}
             env.update(
-                SLACK_API_URL=slack.api_url, SLACK_BOT_TOKEN="xoxb-p", SLACK_APP_TOKEN="xapp-p",
-                OPENAI_BASE_URL=fake_openai.base_url, TRICKLE_HTTP_PORT=str(busy.getsockname()[1]),
+                SLACK_API_URL=slack.api_url,
+                SLACK_BOT_TOKEN="xoxb-p",
+                SLACK_APP_TOKEN="xapp-p",
+                OPENAI_BASE_URL=fake_openai.base_url,
+                TRICKLE_HTTP_PORT=str(busy.getsockname()[1]),
             )
             proc = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "bots.cli", "slack", env=env,
-                stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+                sys.executable,
+                "-m",
+                "bots.cli",
+                "slack",
+                env=env,
+                stdout=asyncio.subprocess.DEVNULL,
+                stderr=asyncio.subprocess.PIPE,
             )
             try:
                 await slack.wait_connected(1, timeout=30)

@@ -143,7 +143,9 @@ def test_settings_cannot_change_once_built():
 
 
 def test_core_settings_hold_no_platform_field_and_import_no_platform():
-    platform = [name for name in CoreSettings.model_fields if name.startswith(("slack_", "discord_", "shard_", "http_", "log_"))]
+    platform = [
+        name for name in CoreSettings.model_fields if name.startswith(("slack_", "discord_", "shard_", "http_", "log_"))
+    ]
     assert not platform
     assert {"slack_bot_token", "shard_ids", "http_port", "log_level"} <= set(Settings.model_fields)
     source = (Path(__file__).parent.parent / "core" / "settings.py").read_text()

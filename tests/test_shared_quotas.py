@@ -7,13 +7,13 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 
-from core.question import Asker, Question
-from core.assistant import Assistant
-from core.state.inflight import Inflight
-from core.models import EndReason, Finish, TextDelta
-from core.state.redis_store import RedisState
 from bots.settings import Settings
+from core.assistant import Assistant
+from core.models import EndReason, Finish, TextDelta
+from core.question import Asker, Question
 from core.quotas.shared import PersonQuotas, StoreUnavailable
+from core.state.inflight import Inflight
+from core.state.redis_store import RedisState
 from tests.fakes.model import words
 from tests.test_quotas import StatusSurface
 
@@ -62,7 +62,7 @@ async def two_replicas(redis_server, streams: Streams, **env: str) -> AsyncItera
     states = [await RedisState.connect(redis_server.url) for _ in range(2)]
     replicas = tuple(
         Assistant(source=streams.source(), settings=settings, inflight=Inflight(state, owner=name))
-        for state, name in zip(states, "ab")
+        for state, name in zip(states, "ab", strict=False)
     )
     for replica in replicas:
         replica.quotas.slots.poll = 0.05
@@ -77,10 +77,9 @@ async def burst_over_two_replicas(redis_server, streams: Streams) -> list[Status
     """One person asks six questions at once, alternately on two replicas; all answered."""
     async with two_replicas(redis_server, streams, TRICKLE_USER_RPM="1000", TRICKLE_USER_QUEUE="10") as (a, b):
         surfaces = [StatusSurface() for _ in range(6)]
-        outcomes = await asyncio.gather(*(
-            (a if n % 2 else b).answer(surface, Question(f"q{n}", ADA))
-            for n, surface in enumerate(surfaces)
-        ))
+        outcomes = await asyncio.gather(
+            *((a if n % 2 else b).answer(surface, Question(f"q{n}", ADA)) for n, surface in enumerate(surfaces))
+        )
     assert [o.end for o in outcomes] == [EndReason.STOP] * 6
     return surfaces
 
@@ -115,8 +114,9 @@ async def test_the_other_replica_says_queued_and_starts_when_the_slot_frees(redi
 
 async def test_request_rates_are_shared_by_two_replicas(redis_server):
     streams = Streams()
-    async with two_replicas(redis_server, streams, TRICKLE_USER_RPM="3", TRICKLE_CHANNEL_RPM="4",
-                            TRICKLE_USER_CONCURRENCY="10") as (a, b):
+    async with two_replicas(
+        redis_server, streams, TRICKLE_USER_RPM="3", TRICKLE_CHANNEL_RPM="4", TRICKLE_USER_CONCURRENCY="10"
+    ) as (a, b):
         mine = [await (a, b)[n % 2].answer(StatusSurface(), Question(f"q{n}", ADA)) for n in range(5)]
         channel = [
             await (a, b)[n % 2].answer(StatusSurface(), Question("q", Asker(f"P{n}", "P"), place="C1"))
@@ -138,10 +138,12 @@ async def test_a_persons_queue_is_capped_across_two_replicas(redis_server):
             await asyncio.sleep(0.01)
         # One answering on a, one waiting on b: either replica refuses a third at once.
         refused = [StatusSurface(), StatusSurface()]
-        thirds = [await r.answer(s, Question("q3", ADA)) for r, s in zip((a, b), refused)]
+        thirds = [await r.answer(s, Question("q3", ADA)) for r, s in zip((a, b), refused, strict=False)]
         assert [o.end for o in thirds] == [EndReason.REFUSED] * 2
-        assert all(s.final_texts() == ["_(you already have 1 question waiting — ask again when one is answered)_"]
-                   for s in refused)
+        assert all(
+            s.final_texts() == ["_(you already have 1 question waiting — ask again when one is answered)_"]
+            for s in refused
+        )
         assert [o.end for o in await asyncio.gather(first, second)] == [EndReason.STOP] * 2
         # Both ended: their places and slots are back, on both replicas.
         assert (await a.answer(StatusSurface(), Question("q4", ADA))).end is EndReason.STOP
@@ -151,8 +153,7 @@ async def test_a_persons_queue_is_capped_across_two_replicas(redis_server):
 async def test_a_killed_replicas_waiting_place_frees_when_its_lease_runs_out(redis_server):
     states = [await RedisState.connect(redis_server.url) for _ in range(2)]
     dead, alive = (
-        PersonQuotas(concurrency=1, person_rpm=60, place_rpm=60, remote=s.quotas(), lease=0.4, queue=0)
-        for s in states
+        PersonQuotas(concurrency=1, person_rpm=60, place_rpm=60, remote=s.quotas(), lease=0.4, queue=0) for s in states
     )
     try:
         assert await dead.slots.enter("U1") is not None  # waiting, and never given back
@@ -214,9 +215,9 @@ async def test_killing_redis_mid_way_falls_back_to_counting_per_process(redis_se
         redis_server.start()
         await asyncio.sleep(0.1)
         streams.most = 0
-        again = await asyncio.gather(*(
-            r.answer(StatusSurface(), Question(f"r{n}", ADA)) for n, r in enumerate((a, b, a, b))
-        ))
+        again = await asyncio.gather(
+            *(r.answer(StatusSurface(), Question(f"r{n}", ADA)) for n, r in enumerate((a, b, a, b)))
+        )
         assert [o.end for o in again] == [EndReason.STOP] * 4
         assert streams.most == 1  # shared again
     assert any("shared quotas back" in r.getMessage() for r in caplog.records)

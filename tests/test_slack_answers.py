@@ -11,9 +11,9 @@ import json
 import pytest
 
 from bots.slack.messages import INDICATOR, PLACEHOLDER, STOP_ACTION
-from tests.slack_harness import LONG, wait_until
 from tests.fakes.openai_server import Script, script_from_text
 from tests.fakes.slack_server import unescape
+from tests.slack_harness import LONG, wait_until
 
 POEM = (
     "Spring wakes the meadow, soft and green,\n"

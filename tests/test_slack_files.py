@@ -51,12 +51,18 @@ async def test_a_mention_with_a_png_and_a_log_sends_both_to_a_vision_model(slack
     log = h.fake.add_file("worker.log", LOG, mimetype="text/plain", user="UALICE")
     event = with_files(h.fake.mention_event("UALICE", "why did it die?", "C1"), image, log)
     await h.deliver(event)
-    await wait_until(lambda: h.fake.thread("C1", event["ts"]) and "agrees" in h.fake.thread("C1", event["ts"])[-1].visible, 10)
+    await wait_until(
+        lambda: h.fake.thread("C1", event["ts"]) and "agrees" in h.fake.thread("C1", event["ts"])[-1].visible, 10
+    )
     await h.settle()
 
     [request] = h.model.requests
     sent = parts(request)
-    assert sent[0]["text"].startswith("why did it die?") and "worker.log" in sent[0]["text"] and "code 137" in sent[0]["text"]
+    assert (
+        sent[0]["text"].startswith("why did it die?")
+        and "worker.log" in sent[0]["text"]
+        and "code 137" in sent[0]["text"]
+    )
     assert [p["image_url"]["url"][:22] for p in sent if p["type"] == "image_url"] == ["data:image/png;base64,"]
     assert unescape(h.fake.thread("C1", event["ts"])[-1].visible) == "The worker ran out of memory; the chart agrees."
     assert h.fake.file_downloads == {image["id"]: 1, log["id"]: 1}
@@ -71,7 +77,9 @@ async def test_files_slack_will_not_give_are_said_in_the_placeholder_and_the_que
     elsewhere = dict(h.fake.add_file("other.txt", b"x"), url_private_download="http://127.0.0.1:9/steal-the-token")
     event = with_files(h.fake.mention_event("UALICE", "read these", "C1"), gone, elsewhere)
     await h.deliver(event)
-    await wait_until(lambda: h.fake.thread("C1", event["ts"]) and "then." in h.fake.thread("C1", event["ts"])[-1].visible, 10)
+    await wait_until(
+        lambda: h.fake.thread("C1", event["ts"]) and "then." in h.fake.thread("C1", event["ts"])[-1].visible, 10
+    )
     await h.settle()
 
     versions = shown(h, "C1", event["ts"])
@@ -89,7 +97,9 @@ async def test_without_files_read_the_sign_in_page_is_said_not_read_as_the_file(
     log = h.fake.add_file("worker.log", LOG, mimetype="text/plain")
     event = with_files(h.fake.mention_event("UALICE", "what went wrong?", "C1"), log)
     await h.deliver(event)
-    await wait_until(lambda: h.fake.thread("C1", event["ts"]) and "for me." in h.fake.thread("C1", event["ts"])[-1].visible, 10)
+    await wait_until(
+        lambda: h.fake.thread("C1", event["ts"]) and "for me." in h.fake.thread("C1", event["ts"])[-1].visible, 10
+    )
     await h.settle()
     assert any(SIGN_IN_PAGE in v for v in shown(h, "C1", event["ts"]))
     assert "Sign in" not in str(h.model.requests)

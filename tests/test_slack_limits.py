@@ -6,9 +6,9 @@ import asyncio
 import time
 
 from bots.slack.budgets import SlackLimits
-from tests.slack_harness import wait_until
 from tests.fakes.openai_server import script_from_text
 from tests.fakes.slack_server import TokenBucket, unescape
+from tests.slack_harness import wait_until
 
 UPDATE_BURST, UPDATES_PER_S = 10, 50 / 60  # FakeSlack's defaults, Slack's Tier 3
 POST_BURST, POSTS_PER_S = 5, 1.0
@@ -17,8 +17,11 @@ POST_BURST, POSTS_PER_S = 5, 1.0
 def within_bucket(times: list[float], burst: float, rate: float) -> bool:
     """Whether calls at `times` fit a token bucket of `burst`, refilled at `rate`."""
     times = sorted(times)
-    return all(j - i + 1 <= burst + rate * (times[j] - times[i]) + 1e-6
-               for i in range(len(times)) for j in range(i, len(times)))
+    return all(
+        j - i + 1 <= burst + rate * (times[j] - times[i]) + 1e-6
+        for i in range(len(times))
+        for j in range(i, len(times))
+    )
 
 
 def answer_text(n: int) -> str:
@@ -109,16 +112,22 @@ async def test_answers_whose_post_waited_for_the_channel_open_with_their_first_w
 
 
 SLACK_WRITES = {
-    "chat.postMessage", "chat.update", "chat.postEphemeral", "chat.delete", "assistant.threads.setStatus",
-    "chat.startStream", "chat.appendStream", "chat.stopStream", "reactions.add", "reactions.remove",
+    "chat.postMessage",
+    "chat.update",
+    "chat.postEphemeral",
+    "chat.delete",
+    "assistant.threads.setStatus",
+    "chat.startStream",
+    "chat.appendStream",
+    "chat.stopStream",
+    "reactions.add",
+    "reactions.remove",
 }
 
 
 async def test_a_fifth_quick_question_from_one_person_is_one_message_and_no_edit(slack_bot):
     h = await slack_bot(TRICKLE_USER_CONCURRENCY="1", TRICKLE_USER_QUEUE="3")
-    h.model.responder = lambda body: script_from_text(
-        f"Answer to {body['messages'][-1]['content']}.", first_delay=0.3
-    )
+    h.model.responder = lambda body: script_from_text(f"Answer to {body['messages'][-1]['content']}.", first_delay=0.3)
     events = [h.fake.mention_event("UALICE", f"question {n}", f"C{n}") for n in range(5)]
     for event in events:  # quick: each is in before the first answer is done
         await h.deliver(event)
@@ -135,8 +144,9 @@ async def test_a_fifth_quick_question_from_one_person_is_one_message_and_no_edit
     (message,) = h.pages(event["channel"], event["ts"])
     assert len(message.history) == 1  # posted once, never edited
     touching = [
-        c for c in h.fake.calls if c.method in SLACK_WRITES
-        and (c.params.get("thread_ts") == event["ts"] or c.params.get("ts") == message.ts)
+        c
+        for c in h.fake.calls
+        if c.method in SLACK_WRITES and (c.params.get("thread_ts") == event["ts"] or c.params.get("ts") == message.ts)
     ]
     assert [c.method for c in touching] == ["chat.postMessage"]
     answered = [e for e in events if e is not event]

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
-from tests.slack_harness import LONG, wait_until
 from tests.fakes.openai_server import script_from_text
 from tests.fakes.slack_server import unescape
+from tests.slack_harness import LONG, wait_until
 
 TEXT = "Native **streaming** works & <!here> stays text.\n\n- one\n- two"
 

@@ -8,15 +8,14 @@ replica, in production) ends it from the location the in-flight registry recorde
 
 from __future__ import annotations
 
-
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bots.slack.budgets import SlackBudgets
 from bots.slack.native import NativeSupport, NativeThreadSurface
 from bots.slack.orphans import OrphanFinisher
-from core.answer_tasks import AnswerTasks
 from bots.slack.status import THINKING, StatusSupport, ThreadStatus
 from bots.slack.surface import SlackThreadSurface
+from core.answer_tasks import AnswerTasks
 from core.models import EndReason
 from core.notices import notice_for, with_notice
 from tests.fakes.slack_server import FakeSlack, unescape
@@ -40,15 +39,15 @@ async def started_answer(fake: FakeSlack, *, native: bool = False):
     question = fake.mention_event("UALICE", "hello", "C1")
     fake.store_event(question)
     tasks = AnswerTasks()
-    common = dict(
-        client=client,
-        team="T1",
-        channel="C1",
-        thread_ts=question["ts"],
-        answer_id="a1",
-        budgets=SlackBudgets(),
-        status=ThreadStatus(client, "C1", question["ts"], StatusSupport(), spawn=tasks.spawn),
-    )
+    common = {
+        "client": client,
+        "team": "T1",
+        "channel": "C1",
+        "thread_ts": question["ts"],
+        "answer_id": "a1",
+        "budgets": SlackBudgets(),
+        "status": ThreadStatus(client, "C1", question["ts"], StatusSupport(), spawn=tasks.spawn),
+    }
     if native:
         surface = NativeThreadSurface(recipient="UALICE", support=NativeSupport(), **common)
     else:

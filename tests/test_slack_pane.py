@@ -25,9 +25,7 @@ def thread_started(fake, user: str, dm: str, *, viewing: str | None) -> dict:
 
 
 def feedback_total(h, verdict: str) -> float:
-    value = h.ctx.metrics.registry.get_sample_value(
-        "trickle_feedback_total", {"platform": "slack", "verdict": verdict}
-    )
+    value = h.ctx.metrics.registry.get_sample_value("trickle_feedback_total", {"platform": "slack", "verdict": verdict})
     return value or 0.0
 
 
@@ -82,9 +80,9 @@ async def test_a_pane_question_reads_the_channel_in_view_is_titled_once_and_rate
 
     value = blocks[0]["elements"][0]["negative_button"]["value"]
     for _ in range(2):  # the second click of the same person is not counted again
-        await h.click(h.fake.block_action_payload(
-            "UALICE", "D1", first[0].ts, FEEDBACK_ACTION, value, block_id=FEEDBACK_BLOCK
-        ))
+        await h.click(
+            h.fake.block_action_payload("UALICE", "D1", first[0].ts, FEEDBACK_ACTION, value, block_id=FEEDBACK_BLOCK)
+        )
     await wait_until(lambda: feedback_total(h, "bad") == 1.0, 5)
     await h.settle()
     assert feedback_total(h, "bad") == 1.0 and feedback_total(h, "good") == 0.0
@@ -131,7 +129,9 @@ async def test_a_workspace_without_feedback_buttons_gets_plain_ones_that_count_t
     for n in range(2):
         h.model.script_queue.append(script_from_text(f"Answer {n}.", delay=0.01))
         await h.deliver(h.fake.message_event("UALICE", f"question {n}", "D1", thread_ts=thread_ts))
-        await wait_until(lambda: any(f"Answer {n}." == unescape(m.visible) for m in h.fake.thread("D1", thread_ts)), 5)
+        await wait_until(
+            lambda n=n: any(f"Answer {n}." == unescape(m.visible) for m in h.fake.thread("D1", thread_ts)), 5
+        )
         await h.settle()
 
     answers = [m for m in h.fake.thread("D1", thread_ts) if unescape(m.visible).startswith("Answer")]
@@ -141,8 +141,10 @@ async def test_a_workspace_without_feedback_buttons_gets_plain_ones_that_count_t
     rows = [b for m in answers for b in m.blocks or [] if b.get("block_id") == FEEDBACK_BLOCK]
     assert [b["type"] for b in rows] == ["actions", "actions"]
     button = rows[0]["elements"][1]
-    await h.click(h.fake.block_action_payload(
-        "UALICE", "D1", answers[0].ts, button["action_id"], button["value"], block_id=FEEDBACK_BLOCK, text="👎"
-    ))
+    await h.click(
+        h.fake.block_action_payload(
+            "UALICE", "D1", answers[0].ts, button["action_id"], button["value"], block_id=FEEDBACK_BLOCK, text="👎"
+        )
+    )
     await wait_until(lambda: feedback_total(h, "bad") == 1.0, 5)
     assert unescape(h.fake.message("D1", answers[0].ts).visible) == "Answer 0."

@@ -95,8 +95,11 @@ def test_names_prefix_turns_only_when_several_people_talk():
 
 
 def test_pages_of_one_answer_become_one_assistant_turn():
-    turns = [Turn("1.1", "user", "UA", "Ada", "q"), Turn("1.2", "assistant", "", "", "part one"),
-             Turn("1.3", "assistant", "", "", "part two")]
+    turns = [
+        Turn("1.1", "user", "UA", "Ada", "q"),
+        Turn("1.2", "assistant", "", "", "part one"),
+        Turn("1.3", "assistant", "", "", "part two"),
+    ]
     history, _ = conversation(turns, asker="UA", asker_name="Ada", question="next")
     assert [(m.role, m.content) for m in history] == [("user", "q"), ("assistant", "part one\npart two")]
 

@@ -17,14 +17,14 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from bots.settings import Settings
 from bots.slack.messages import STOP_ACTION
 from bots.slack.service import check_settings
 from bots.slack.shortcuts import ASK_ABOUT, SUMMARIZE
-from bots.settings import Settings
 from core.settings import SettingsError
-from tests.slack_harness import wait_until
 from tests.fakes.openai_server import FakeOpenAI, script_from_text
 from tests.fakes.slack_server import FakeSlack, unescape
+from tests.slack_harness import wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -74,7 +74,7 @@ def yaml_list(text: str, key: str) -> set[str]:
     lines = text.splitlines()
     start = next(i for i, line in enumerate(lines) if line.strip() == f"{key}:")
     items = set()
-    for line in lines[start + 1:]:
+    for line in lines[start + 1 :]:
         bare = line.split("#", 1)[0].strip()
         if not bare:
             continue
@@ -86,11 +86,29 @@ def yaml_list(text: str, key: str) -> set[str]:
 
 def test_the_manifest_asks_for_what_the_bot_uses():
     text = (ROOT / "bots/slack/manifest.yaml").read_text()
-    assert {"app_mentions:read", "chat:write", "channels:history", "groups:history", "im:history",
-            "mpim:history", "users:read", "im:write", "assistant:write", "commands", "files:read"} <= yaml_list(text, "bot")
+    assert {
+        "app_mentions:read",
+        "chat:write",
+        "channels:history",
+        "groups:history",
+        "im:history",
+        "mpim:history",
+        "users:read",
+        "im:write",
+        "assistant:write",
+        "commands",
+        "files:read",
+    } <= yaml_list(text, "bot")
     events = yaml_list(text, "bot_events")
-    assert events == {"app_mention", "message.channels", "message.groups", "message.im", "message.mpim",
-                      "assistant_thread_started", "assistant_thread_context_changed"}
+    assert events == {
+        "app_mention",
+        "message.channels",
+        "message.groups",
+        "message.im",
+        "message.mpim",
+        "assistant_thread_started",
+        "assistant_thread_context_changed",
+    }
     assert "command: /ask" in text and "assistant_view:" in text
     shortcuts = re.findall(r"callback_id: (\w+)", text.split("shortcuts:", 1)[1].split("slash_commands:", 1)[0])
     assert shortcuts == [SUMMARIZE, ASK_ABOUT] == ["summarize_thread", "ask_about_message"]  # CONTRACT.md
@@ -108,9 +126,14 @@ def free_port() -> int:
 async def run_trickle_slack(env: dict[str, str]) -> asyncio.subprocess.Process:
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "TRICKLE_", "SLACK_"))}
     return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bots.cli", "slack",
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-        env={**clean, "TRICKLE_EDIT_INTERVAL": "0.2", **env}, cwd=ROOT,
+        sys.executable,
+        "-m",
+        "bots.cli",
+        "slack",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env={**clean, "TRICKLE_EDIT_INTERVAL": "0.2", **env},
+        cwd=ROOT,
     )
 
 
@@ -269,7 +292,9 @@ async def test_after_a_malformed_body_valid_events_and_clicks_still_work(slack_b
     message = h.pages("C1", event["ts"])[0]
     assert unescape(message.visible) == "Still answering."
     stop = next(
-        e["value"] for b in message.history[0].blocks or [] for e in b.get("elements", [])
+        e["value"]
+        for b in message.history[0].blocks or []
+        for e in b.get("elements", [])
         if e.get("action_id") == STOP_ACTION
     )
     await h.click(h.fake.block_action_payload("UALICE", "C1", message.ts, STOP_ACTION, stop))  # a form body
@@ -296,16 +321,26 @@ async def test_hostile_http_requests_are_4xx_without_a_traceback_and_the_process
     ok = b'{"type": "url_verification", "token": "t", "challenge": "c-1"}'
 
     def post(body: bytes, headers: dict[str, str]) -> bytes:
-        lines = {"Host": f"127.0.0.1:{port}", "Content-Type": "application/json",
-                 "Content-Length": str(len(body)), "Connection": "close", **headers}
+        lines = {
+            "Host": f"127.0.0.1:{port}",
+            "Content-Type": "application/json",
+            "Content-Length": str(len(body)),
+            "Connection": "close",
+            **headers,
+        }
         head = "POST /slack/events HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in lines.items())
         return head.encode() + b"\r\n" + body
 
     async with FakeSlack(users={"UALICE": "Alice"}) as fake:
-        proc = await run_trickle_slack({
-            "SLACK_API_URL": fake.api_url, "OPENAI_BASE_URL": fake_openai.base_url,
-            "SLACK_BOT_TOKEN": "xoxb-e2e", "SLACK_SIGNING_SECRET": "secret", "TRICKLE_HTTP_PORT": str(port),
-        })
+        proc = await run_trickle_slack(
+            {
+                "SLACK_API_URL": fake.api_url,
+                "OPENAI_BASE_URL": fake_openai.base_url,
+                "SLACK_BOT_TOKEN": "xoxb-e2e",
+                "SLACK_SIGNING_SECRET": "secret",
+                "TRICKLE_HTTP_PORT": str(port),
+            }
+        )
         try:
             await wait_until(lambda: _listening(port), 20)
             shapeless = b'{"type": "event_callback", "event": "x"}'
@@ -316,7 +351,9 @@ async def test_hostile_http_requests_are_4xx_without_a_traceback_and_the_process
                 await _raw_http(port, post(b"garbage!", {"Content-Encoding": "deflate"})),
                 await _raw_http(port, post(shapeless, _signed(shapeless, "application/json"))),
                 await _raw_http(port, post(b"{" + b" " * (2 << 20) + b"}", {})),
-                await _raw_http(port, b"POST /slack/events HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"),
+                await _raw_http(
+                    port, b"POST /slack/events HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"
+                ),
             ]
             assert all(s.startswith(b"HTTP/1.") and s[9:10] == b"4" for s in statuses), statuses
             assert await _raw_http(port, post(ok, _signed(ok, "application/json"))) == b"HTTP/1.1 200 OK"

@@ -80,7 +80,9 @@ async def test_a_summarised_thread_is_not_followed_but_its_later_replies_are_rem
     # ...but it is in the history the next question reads, with no new read of the thread.
     reads = len(h.fake.calls_to("conversations.replies"))
     h.model.script_queue.append(script_from_text("Fennel.", delay=0.005))
-    mention = h.fake.message_event("UALICE", f"<@{h.fake.bot_user_id}> what is the launch code?", "C1", thread_ts=thread_ts)
+    mention = h.fake.message_event(
+        "UALICE", f"<@{h.fake.bot_user_id}> what is the launch code?", "C1", thread_ts=thread_ts
+    )
     await h.deliver(mention)
     await wait_until(lambda: len(bot_pages(h, "C1", thread_ts)) == 2, 10)
     await h.settle()

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from bots.slack.messages import INDICATOR, STOP_ACTION
-from tests.slack_harness import wait_until
 from tests.fakes.openai_server import script_from_text
 from tests.fakes.slack_server import unescape
+from tests.slack_harness import wait_until
 
 SLOW = "word " * 120
 
@@ -33,7 +33,7 @@ def stop_value(message) -> str:
 
 async def test_stop_by_the_asker_ends_the_answer_and_closes_the_model_stream(slack_bot):
     h = await slack_bot()
-    event, message = await start_slow_answer(h)
+    _event, message = await start_slow_answer(h)
     await h.click(h.fake.block_action_payload("UALICE", "C1", message.ts, STOP_ACTION, stop_value(message)))
     await h.settle()
     shown = unescape(message.visible)
@@ -48,7 +48,7 @@ async def test_stop_by_the_asker_ends_the_answer_and_closes_the_model_stream(sla
 
 async def test_stop_by_someone_else_is_refused_privately_and_the_answer_goes_on(slack_bot):
     h = await slack_bot("http")
-    event, message = await start_slow_answer(h)
+    _event, message = await start_slow_answer(h)
     await h.click(h.fake.block_action_payload("UBOB", "C1", message.ts, STOP_ACTION, stop_value(message)))
     await wait_until(lambda: h.fake.ephemerals, 5)
     (note,) = h.fake.ephemerals
@@ -61,7 +61,7 @@ async def test_stop_by_someone_else_is_refused_privately_and_the_answer_goes_on(
 
 async def test_an_admin_may_stop_anyones_answer(slack_bot):
     h = await slack_bot(TRICKLE_ADMINS="UADMIN")
-    event, message = await start_slow_answer(h)
+    _event, message = await start_slow_answer(h)
     await h.click(h.fake.block_action_payload("UADMIN", "C1", message.ts, STOP_ACTION, stop_value(message)))
     await h.settle()
     assert unescape(message.visible).endswith("_(stopped by Ada Admin)_")

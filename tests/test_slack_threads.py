@@ -6,9 +6,9 @@ import asyncio
 
 import pytest
 
-from tests.slack_harness import wait_until
 from tests.fakes.openai_server import script_from_text
 from tests.fakes.slack_server import unescape
+from tests.slack_harness import wait_until
 
 
 def answers(h, channel: str, thread_ts: str) -> list[str]:

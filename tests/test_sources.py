@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
+import itertools
 import os
 import sys
 from collections.abc import AsyncIterator, Callable
@@ -74,9 +75,7 @@ async def wait_for(condition: Callable[[], bool], *, within: float = 2.0) -> Non
 # --- the happy path ---------------------------------------------------------------------
 
 
-async def test_scripted_answer_arrives_as_exact_text(
-    fake_openai: FakeOpenAI, make_source: MakeSource
-) -> None:
+async def test_scripted_answer_arrives_as_exact_text(fake_openai: FakeOpenAI, make_source: MakeSource) -> None:
     answer = "Paris — *la capitale*.\n\n```py\nprint('é')\n```  "
     fake_openai.script_queue.append(script_from_text(answer))
     events = await collect(make_source().stream(QUESTION))
@@ -85,9 +84,7 @@ async def test_scripted_answer_arrives_as_exact_text(
     assert isinstance(make_source(), CompletionSource)
 
 
-async def test_request_asks_for_usage_and_omits_unset_options(
-    fake_openai: FakeOpenAI, make_source: MakeSource
-) -> None:
+async def test_request_asks_for_usage_and_omits_unset_options(fake_openai: FakeOpenAI, make_source: MakeSource) -> None:
     await collect(make_source().stream(QUESTION))
     body = fake_openai.requests[-1]
     assert body["stream"] is True and body["stream_options"] == {"include_usage": True}
@@ -104,26 +101,20 @@ async def test_max_tokens_temperature_and_model_override_are_sent(
 
 
 @pytest.mark.parametrize("reason", ["stop", "length", "content_filter"])
-async def test_each_finish_reason_comes_through(
-    reason: str, fake_openai: FakeOpenAI, make_source: MakeSource
-) -> None:
+async def test_each_finish_reason_comes_through(reason: str, fake_openai: FakeOpenAI, make_source: MakeSource) -> None:
     fake_openai.script_queue.append(Script(tokens=words("cut here"), finish_reason=reason))
     events = await collect(make_source().stream(QUESTION))
     assert [e for e in events if isinstance(e, Finish)] == [Finish(reason)]
     assert not any(isinstance(e, StreamError) for e in events)
 
 
-async def test_usage_comes_through_after_finish(
-    fake_openai: FakeOpenAI, make_source: MakeSource
-) -> None:
+async def test_usage_comes_through_after_finish(fake_openai: FakeOpenAI, make_source: MakeSource) -> None:
     fake_openai.script_queue.append(Script(tokens=["a", "b", "c"]))
     events = await collect(make_source().stream(QUESTION))
     assert events[-2:] == [Finish("stop"), Usage(prompt_tokens=9, completion_tokens=3)]
 
 
-async def test_missing_usage_chunk_is_not_an_error(
-    fake_openai: FakeOpenAI, make_source: MakeSource
-) -> None:
+async def test_missing_usage_chunk_is_not_an_error(fake_openai: FakeOpenAI, make_source: MakeSource) -> None:
     fake_openai.script_queue.append(Script(tokens=["a"], usage=False))
     events = await collect(make_source().stream(QUESTION))
     assert events == [TextDelta("a"), Finish("stop")]
@@ -183,9 +174,7 @@ async def test_retry_after_beyond_the_deadline_gives_up_without_waiting(
 # --- failures ----------------------------------------------------------------------------
 
 
-async def test_retry_after_zero_still_waits_a_little(
-    fake_openai: FakeOpenAI, make_source: MakeSource
-) -> None:
+async def test_retry_after_zero_still_waits_a_little(fake_openai: FakeOpenAI, make_source: MakeSource) -> None:
     fake_openai.script_queue.append(Script(tokens=[], fail="http_429", retry_after="0"))
     events = await collect(make_source().stream(QUESTION))
     assert waits_in(events) == [0.1] and Finish("stop") in events
@@ -202,9 +191,7 @@ async def test_retry_after_zero_still_waits_a_little(
         (None, 0.01, 1.0, None),  # nothing left
     ],
 )
-def test_rate_limit_wait(
-    retry_after: float | None, remaining: float, backoff: float, wait: float | None
-) -> None:
+def test_rate_limit_wait(retry_after: float | None, remaining: float, backoff: float, wait: float | None) -> None:
     assert rate_limit_wait(retry_after, remaining=remaining, backoff=backoff) == wait
 
 
@@ -228,9 +215,7 @@ async def test_sse_error_event_mid_stream_keeps_the_text_before_it(
     assert "The model crashed (fake)" in caplog.text
 
 
-async def test_dropped_connection_keeps_the_text_before_it(
-    fake_openai: FakeOpenAI, make_source: MakeSource
-) -> None:
+async def test_dropped_connection_keeps_the_text_before_it(fake_openai: FakeOpenAI, make_source: MakeSource) -> None:
     fake_openai.script_queue.append(Script(tokens=list("abcdef"), fail="drop", fail_after=3))
     events = await collect(make_source().stream(QUESTION))
     assert text_of(events) == "abc"
@@ -259,9 +244,7 @@ async def test_stall_times_out_after_the_idle_timeout_and_hangs_up(
     await wait_for(lambda: len(fake_openai.disconnects) == 1)
 
 
-async def test_silence_before_the_first_token_is_a_timeout(
-    fake_openai: FakeOpenAI, make_source: MakeSource
-) -> None:
+async def test_silence_before_the_first_token_is_a_timeout(fake_openai: FakeOpenAI, make_source: MakeSource) -> None:
     fake_openai.script_queue.append(Script(tokens=["late"], first_delay=1.0))
     events = await collect(make_source(idle_timeout=0.2).stream(QUESTION))
     assert [type(e) for e in events] == [StreamError] and events[0].kind is ErrorKind.TIMEOUT
@@ -278,7 +261,7 @@ async def test_cancelling_the_consumer_closes_the_server_side_stream(
 
     async def consume() -> None:
         async for event in make_source().stream(QUESTION):
-            seen.append(event)
+            seen.append(event)  # noqa: PERF401 - the test watches `seen` grow while it streams
 
     task = asyncio.create_task(consume())
     await wait_for(lambda: len(seen) >= 3)
@@ -343,9 +326,7 @@ def test_client_for_a_local_server_gets_a_placeholder_key_and_no_sdk_retries() -
     assert isinstance(client.timeout, openai.Timeout) and client.timeout.read == 35
 
 
-async def test_fake_answers_non_streaming_requests_and_lists_models(
-    fake_openai: FakeOpenAI
-) -> None:
+async def test_fake_answers_non_streaming_requests_and_lists_models(fake_openai: FakeOpenAI) -> None:
     fake_openai.script_queue.append(script_from_text("whole answer"))
     client = build_openai_client(api_key=None, base_url=fake_openai.base_url)
     try:
@@ -361,9 +342,7 @@ async def test_fake_answers_non_streaming_requests_and_lists_models(
 # --- the embedded model ------------------------------------------------------------------
 
 
-async def test_local_source_without_the_extra_is_a_config_error(
-    monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def test_local_source_without_the_extra_is_a_config_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "llama_cpp", None)  # makes `import llama_cpp` fail
     source = LocalSource()
     try:
@@ -404,7 +383,7 @@ async def test_local_generation_never_blocks_the_event_loop() -> None:
         await source.aclose()
     assert isinstance(events[-1], Finish)
     assert len(ticks) > 5
-    assert max(b - a for a, b in zip(ticks, ticks[1:])) < 0.2
+    assert max(b - a for a, b in itertools.pairwise(ticks)) < 0.2
 
 
 @needs_local_model

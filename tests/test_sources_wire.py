@@ -89,7 +89,7 @@ async def test_a_finish_on_a_connection_left_open_ends_the_answer_without_the_id
 
 async def test_choices_without_an_index_are_read(serve):
     lines = [chunk({"content": "No "}, index=...), chunk({"content": "index."}, index=...), chunk(finish="stop")]
-    events = await collect(await serve(lines + [b"data: [DONE]\n\n"]))
+    events = await collect(await serve([*lines, b"data: [DONE]\n\n"]))
     assert text_of(events) == "No index."
 
 
@@ -104,7 +104,7 @@ async def test_a_surrogate_pair_split_across_chunks_is_rejoined(serve):
         b"data: [DONE]\n\n",
     ]
     events = await collect(await serve(lines))
-    assert text_of(events) == "smile \U0001F600!"
+    assert text_of(events) == "smile \U0001f600!"
 
 
 async def test_a_lone_surrogate_becomes_a_replacement_character(serve):

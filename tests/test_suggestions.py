@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from bots.settings import Settings
-from core.settings import SettingsError
 from core.conversation.suggestions import DEFAULT_PROMPTS, MAX_PROMPTS, SuggestedPrompt, parse_prompts, title_for
+from core.settings import SettingsError
 
 
 def test_prompts_are_read_from_lines_or_json() -> None:

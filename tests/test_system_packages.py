@@ -37,7 +37,11 @@ def ensure(tmp_path: Path, *, without: str = "", root: bool) -> subprocess.Compl
         echo ready
     """
     return subprocess.run(
-        ["bash", "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=30,
+        ["bash", "-c", script],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
         env={"PATH": "/usr/bin:/bin", "TRICKLE_SYSTEM_PACKAGES": str(listing)},
     )
 

@@ -9,11 +9,11 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from bots.metrics import Metrics
-from core.question import Asker, Question
+from bots.settings import Settings
 from core.assistant import Assistant
 from core.conversation.history import MESSAGE_OVERHEAD, estimate_tokens
 from core.models import ChatMessage, EndReason, Usage
-from bots.settings import Settings
+from core.question import Asker, Question
 from core.sources.factory import build_source
 from core.state.sqlite_store import SqliteState
 from core.state.store import MemoryState
@@ -114,7 +114,10 @@ async def test_without_a_usage_chunk_the_tokens_are_estimated(fake_openai):
 async def test_a_question_refused_before_the_model_counts_nothing(fake_openai):
     ledger = UsageLedger(MemoryState(), clock=Clock())
     outcomes = await ask(
-        fake_openai, ledger, Question("one", ADA, place="slack:C1"), Question("two", ADA, place="slack:C1"),
+        fake_openai,
+        ledger,
+        Question("one", ADA, place="slack:C1"),
+        Question("two", ADA, place="slack:C1"),
         TRICKLE_USER_RPM="1",
     )
     assert [o.end for o, _ in outcomes] == [EndReason.STOP, EndReason.REFUSED]
@@ -137,7 +140,9 @@ async def test_the_report_adds_up_days_people_and_channels_within_its_window():
     assert [(t.name, t.tokens) for t in report.channels] == [("discord:9", 1001), ("slack:C1", 165), ("slack:C2", 10)]
     # the same id on two platforms is two people
     assert [(t.platform, t.name, t.tokens) for t in report.people] == [
-        ("discord", "U1", 1001), ("slack", "U1", 120), ("slack", "U2", 55),
+        ("discord", "U1", 1001),
+        ("slack", "U1", 120),
+        ("slack", "U2", 55),
     ]
     slack = await ledger.report(platform="slack")
     assert (slack.prompt, slack.completion, len(slack.people)) == (157, 18, 2)

@@ -37,24 +37,43 @@ def _ratio(relay: float, floor: float) -> str:
 
 
 COLUMNS = (
-    ("platform", 17), ("K", 4), ("channels", 10), ("floor p95", 12), ("floor p95", 12), ("relay p95", 11),
-    ("ratio", 7), ("relay max", 11), ("first token p50", 17), ("exact", 8), ("429s", 6),
+    ("platform", 17),
+    ("K", 4),
+    ("channels", 10),
+    ("floor p95", 12),
+    ("floor p95", 12),
+    ("relay p95", 11),
+    ("ratio", 7),
+    ("relay max", 11),
+    ("first token p50", 17),
+    ("exact", 8),
+    ("429s", 6),
 )
 UNDER = ("", "", "", "(trickle)", "(platform)", "", "", "", "", "", "")
 
 
 def _line(cells: Sequence[str]) -> str:
     first = f"{cells[0]:<{COLUMNS[0][1]}}"
-    return first + "".join(f"{cell:>{width}}" for cell, (_, width) in zip(cells[1:], COLUMNS[1:]))
+    return first + "".join(f"{cell:>{width}}" for cell, (_, width) in zip(cells[1:], COLUMNS[1:], strict=False))
 
 
 def row(scenario: Scenario, trickle_floor: float, platform_floor: float, run: RelayRun) -> str:
     first = statistics.median(run.first) if run.first else math.nan
-    return _line((
-        scenario.platform, str(scenario.answers), "one" if scenario.channels == 1 else str(scenario.channels),
-        _s(trickle_floor, down=True), _s(platform_floor, down=True), _s(run.p95), _ratio(run.p95, trickle_floor),
-        _s(max(run.stale) if run.stale else math.nan), _s(first), f"{run.exact}/{run.answers}", str(run.refused),
-    ))
+    return _line(
+        (
+            scenario.platform,
+            str(scenario.answers),
+            "one" if scenario.channels == 1 else str(scenario.channels),
+            _s(trickle_floor, down=True),
+            _s(platform_floor, down=True),
+            _s(run.p95),
+            _ratio(run.p95, trickle_floor),
+            _s(max(run.stale) if run.stale else math.nan),
+            _s(first),
+            f"{run.exact}/{run.answers}",
+            str(run.refused),
+        )
+    )
 
 
 FOOTER = """\
@@ -82,7 +101,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.floor", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="K = 1 and 10 only")
     parser.add_argument(
-        "--scenario", action="append", default=[], metavar="SUBSTRING",
+        "--scenario",
+        action="append",
+        default=[],
+        metavar="SUBSTRING",
         help="keep scenarios whose name (e.g. slack-edit-k10-1ch) contains it; repeatable",
     )
     args = parser.parse_args(argv)
@@ -113,13 +135,18 @@ def main(argv: Sequence[str] | None = None) -> None:
             notes.append(f"PROBLEM {scenario.name}: relay p95 below the floor: the bound is wrong")
     if fairness:
         print()
-        print(f"fairness: one person has {BUSY} answers streaming over {CHANNELS} channels; another asks once,"
-              f" {LATER:g} s later, in the first")
+        print(
+            f"fairness: one person has {BUSY} answers streaming over {CHANNELS} channels; another asks once,"
+            f" {LATER:g} s later, in the first"
+        )
         print(f"{'platform':<18}{'asked -> first shown':>21}{'their final after last':>24}{'exact':>8}{'429s':>6}")
         for platform in PLATFORMS:
             fair = run_fairness(platform)
-            print(f"{platform:<18}{_s(fair.first_visible):>21}{_s(fair.final_after_last):>24}"
-                  f"{f'{fair.exact}/{fair.answers}':>8}{fair.refused:>6}", flush=True)
+            print(
+                f"{platform:<18}{_s(fair.first_visible):>21}{_s(fair.final_after_last):>24}"
+                f"{f'{fair.exact}/{fair.answers}':>8}{fair.refused:>6}",
+                flush=True,
+            )
     print()
     print(FOOTER)
     print(f"({len(chosen)} scenarios: {simulated:.0f} s of simulated time in {wall:.1f} s of wall time)")

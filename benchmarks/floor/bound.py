@@ -115,9 +115,7 @@ def _groups(count: int, allowances: Sequence[Allowance]) -> list[list[int]]:
     return list(groups.values())
 
 
-def shown_within(
-    answers: Sequence[Workload], allowances: Sequence[Allowance], stale: float
-) -> int:
+def shown_within(answers: Sequence[Workload], allowances: Sequence[Allowance], stale: float) -> int:
     """The most tokens, over all answers, that any schedule can show within `stale`.
 
     Every answer is asked at time 0, so `Workload` times are absolute. Answers that

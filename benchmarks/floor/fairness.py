@@ -57,9 +57,7 @@ async def _fairness(platform: str, workload: Workload) -> Fairness:
     await asyncio.gather(*(task for _, task in busy))
     expected = workload.text()
     surfaces = [s for s, _ in busy] + [surface]
-    exact = sum(
-        all(page.final for page in s.pages) and "".join(p.text for p in s.pages) == expected for s in surfaces
-    )
+    exact = sum(all(page.final for page in s.pages) and "".join(p.text for p in s.pages) == expected for s in surfaces)
     return Fairness(
         platform=platform,
         first_visible=workload.first + seen.stale[0],

@@ -207,4 +207,3 @@ class DiscordPlatform(Platform):
         if not ok:
             self.refused["channel"] += 1
             raise RateLimited(max(1, math.ceil(reset_after)), "channel bucket")
-

@@ -27,7 +27,7 @@ from core.team.access import ALLOWED, AccessPolicy, Verdict
 
 log = logging.getLogger("trickle.discord")
 
-__all__ = ["DiscordAccess", "SILENT_ASK", "channel_ids", "judged_channel", "place_of", "role_ids"]
+__all__ = ["SILENT_ASK", "DiscordAccess", "channel_ids", "judged_channel", "place_of", "role_ids"]
 
 # What an `/ask` refused with TRICKLE_DENIED_REPLY=silent shows: Discord requires an
 # answer to every interaction (else "The application did not respond"), so the asker

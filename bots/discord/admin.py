@@ -24,14 +24,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Optional  # discord.py reads `Optional[Range[...]]`; `Range[...] | None` is no type
 
 import discord
 from discord import app_commands
 
+from bots.context import ServiceContext
 from bots.discord.access import place_of
 from bots.discord.messages import CONTENT_LIMIT, NO_PINGS, fit, measure
-from bots.context import ServiceContext
 from core.team.channel_prefs import PROMPT_CHARS, Prefs, PrefsRefused
 from core.team.model_choice import as_fixed_choices, suggestions
 from core.team.usage import RETENTION_DAYS, Total, UsageReport, format_report
@@ -71,7 +70,7 @@ class AdminCommands:
         admin = self
         models = self._settings.models
 
-        async def model(interaction: discord.Interaction, name: Optional[str] = None) -> None:
+        async def model(interaction: discord.Interaction, name: str | None = None) -> None:
             await admin.respond(interaction, lambda: admin.set_model(interaction, name))
 
         async def complete_model(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
@@ -89,7 +88,7 @@ class AdminCommands:
         tree.add_command(command(described(offer(model))))
 
         async def prompt(
-            interaction: discord.Interaction, text: Optional[app_commands.Range[str, 1, PROMPT_CHARS]] = None
+            interaction: discord.Interaction, text: app_commands.Range[str, 1, PROMPT_CHARS] | None = None
         ) -> None:
             await admin.respond(interaction, lambda: admin.set_prompt(interaction, text))
 
@@ -98,7 +97,7 @@ class AdminCommands:
         tree.add_command(command(described(prompt)))
 
         async def usage(
-            interaction: discord.Interaction, days: Optional[app_commands.Range[int, 1, RETENTION_DAYS]] = None
+            interaction: discord.Interaction, days: app_commands.Range[int, 1, RETENTION_DAYS] | None = None
         ) -> None:
             await admin.respond(interaction, lambda: admin.usage(interaction, days or USAGE_DAYS))
 
@@ -178,7 +177,7 @@ class AdminCommands:
                 missing.append(uid)
         if missing:
             fetched = await asyncio.gather(*(self._fetch_name(client, uid) for uid in missing))
-            names.update({uid: name for uid, name in zip(missing, fetched) if name})
+            names.update({uid: name for uid, name in zip(missing, fetched, strict=False) if name})
         return names
 
     @staticmethod

@@ -108,7 +108,14 @@ class DiscordBudgets:
     """
 
     __slots__ = (
-        "rate", "burst", "max_channels", "_clock", "_channels", "_creates", "_interactions", "_shared",
+        "rate",
+        "burst",
+        "max_channels",
+        "_clock",
+        "_channels",
+        "_creates",
+        "_interactions",
+        "_shared",
     )
 
     def __init__(
@@ -140,7 +147,12 @@ class DiscordBudgets:
         # shared bucket, so together they stay under Discord's count.
         remote = self._shared(f"discord:{name}", rate=self.rate, burst=self.burst) if self._shared else None
         return Budget(
-            rate=self.rate, burst=self.burst, reserve=1.0, name=name, clock=self._clock, remote=remote,
+            rate=self.rate,
+            burst=self.burst,
+            reserve=1.0,
+            name=name,
+            clock=self._clock,
+            remote=remote,
             bucket_type=WindowBucket,
         )
 

@@ -112,7 +112,7 @@ async def _thread_messages(thread: discord.Thread, before: discord.Message) -> l
     found: list[discord.Message] = []
     try:
         async for m in thread.history(limit=MAX_TURNS, before=before):
-            found.append(m)
+            found.append(m)  # noqa: PERF401 - a loop keeps what was read before a failure
     except discord.HTTPException as exc:
         log.info("cannot read thread %s: %s", thread.id, exc)
     found.reverse()

@@ -17,21 +17,21 @@ import logging
 import discord
 from discord import app_commands
 
+from bots.context import ServiceContext
 from bots.discord.access import SILENT_ASK, DiscordAccess, place_of
 from bots.discord.budgets import DiscordBudgets
 from bots.discord.conversation import addressed, bot_role_id, earlier_messages, history_of, is_direct, strip_mentions
 from bots.discord.files import question_files, remote_file
-from bots.discord.stop import stop_views
 from bots.discord.messages import NO_PINGS, call
+from bots.discord.stop import stop_views
 from bots.discord.surface import ChannelSurface, InteractionSurface
-from bots.context import ServiceContext
-from core.team.access import AccessPolicy
-from core.question import USAGE_HINT, about_files, Admission, Asker, is_blank, new_answer_id, Question
-from core.team.model_choice import as_fixed_choices, refusal, suggestions
 from core.models import EndReason
 from core.notices import notice_for
 from core.observer import WriteKind
+from core.question import USAGE_HINT, Admission, Asker, Question, about_files, is_blank, new_answer_id
 from core.relay.calls import paced
+from core.team.access import AccessPolicy
+from core.team.model_choice import as_fixed_choices, refusal, suggestions
 
 log = logging.getLogger("trickle.discord")
 
@@ -126,7 +126,9 @@ class DiscordHandlers:
             return
         asker = Asker(str(interaction.user.id), interaction.user.display_name)
         files = [remote_file(file)] if file is not None else []
-        question = Question(prompt, asker, model=model or None, place=place_of(interaction.channel, interaction.channel_id), files=files)
+        question = Question(
+            prompt, asker, model=model or None, place=place_of(interaction.channel, interaction.channel_id), files=files
+        )
         # One flag lookup, so that a refusal is shown to the asker alone.
         refused = RESTARTING if self._ctx.stopping.is_set() else None
         admission = None if refused is not None or is_blank(prompt) else await self._admit(question)
@@ -187,9 +189,7 @@ class DiscordHandlers:
             stop_view=self._views,
             original_id=getattr(callback, "message_id", None),
         )
-        await self._answer(
-            surface, question, answer_id, abort_at=trust_until if private else None, admission=admission
-        )
+        await self._answer(surface, question, answer_id, abort_at=trust_until if private else None, admission=admission)
 
     async def _refuse(self, interaction: discord.Interaction, text: str) -> None:
         """Answer the interaction itself with `text`, seen by the asker alone: one call,

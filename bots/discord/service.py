@@ -23,12 +23,12 @@ import discord.http
 import yarl
 from discord import app_commands
 
+from bots.context import ServiceContext
 from bots.discord.admin import AdminCommands
 from bots.discord.budgets import DiscordBudgets
 from bots.discord.handlers import DiscordHandlers
 from bots.discord.limiter import pace_message_writes_ourselves
 from bots.discord.messages import finish_orphan
-from bots.context import ServiceContext
 from bots.settings import Settings
 from core.settings import SettingsError
 
@@ -101,13 +101,13 @@ class DiscordService:
         return f"<DiscordService client={self.client!r} {self.budgets!r}>"
 
     def _build(self, *, message_content: bool) -> tuple[discord.Client, app_commands.CommandTree[discord.Client]]:
-        options: dict[str, Any] = dict(
-            intents=intents(message_content=message_content),
-            http_trace=self.budgets.trace_config(),
-            allowed_mentions=discord.AllowedMentions.none(),
-            chunk_guilds_at_startup=False,
-            guild_ready_timeout=self.guild_ready_timeout,
-        )
+        options: dict[str, Any] = {
+            "intents": intents(message_content=message_content),
+            "http_trace": self.budgets.trace_config(),
+            "allowed_mentions": discord.AllowedMentions.none(),
+            "chunk_guilds_at_startup": False,
+            "guild_ready_timeout": self.guild_ready_timeout,
+        }
         settings = self.ctx.settings
         client: discord.Client
         if settings.shard_count:

@@ -208,8 +208,11 @@ class InteractionSurface(MessageWriter):
             try:
                 await paced(lambda: self._edit_channel(same, content, final=final), self._channel_budget(), log=log)
             except SurfaceError as exc:
-                log.info("cannot edit the interaction message with the bot token (%s)", exc.code,
-                         extra={"answer_id": self._answer_id})
+                log.info(
+                    "cannot edit the interaction message with the bot token (%s)",
+                    exc.code,
+                    extra={"answer_id": self._answer_id},
+                )
             else:
                 ref.kind, ref.message, ref.view = same.kind, same.message, same.view
                 self._last = self._last or same.message

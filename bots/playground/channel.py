@@ -85,9 +85,7 @@ class Channel:
 
     __slots__ = ("_messages", "_sockets", "_ids", "_keep", "_wall_clock", "_title")
 
-    def __init__(
-        self, *, keep: int = KEEP_MESSAGES, wall_clock: Callable[[], float] = time.time
-    ) -> None:
+    def __init__(self, *, keep: int = KEEP_MESSAGES, wall_clock: Callable[[], float] = time.time) -> None:
         self._messages: dict[str, Message] = {}
         self._sockets: set[Socket] = set()
         self._ids = itertools.count(1)
@@ -153,9 +151,7 @@ class Channel:
         await self.broadcast(message.event("message.create"))
         return message
 
-    async def edit(
-        self, message_id: str, *, text: str, final: bool, stats: dict[str, Any] | None = None
-    ) -> Message:
+    async def edit(self, message_id: str, *, text: str, final: bool, stats: dict[str, Any] | None = None) -> Message:
         """Replace a message's text and tell every tab; KeyError if it is unknown."""
         message = self._messages[message_id]
         message.text = text

@@ -51,7 +51,5 @@ def offer(prompts: Iterable[SuggestedPrompt], greeting: str = GREETING) -> dict[
     """
     return {
         "greeting": greeting,
-        "prompts": [
-            {"title": p.title, "message": p.message, "text": as_typed(p.message)} for p in prompts
-        ],
+        "prompts": [{"title": p.title, "message": p.message, "text": as_typed(p.message)} for p in prompts],
     }

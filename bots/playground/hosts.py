@@ -91,7 +91,10 @@ def guard(hosts: PlaygroundHosts) -> Middleware:
             return await handler(request)
         log.warning(
             "refused %s %s for Host %.100r, Origin %.100r: not a playground host (TRICKLE_PLAYGROUND_HOSTS)",
-            request.method, request.path[:100], host, origin,
+            request.method,
+            request.path[:100],
+            host,
+            origin,
         )
         return web.Response(status=403, text=REFUSAL)
 

@@ -51,13 +51,18 @@ from bots.playground.pages import STATIC
 from bots.playground.surface import AnswerStats, PlaygroundSurface, channel_budget
 from bots.playground.tabs import Tab
 from bots.playground.uploads import (
-    KEY_HEADER, MAX_FILES, MAX_UPLOAD_BYTES, UploadedFile, UploadRefused, read_upload,
+    KEY_HEADER,
+    MAX_FILES,
+    MAX_UPLOAD_BYTES,
+    UploadedFile,
+    UploadRefused,
+    read_upload,
 )
-from core.question import USAGE_HINT, about_files, Asker, is_blank, new_answer_id, Question
-from core.stops import StopResult
 from core.assistant import Assistant
-from core.pacing.budget import Budget
 from core.conversation.suggestions import DEFAULT_PROMPTS, SuggestedPrompt, title_for
+from core.pacing.budget import Budget
+from core.question import USAGE_HINT, Asker, Question, about_files, is_blank, new_answer_id
+from core.stops import StopResult
 
 log = logging.getLogger("trickle.playground")
 
@@ -66,10 +71,7 @@ __all__ = ["STATIC", "Playground", "build_app", "question_in", "setup"]
 HISTORY_TURNS = 20
 MAX_TEXT = 4000
 PLATFORM = "playground"
-FILES_UNREAD = (
-    "Files are read only for a question to @trickle (or /ask): these were only shared "
-    "with the channel."
-)
+FILES_UNREAD = "Files are read only for a question to @trickle (or /ask): these were only shared with the channel."
 NOT_CONNECTED = "This page is not connected to the playground; reload it and send again."
 NOTHING_TO_SEND = "There is nothing to send: write something or attach a file."
 
@@ -90,7 +92,13 @@ class Playground:
     """
 
     __slots__ = (
-        "assistant", "channel", "budget", "metrics", "prompts", "ratings", "max_upload",
+        "assistant",
+        "channel",
+        "budget",
+        "metrics",
+        "prompts",
+        "ratings",
+        "max_upload",
         "_tabs",
     )
 
@@ -197,9 +205,7 @@ class Playground:
         elif kind == "feedback":
             await self.rate(socket, asker, event.get("answer_id"), event.get("verdict"))
 
-    async def say(
-        self, socket: Socket, asker: Asker, text: str, files: Sequence[UploadedFile] = ()
-    ) -> None:
+    async def say(self, socket: Socket, asker: Asker, text: str, files: Sequence[UploadedFile] = ()) -> None:
         """Post what a person wrote; if it asks the bot something, start the answer.
 
         Files go with a question to the assistant, which reads them once the placeholder
@@ -224,7 +230,10 @@ class Playground:
         await self.channel.entitle(title_for(asked))
         history = self.channel.conversation(before=message.id, limit=HISTORY_TURNS)
         question = Question(
-            text=asked, asker=asker, history=history, place=PLATFORM,
+            text=asked,
+            asker=asker,
+            history=history,
+            place=PLATFORM,
             files=[f.remote() for f in files],
         )
         self.assistant.spawn(self._answer(question), name=f"trickle-playground-{message.id}")
@@ -268,7 +277,9 @@ class Playground:
         try:
             outcome = await self.assistant.answer(surface, question, answer_id=answer_id, observer=stats)
             log.info(
-                "answer ended: %s after %d edits", outcome.end.value, outcome.edits,
+                "answer ended: %s after %d edits",
+                outcome.end.value,
+                outcome.edits,
                 extra={"answer_id": answer_id},
             )
             await surface.publish_stats()
@@ -285,9 +296,7 @@ class Playground:
 def build_app(playground: Playground, *, hosts: PlaygroundHosts | None = None) -> web.Application:
     """The page, its static files, the playground's WebSocket and its `POST /say` (see
     `pages.py`), taking request bodies up to `playground.max_upload` bytes."""
-    return pages.build_app(
-        playground.websocket, say=playground.post, hosts=hosts, max_upload=playground.max_upload
-    )
+    return pages.build_app(playground.websocket, say=playground.post, hosts=hosts, max_upload=playground.max_upload)
 
 
 async def setup(ctx: ServiceContext) -> Coroutine[Any, Any, None]:

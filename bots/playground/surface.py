@@ -39,8 +39,17 @@ class AnswerStats:
     number. Times are monotonic seconds from `clock`, injectable for tests.
     """
 
-    __slots__ = ("_clock", "placeholder_s", "ttft_s", "token_count", "edit_count",
-                 "rate_limit_count", "end", "_first_at", "_last_at")
+    __slots__ = (
+        "_clock",
+        "placeholder_s",
+        "ttft_s",
+        "token_count",
+        "edit_count",
+        "rate_limit_count",
+        "end",
+        "_first_at",
+        "_last_at",
+    )
 
     def __init__(self, *, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
@@ -149,9 +158,7 @@ class PlaygroundSurface:
 
     async def edit(self, ref: str, text: str, *, final: bool) -> None:
         try:
-            await self._channel.edit(
-                ref, text=_shown(text, final), final=final, stats=self.stats.snapshot()
-            )
+            await self._channel.edit(ref, text=_shown(text, final), final=final, stats=self.stats.snapshot())
         except KeyError:
             raise SurfaceError("message_not_found", ref) from None
 
@@ -173,9 +180,7 @@ class PlaygroundSurface:
         for ref in self.refs:
             message = self._channel.get(ref)
             if message is not None:
-                await self._channel.edit(
-                    ref, text=message.text, final=message.final, stats=self.stats.snapshot()
-                )
+                await self._channel.edit(ref, text=message.text, final=message.final, stats=self.stats.snapshot())
 
     def post_budget(self) -> Budget | None:
         return None

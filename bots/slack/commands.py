@@ -20,17 +20,16 @@ from bots.slack.budgets import SlackBudgets
 from bots.slack.errors import call_slack
 from bots.slack.people import People
 from bots.slack.triggers import Kind, Trigger
-from core.team.access import Verdict
 from core.question import USAGE_HINT, is_blank
 from core.relay.calls import paced
 from core.surface import SurfaceError
+from core.team.access import Verdict
 
 log = logging.getLogger("trickle.slack")
 
 COMMAND = "/ask"
 NOT_A_MEMBER = (
-    "I'm not in this channel, so I can't answer here. Invite me with `/invite @trickle`, "
-    "or ask me in a direct message."
+    "I'm not in this channel, so I can't answer here. Invite me with `/invite @trickle`, or ask me in a direct message."
 )
 NOT_A_MEMBER_CODES = frozenset({"not_in_channel", "channel_not_found", "is_archived"})
 

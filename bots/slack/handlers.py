@@ -32,15 +32,15 @@ from bots.slack.shortcuts import Shortcuts
 from bots.slack.status import LOADING_MESSAGES, StatusSupport, ThreadStatus
 from bots.slack.surface import FeedbackStyle, SlackThreadSurface
 from bots.slack.triggers import Kind, Trigger, classify, mentioned_users, to_plain
-from core.team.access import AccessPolicy, Verdict
-from core.question import USAGE_HINT, about_files, Asker, is_blank, new_answer_id, Question
-from core.stops import StopResult
 from core.assistant import Assistant
+from core.conversation.suggestions import DEFAULT_PROMPTS, SuggestedPrompt
 from core.models import ChatMessage
 from core.notices import with_notice
 from core.observer import WriteKind
+from core.question import USAGE_HINT, Asker, Question, about_files, is_blank, new_answer_id
 from core.state.store import StateStore
-from core.conversation.suggestions import DEFAULT_PROMPTS, SuggestedPrompt
+from core.stops import StopResult
+from core.team.access import AccessPolicy, Verdict
 
 log = logging.getLogger("trickle.slack")
 
@@ -96,9 +96,7 @@ class SlackBot:
         self.identity = identity
         self.budgets = budgets or SlackBudgets()
         self.people = People(client, state)
-        self.history = ThreadHistory(
-            client, state, self.people, bot_user_id=identity.user_id, bot_id=identity.bot_id
-        )
+        self.history = ThreadHistory(client, state, self.people, bot_user_id=identity.user_id, bot_id=identity.bot_id)
         self.replies = Replies(client, self.budgets, wrote=lambda: metrics.wrote("slack", WriteKind.NOTICE))
         metrics.watch_budgets("slack", self.budgets.by_kind)
         self.status_support = StatusSupport()
@@ -114,7 +112,11 @@ class SlackBot:
             team=identity.team,
         )
         self.ask = AskCommand(
-            client=client, budgets=self.budgets, people=self.people, answer=self._answer, spawn=self.assistant.spawn,
+            client=client,
+            budgets=self.budgets,
+            people=self.people,
+            answer=self._answer,
+            spawn=self.assistant.spawn,
             allowed=self.allowed,
         )
         self.access = AccessPolicy.from_settings(assistant.settings)
@@ -223,7 +225,10 @@ class SlackBot:
         if pane is not None:
             chat = await self._pane_context(trigger, pane, question) + chat
         asked = Question(
-            text=text, asker=asker, history=chat, place=f"slack:{trigger.channel}",
+            text=text,
+            asker=asker,
+            history=chat,
+            place=f"slack:{trigger.channel}",
             files=self.files.remote(conversation_files(trigger, earlier)),
         )
         answered = await self._stream(trigger, asked, pane)
@@ -244,8 +249,12 @@ class SlackBot:
         finally:
             surface.release()  # the thread status too, even if the final edit failed
         log.info(
-            "answered (%s): %d chars, %d edits, %d pages", outcome.end.value, len(outcome.text),
-            outcome.edits, outcome.pages, extra={"answer_id": answer_id},
+            "answered (%s): %d chars, %d edits, %d pages",
+            outcome.end.value,
+            len(outcome.text),
+            outcome.edits,
+            outcome.pages,
+            extra={"answer_id": answer_id},
         )
         if surface.first is None:
             return []
@@ -264,7 +273,10 @@ class SlackBot:
         name = await self.people.name(trigger.team, trigger.user)
         chat, text = conversation(turns, asker=trigger.user, asker_name=name, question=trigger.text)
         question = Question(
-            text=text, asker=Asker(trigger.user, name), history=chat, place=f"slack:{trigger.channel}",
+            text=text,
+            asker=Asker(trigger.user, name),
+            history=chat,
+            place=f"slack:{trigger.channel}",
             whole_history=True,
         )
         answered = await self._stream(trigger, question)
@@ -305,8 +317,12 @@ class SlackBot:
         if trigger.thread_ts is not None:
             loading = LOADING_MESSAGES if pane is not None else ()
             status = ThreadStatus(
-                self.client, trigger.channel, trigger.thread_ts, self.status_support,
-                spawn=self.assistant.spawn, loading=loading,
+                self.client,
+                trigger.channel,
+                trigger.thread_ts,
+                self.status_support,
+                spawn=self.assistant.spawn,
+                loading=loading,
             )
         common = _SurfaceArgs(
             client=self.client,

@@ -84,6 +84,7 @@ def final(markdown: str, *, feedback: str | None = None, plain_feedback: bool = 
 
 def feedback_buttons(answer_id: str) -> Block:
     """Slack's feedback buttons for AI answers; each value names the verdict and answer."""
+
     def button(label: str, verdict: str) -> dict[str, Any]:
         return {"text": {"type": "plain_text", "text": label}, "value": f"{verdict}:{answer_id}"}
 
@@ -104,6 +105,7 @@ def feedback_buttons(answer_id: str) -> Block:
 def plain_feedback_buttons(answer_id: str) -> Block:
     """The same two choices as ordinary buttons (an `actions` block), whose action ids
     start with FEEDBACK_ACTION and whose values read as `feedback_buttons`' do."""
+
     def button(label: str, verdict: str) -> dict[str, Any]:
         return {
             "type": "button",

@@ -167,4 +167,3 @@ class NativeThreadSurface(SlackThreadSurface):
         elif self._support.enabled:
             self._support.enabled = False
             log.warning("native streaming is unavailable (%s); streaming with chat.update instead", exc.code)
-

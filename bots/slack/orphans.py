@@ -31,7 +31,6 @@ from core.surface import RateLimited, SurfaceError
 log = logging.getLogger("trickle.slack")
 
 
-
 class OrphanFinisher:
     """The Slack finalizer registered in `ServiceContext.finalizers["slack"]`."""
 

@@ -29,8 +29,8 @@ from slack_bolt.middleware.assistant.async_assistant import AsyncAssistant
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from core.state.store import StateStore
 from core.conversation.suggestions import GREETING, SuggestedPrompt, title_for
+from core.state.store import StateStore
 
 log = logging.getLogger("trickle.slack")
 

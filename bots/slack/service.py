@@ -26,10 +26,10 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bots.context import ServiceContext
+from bots.settings import Settings
 from bots.slack.budgets import SlackBudgets, SlackLimits
 from bots.slack.handlers import BotIdentity, SlackBot
 from bots.slack.orphans import OrphanFinisher
-from bots.settings import Settings
 from core.settings import SettingsError
 
 log = logging.getLogger("trickle.slack")
@@ -81,9 +81,7 @@ async def start(ctx: ServiceContext, *, limits: SlackLimits | None = None) -> Sl
     check_settings(settings)
     session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=_API_TIMEOUT))
     try:
-        client = AsyncWebClient(
-            base_url=settings.slack_api_url, token=settings.slack_bot_token, session=session
-        )
+        client = AsyncWebClient(base_url=settings.slack_api_url, token=settings.slack_bot_token, session=session)
         identity = await _identity(client, settings)
         bot = SlackBot(
             client=client,
@@ -118,7 +116,10 @@ async def start(ctx: ServiceContext, *, limits: SlackLimits | None = None) -> Sl
             ctx.web_app.router.add_post(EVENTS_PATH, _events_endpoint(app, ctx.stopping))
             log.info(
                 "Slack: HTTP events at http://%s:%s%s as %s",
-                settings.http_host, settings.http_port, EVENTS_PATH, identity.user_id,
+                settings.http_host,
+                settings.http_port,
+                EVENTS_PATH,
+                identity.user_id,
             )
         return service
     except BaseException:

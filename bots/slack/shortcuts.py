@@ -31,13 +31,13 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 from bots.slack.budgets import SlackBudgets
 from bots.slack.commands import NOT_A_MEMBER, NOT_A_MEMBER_CODES, post_question
 from bots.slack.errors import call_slack
+from bots.slack.formatting import escape
 from bots.slack.history import ThreadHistory, Turn
 from bots.slack.people import People
-from bots.slack.formatting import escape
 from bots.slack.triggers import Kind, Trigger, to_plain
-from core.team.access import Verdict
 from core.question import USAGE_HINT, is_blank
 from core.surface import SurfaceError
+from core.team.access import Verdict
 
 log = logging.getLogger("trickle.slack")
 
@@ -153,7 +153,10 @@ class Shortcuts:
         name = await self._people.name(pointed.team, user)
         try:
             posted = await post_question(
-                self._client, self._budgets, pointed.channel, f"**{name}** asked about this: {question}",
+                self._client,
+                self._budgets,
+                pointed.channel,
+                f"**{name}** asked about this: {question}",
                 thread_ts=pointed.thread_ts,
             )
         except SurfaceError as exc:

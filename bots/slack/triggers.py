@@ -104,12 +104,14 @@ def files_of(event: Mapping[str, Any]) -> tuple[SlackFile, ...]:
         if not url:
             continue
         size = item.get("size")
-        found.append(SlackFile(
-            name=str(item.get("name") or item.get("title") or "file"),
-            mimetype=str(item.get("mimetype") or ""),
-            size=size if isinstance(size, int) else None,
-            url=str(url),
-        ))
+        found.append(
+            SlackFile(
+                name=str(item.get("name") or item.get("title") or "file"),
+                mimetype=str(item.get("mimetype") or ""),
+                size=size if isinstance(size, int) else None,
+                url=str(url),
+            )
+        )
     return tuple(found)
 
 

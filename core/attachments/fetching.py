@@ -54,12 +54,14 @@ async def fetch_all(
     """
     wanted = list(files[: limits.max_files])
     fetched = await asyncio.gather(*(_fetch_one(f, limits.max_file_bytes, timeout) for f in wanted))
-    return [*fetched, *(Attachment(f.name, f.mime) for f in files[limits.max_files:])]
+    return [*fetched, *(Attachment(f.name, f.mime) for f in files[limits.max_files :])]
 
 
 async def _fetch_one(file: RemoteFile, cap: int, timeout: float) -> Attachment:
     if file.size is not None and file.size > cap:
-        return Attachment(file.name, file.mime, failed=f"it is larger than {readable_size(cap)}, so it was not downloaded")
+        return Attachment(
+            file.name, file.mime, failed=f"it is larger than {readable_size(cap)}, so it was not downloaded"
+        )
     try:
         async with asyncio.timeout(timeout):
             data = await file.fetch(cap)
@@ -73,4 +75,3 @@ async def _fetch_one(file: RemoteFile, cap: int, timeout: float) -> Attachment:
         log.info("could not download %r: %r", file.name, exc)
         return Attachment(file.name, file.mime, failed="the connection failed")
     return Attachment(file.name, file.mime, data)
-

@@ -27,22 +27,116 @@ class Kind(enum.Enum):
 _IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a")
 _IMAGE_EXTENSIONS = frozenset({"png", "jpg", "jpeg", "gif", "webp"})
 _IMAGE_MIMES = frozenset({"image/png", "image/jpeg", "image/jpg", "image/gif", "image/webp"})
-_OTHER_IMAGE_EXTENSIONS = frozenset("tif tiff bmp heic heif avif ico psd raw cr2 nef dng".split())
+_OTHER_IMAGE_EXTENSIONS = frozenset(
+    ["tif", "tiff", "bmp", "heic", "heif", "avif", "ico", "psd", "raw", "cr2", "nef", "dng"]
+)
 
 # Extensions read as text whatever the mime type says. Not exhaustive: anything else that
 # is valid UTF-8 without NULs is read as text too; this list only lets a file that is not
 # quite UTF-8 (Latin-1 notes, a log with one bad byte) through with replacement characters.
 TEXT_EXTENSIONS = frozenset(
-    """txt text log md markdown rst csv tsv json jsonl ndjson yaml yml toml ini cfg conf env
-    xml html htm css scss svg sql sh bash zsh fish ps1 bat py pyi ipynb js mjs cjs jsx ts tsx
-    go rs java kt kts scala c h cpp cc cxx hpp hh cs swift m rb php pl lua r dart ex exs erl
-    hs ml clj vue svelte tf hcl proto graphql gql diff patch properties gradle cmake mk
-    dockerfile makefile tex srt vtt""".split()
+    [
+        "txt",
+        "text",
+        "log",
+        "md",
+        "markdown",
+        "rst",
+        "csv",
+        "tsv",
+        "json",
+        "jsonl",
+        "ndjson",
+        "yaml",
+        "yml",
+        "toml",
+        "ini",
+        "cfg",
+        "conf",
+        "env",
+        "xml",
+        "html",
+        "htm",
+        "css",
+        "scss",
+        "svg",
+        "sql",
+        "sh",
+        "bash",
+        "zsh",
+        "fish",
+        "ps1",
+        "bat",
+        "py",
+        "pyi",
+        "ipynb",
+        "js",
+        "mjs",
+        "cjs",
+        "jsx",
+        "ts",
+        "tsx",
+        "go",
+        "rs",
+        "java",
+        "kt",
+        "kts",
+        "scala",
+        "c",
+        "h",
+        "cpp",
+        "cc",
+        "cxx",
+        "hpp",
+        "hh",
+        "cs",
+        "swift",
+        "m",
+        "rb",
+        "php",
+        "pl",
+        "lua",
+        "r",
+        "dart",
+        "ex",
+        "exs",
+        "erl",
+        "hs",
+        "ml",
+        "clj",
+        "vue",
+        "svelte",
+        "tf",
+        "hcl",
+        "proto",
+        "graphql",
+        "gql",
+        "diff",
+        "patch",
+        "properties",
+        "gradle",
+        "cmake",
+        "mk",
+        "dockerfile",
+        "makefile",
+        "tex",
+        "srt",
+        "vtt",
+    ]
 )
 _TEXT_MIMES = frozenset(
-    {"application/json", "application/xml", "application/javascript", "application/x-yaml",
-     "application/yaml", "application/toml", "application/sql", "application/x-sh",
-     "application/x-python", "application/x-ndjson"}
+    {
+        "application/json",
+        "application/xml",
+        "application/javascript",
+        "application/x-yaml",
+        "application/yaml",
+        "application/toml",
+        "application/sql",
+        "application/x-sh",
+        "application/x-python",
+        "application/x-ndjson",
+    }
 )
 
 
@@ -77,10 +171,7 @@ def is_utf8_text(data: bytes) -> bool:
 
 
 def _declared_text(mime: str, ext: str) -> bool:
-    return (
-        mime.startswith("text/") or mime in _TEXT_MIMES or mime.endswith(("+json", "+xml"))
-        or ext in TEXT_EXTENSIONS
-    )
+    return mime.startswith("text/") or mime in _TEXT_MIMES or mime.endswith(("+json", "+xml")) or ext in TEXT_EXTENSIONS
 
 
 def kind_of(name: str, mime: str, data: bytes) -> Kind:

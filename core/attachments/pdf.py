@@ -53,7 +53,7 @@ def pdf_text(data: bytes, *, max_pages: int, max_chars: int) -> PdfText:
         total = len(reader.pages)
     except Unreadable:
         raise
-    except Exception as exc:  # noqa: BLE001 - see the docstring
+    except Exception as exc:
         log.info("pdf not readable: %s: %s", type(exc).__name__, exc)
         raise Unreadable("could not be read as a PDF") from None
     pages: list[str] = []
@@ -64,7 +64,7 @@ def pdf_text(data: bytes, *, max_pages: int, max_chars: int) -> PdfText:
             break
         try:
             page = reader.pages[index].extract_text() or ""
-        except Exception as exc:  # noqa: BLE001 - one bad page should not lose the others
+        except Exception as exc:
             log.info("pdf page %d not readable: %s: %s", index + 1, type(exc).__name__, exc)
             page, failed = "", failed + 1
         page = page.replace("\x00", "").strip()
@@ -82,5 +82,5 @@ def _unlocked(reader: PdfReader) -> bool:
     """
     try:
         return bool(reader.decrypt(""))
-    except Exception:  # noqa: BLE001 - pypdf's DependencyError, or a broken encryption dict
+    except Exception:
         return False

@@ -28,9 +28,7 @@ _NAME_CHARS = 80
 _MIN_PIECE = 1_000  # characters: a smaller piece of a file tells the model nothing
 
 
-def read_attachments(
-    items: Sequence[Attachment], *, limits: AttachmentLimits | None = None, vision: bool
-) -> Prepared:
+def read_attachments(items: Sequence[Attachment], *, limits: AttachmentLimits | None = None, vision: bool) -> Prepared:
     """What the model receives from `items`, with a notice for everything cut or skipped.
 
     `vision` says whether the model takes image parts; without it images are counted,
@@ -54,7 +52,6 @@ def display_name(name: str) -> str:
     """A file name safe for a one-line notice: no line breaks, not absurdly long."""
     clean = _UNSAFE_IN_NAME.sub(" ", name).strip() or "a file without a name"
     return clean if len(clean) <= _NAME_CHARS else clean[: _NAME_CHARS - 1] + "…"
-
 
 
 class _Reading:
@@ -112,8 +109,7 @@ class _Reading:
         """Characters this file may still add; 0 (with its notice) when none are left."""
         if self.chars_left <= 0:
             self.notices.append(
-                f"{name} was left out: one question's files are read up to "
-                f"{self.limits.max_chars_total:,} characters"
+                f"{name} was left out: one question's files are read up to {self.limits.max_chars_total:,} characters"
             )
         return max(0, min(self.limits.max_chars_per_file, self.chars_left))
 
@@ -142,9 +138,7 @@ class _Reading:
         if doc.failed_pages:
             self.notices.append(f"{name}: {doc.failed_pages} of its pages could not be read")
 
-    def _add_text(
-        self, name: str, content: str, budget: int, language: str, *, title: str, whole: str = ""
-    ) -> bool:
+    def _add_text(self, name: str, content: str, budget: int, language: str, *, title: str, whole: str = "") -> bool:
         """Add one fenced block within `budget`; True (with a notice) when it was cut.
 
         `whole` names what the block was cut from ("250,000 characters", "120 pages"),

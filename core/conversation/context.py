@@ -19,8 +19,14 @@ from core.models import ChatMessage
 from core.settings import CoreSettings
 
 __all__ = [
-    "Fitted", "LOCAL_ANSWER_TOKENS", "LOCAL_CONTEXT_TOKENS", "SERVER_ANSWER_TOKENS",
-    "answer_cap", "answer_tokens", "context_tokens", "fit_conversation",
+    "LOCAL_ANSWER_TOKENS",
+    "LOCAL_CONTEXT_TOKENS",
+    "SERVER_ANSWER_TOKENS",
+    "Fitted",
+    "answer_cap",
+    "answer_tokens",
+    "context_tokens",
+    "fit_conversation",
 ]
 
 LOCAL_CONTEXT_TOKENS = 2048  # n_ctx the embedded model is loaded with by default

@@ -11,7 +11,7 @@ import json
 import re
 from dataclasses import dataclass
 
-__all__ = ["SuggestedPrompt", "DEFAULT_PROMPTS", "GREETING", "MAX_PROMPTS", "parse_prompts", "title_for"]
+__all__ = ["DEFAULT_PROMPTS", "GREETING", "MAX_PROMPTS", "SuggestedPrompt", "parse_prompts", "title_for"]
 
 MAX_PROMPTS = 4  # Slack shows at most four
 TITLE_LIMIT = 60  # characters: a sidebar line, not a sentence

@@ -172,8 +172,18 @@ class Budget:
     """
 
     __slots__ = (
-        "name", "bucket", "reserve", "remote", "planner", "_clock", "_waiters", "_timer", "_order",
-        "stats", "_background", "_tenants",
+        "name",
+        "bucket",
+        "reserve",
+        "remote",
+        "planner",
+        "_clock",
+        "_waiters",
+        "_timer",
+        "_order",
+        "stats",
+        "_background",
+        "_tenants",
     )
 
     def __init__(
@@ -203,9 +213,7 @@ class Budget:
         self._tenants: dict[int, Outlook] = {}
 
     @classmethod
-    def per_minute(
-        cls, count: float, *, burst: float, name: str = "", **kwargs: Unpack[_BudgetOptions]
-    ) -> Budget:
+    def per_minute(cls, count: float, *, burst: float, name: str = "", **kwargs: Unpack[_BudgetOptions]) -> Budget:
         """A budget stated the way platforms document them (N calls a minute)."""
         return cls(rate=count / 60.0, burst=burst, name=name, **kwargs)
 
@@ -258,7 +266,8 @@ class Budget:
             # Replicas: the local grant kept this process fair; Redis keeps all of them
             # together inside the platform's budget.
             need = 1.0 if is_final() else 1.0 + self.reserve
-            while (wait := await self.remote.take(need)) > 0:
+            # The shared bucket says how long to wait; no local event could say it sooner.
+            while (wait := await self.remote.take(need)) > 0:  # noqa: ASYNC110
                 await asyncio.sleep(wait)
         self.stats.granted += 1
         self.stats.waits.append(self._now() - started)
@@ -329,9 +338,7 @@ class Budget:
                 wake = decision.wake_at if chosen is None else self.bucket.ready_at(now, need=need)
                 if wake is not None:
                     loop = asyncio.get_running_loop()
-                    self._timer = loop.call_at(
-                        loop.time() + max(0.0, wake - now) + 1e-4, self._dispatch
-                    )
+                    self._timer = loop.call_at(loop.time() + max(0.0, wake - now) + 1e-4, self._dispatch)
                 return
             waiter = chosen.key
             assert isinstance(waiter, _Waiter)  # the planner hands back the key it was given

@@ -39,8 +39,15 @@ from enum import IntEnum
 from typing import Protocol
 
 __all__ = [
-    "Urgency", "Outlook", "LengthPrior", "Candidate", "Decision", "Planner",
-    "cost_to_finals", "final_delays", "forecast_end",
+    "Candidate",
+    "Decision",
+    "LengthPrior",
+    "Outlook",
+    "Planner",
+    "Urgency",
+    "cost_to_finals",
+    "final_delays",
+    "forecast_end",
 ]
 
 RECHECK = 0.25  # at most this long between looks while interims wait to ripen
@@ -232,7 +239,13 @@ class Planner:
 
         def rank(c: Candidate) -> tuple[int, int, int, float, int]:
             # The person served least lately, then (a tie) the one asking least at once.
-            return (recent.get(c.person, 0) // FAIR_QUANTUM, c.urgency, answers_of.get(c.person, 0), c.stale_since, c.order)
+            return (
+                recent.get(c.person, 0) // FAIR_QUANTUM,
+                c.urgency,
+                answers_of.get(c.person, 0),
+                c.stale_since,
+                c.order,
+            )
 
         # Max-min between people: the first words of someone the budget has not served
         # lately, while it served others, rank with first messages.
@@ -240,8 +253,11 @@ class Planner:
         promoted = {
             id(c): replace(c, urgency=Urgency.FIRST)
             for c in waiting
-            if c.urgency == Urgency.INTERIM and served >= UNSERVED_AFTER and recent.get(c.person, 0) == 0
-            and c.outlook is not None and not c.outlook.anything_shown()
+            if c.urgency == Urgency.INTERIM
+            and served >= UNSERVED_AFTER
+            and recent.get(c.person, 0) == 0
+            and c.outlook is not None
+            and not c.outlook.anything_shown()
         }
         waiting = [promoted.get(id(c), c) for c in waiting]
         urgent = [c for c in waiting if c.urgency < Urgency.INTERIM]
@@ -263,9 +279,7 @@ class Planner:
         return decision
 
     @staticmethod
-    def _hold_empty_firsts(
-        now: float, bucket: Bucket, urgent: list[Candidate]
-    ) -> tuple[list[Candidate], float]:
+    def _hold_empty_firsts(now: float, bucket: Bucket, urgent: list[Candidate]) -> tuple[list[Candidate], float]:
         """First messages that would show nothing wait a little for the model's first
         words while the budget cannot post them all now: a busy channel's post (five a
         window on Discord) is better spent on a message that already says something.
@@ -274,8 +288,7 @@ class Planner:
         if not firsts or bucket.ready_at(now, need=float(len(firsts))) <= now:
             return urgent, math.inf
         held = [
-            c for c in firsts
-            if c.outlook is not None and c.outlook.length == 0 and now - c.asked_at < FIRST_WORDS_WAIT
+            c for c in firsts if c.outlook is not None and c.outlook.length == 0 and now - c.asked_at < FIRST_WORDS_WAIT
         ]
         if not held:
             return urgent, math.inf

@@ -68,9 +68,7 @@ _END = r"(?!\w|[.-]\d)"
 
 # Digit groups always between separators (but after a bracketed area code): with optional
 # ones, a long run of digits could be split into groups in too many ways to try.
-_PHONE_INTL = re.compile(
-    r"(?<![\w+])\+[1-9]\d{0,14}(?:[ .-]?\(\d{1,4}\)[ .-]?\d{1,6})?(?:[ .-]\d{1,6}){0,6}(?!\w)"
-)
+_PHONE_INTL = re.compile(r"(?<![\w+])\+[1-9]\d{0,14}(?:[ .-]?\(\d{1,4}\)[ .-]?\d{1,6})?(?:[ .-]\d{1,6}){0,6}(?!\w)")
 _PHONE_NANP = re.compile(_START + r"(?:1[ .-])?(?:\(\d{3}\) ?|\d{3}[ .-])\d{3}[ .-]\d{4}" + _END)
 _PHONE_TRUNK = re.compile(_START + r"0\d{1,4}(?:[ -]\d{2,8}){1,4}" + _END)
 

@@ -44,7 +44,10 @@ end
 
 # KEYS[1] = slot set, KEYS[2] = waiting set. ARGV: holder, size, lease seconds. Returns 1
 # when held; the holder then no longer waits.
-_HOLD = _NOW + _EXPIRE_WITH_LAST_LEASE + """
+_HOLD = (
+    _NOW
+    + _EXPIRE_WITH_LAST_LEASE
+    + """
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 if not redis.call('ZSCORE', KEYS[1], ARGV[1]) and redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then
   return 0
@@ -54,10 +57,14 @@ redis.call('ZREM', KEYS[2], ARGV[1])
 expire_with_last(KEYS[1], now)
 return 1
 """
+)
 
 # KEYS[1] = slot set, KEYS[2] = waiting set. ARGV: holder, cap, lease seconds. Returns 1
 # when the holder now waits: slots held plus places waiting were below the cap.
-_ENTER = _NOW + _EXPIRE_WITH_LAST_LEASE + """
+_ENTER = (
+    _NOW
+    + _EXPIRE_WITH_LAST_LEASE
+    + """
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
 if redis.call('ZCARD', KEYS[1]) + redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[2]) then
@@ -67,6 +74,7 @@ redis.call('ZADD', KEYS[2], now + tonumber(ARGV[3]), ARGV[1])
 expire_with_last(KEYS[2], now)
 return 1
 """
+)
 
 # KEYS[1] = slot set, KEYS[2] = waiting set, KEYS[3] = the holder's release mark.
 # ARGV[1] = holder: its slot or place, gone; the mark outlives any late renewal.
@@ -76,16 +84,22 @@ return redis.call('ZREM', KEYS[1], ARGV[1]) + redis.call('ZREM', KEYS[2], ARGV[1
 """
 
 # KEYS[1] = slot set. Returns the live leases.
-_HELD = _NOW + """
+_HELD = (
+    _NOW
+    + """
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 return redis.call('ZCARD', KEYS[1])
 """
+)
 
 # KEYS = N slot sets, then the N holders' release marks; ARGV: lease seconds, then one
 # holder per slot set. Re-adds a lease a Redis restart lost (the answer is running, so it
 # does hold the slot), but never one released meanwhile: a renewal sent just before a
 # release may run just after it, and would bring back a slot nobody holds.
-_RENEW = _NOW + _EXPIRE_WITH_LAST_LEASE + """
+_RENEW = (
+    _NOW
+    + _EXPIRE_WITH_LAST_LEASE
+    + """
 local lease = tonumber(ARGV[1])
 local n = #KEYS / 2
 for i = 1, n do
@@ -96,10 +110,14 @@ for i = 1, n do
 end
 return n
 """
+)
 
 # KEYS = waiting sets; ARGV as for _RENEW. Only extends (XX): a place that took its slot
 # since the caller looked must not come back as waiting too.
-_RENEW_PLACES = _NOW + _EXPIRE_WITH_LAST_LEASE + """
+_RENEW_PLACES = (
+    _NOW
+    + _EXPIRE_WITH_LAST_LEASE
+    + """
 local lease = tonumber(ARGV[1])
 for i, key in ipairs(KEYS) do
   redis.call('ZADD', key, 'XX', now + lease, ARGV[i + 1])
@@ -107,9 +125,12 @@ for i, key in ipairs(KEYS) do
 end
 return #KEYS
 """
+)
 
 # KEYS[1] = request times. ARGV: limit, window seconds, a unique member. Returns 1 if allowed.
-_HIT = _NOW + """
+_HIT = (
+    _NOW
+    + """
 local window = tonumber(ARGV[2])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
 if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) then
@@ -119,6 +140,7 @@ redis.call('ZADD', KEYS[1], now, ARGV[3])
 redis.call('PEXPIRE', KEYS[1], math.ceil(window * 1000))
 return 1
 """
+)
 
 
 class RedisQuotas:
@@ -130,13 +152,21 @@ class RedisQuotas:
     """
 
     __slots__ = (
-        "_redis", "_prefix", "_hold", "_enter", "_held", "_renew", "_renew_places", "_release", "_hit",
-        "_down", "_retry_at", "_clock",
+        "_redis",
+        "_prefix",
+        "_hold",
+        "_enter",
+        "_held",
+        "_renew",
+        "_renew_places",
+        "_release",
+        "_hit",
+        "_down",
+        "_retry_at",
+        "_clock",
     )
 
-    def __init__(
-        self, redis: aioredis.Redis, *, prefix: str, clock: Callable[[], float] = time.monotonic
-    ) -> None:
+    def __init__(self, redis: aioredis.Redis, *, prefix: str, clock: Callable[[], float] = time.monotonic) -> None:
         self._redis = redis
         self._prefix = prefix
         self._hold = redis.register_script(_HOLD)
@@ -194,9 +224,7 @@ class RedisQuotas:
     async def held(self, key: str) -> int:
         return await self._run(lambda: self._held(keys=[self._slots(key)], args=[]))
 
-    async def renew(
-        self, leases: Mapping[str, str], lease: float, *, places: Mapping[str, str] | None = None
-    ) -> None:
+    async def renew(self, leases: Mapping[str, str], lease: float, *, places: Mapping[str, str] | None = None) -> None:
         if leases:
             keys = [self._slots(key) for key in leases.values()] + [self._released(holder) for holder in leases]
             await self._run(lambda: self._renew(keys=keys, args=[lease, *leases]))

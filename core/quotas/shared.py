@@ -66,9 +66,7 @@ class RemoteQuotas(Protocol):
         """Slots of `key` held now (expired leases excluded)."""
         ...
 
-    async def renew(
-        self, leases: Mapping[str, str], lease: float, *, places: Mapping[str, str] | None = None
-    ) -> None:
+    async def renew(self, leases: Mapping[str, str], lease: float, *, places: Mapping[str, str] | None = None) -> None:
         """Extend each held slot (holder -> key) to `lease` seconds from now, and each
         place still waiting in `places` (a place that took its slot meanwhile stays gone)."""
         ...
@@ -270,9 +268,7 @@ class SharedWindow:
     async def allow(self, key: str) -> bool:
         if self._remote is not None:
             try:
-                return await self._remote.hit(
-                    f"{self.name}:{key}", limit=self.local.limit, window=self.local.window
-                )
+                return await self._remote.hit(f"{self.name}:{key}", limit=self.local.limit, window=self.local.window)
             except StoreUnavailable:
                 pass
         return self.local.allow(key)
@@ -284,8 +280,15 @@ class PersonQuotas:
     __slots__ = ("slots", "person_rate", "place_rate")
 
     def __init__(
-        self, *, concurrency: int, person_rpm: int, place_rpm: int, remote: RemoteQuotas | None, lease: float,
-        poll: float = POLL_SECONDS, queue: int = 3,
+        self,
+        *,
+        concurrency: int,
+        person_rpm: int,
+        place_rpm: int,
+        remote: RemoteQuotas | None,
+        lease: float,
+        poll: float = POLL_SECONDS,
+        queue: int = 3,
     ) -> None:
         self.slots = SharedSlots(concurrency, remote=remote, lease=lease, poll=poll, queue=queue)
         self.person_rate = SharedWindow("person", person_rpm, remote=remote)

@@ -92,12 +92,22 @@ class Answer(Generic[Ref]):
             outlook=self._stream,
         )
         self._status: StatusLine[Ref] = StatusLine(
-            surface, calls=calls, stream=self._stream, first=lambda: self._pages.ledger.first,
-            observer=self.observer, log=self.log,
+            surface,
+            calls=calls,
+            stream=self._stream,
+            first=lambda: self._pages.ledger.first,
+            observer=self.observer,
+            log=self.log,
         )
         self._pages: PageWriter[Ref] = PageWriter(
-            surface, calls=calls, stream=self._stream, status=self._status, observer=self.observer,
-            text_for=self._text_for, on_page=on_page, log=self.log,
+            surface,
+            calls=calls,
+            stream=self._stream,
+            status=self._status,
+            observer=self.observer,
+            text_for=self._text_for,
+            on_page=on_page,
+            log=self.log,
         )
         self._override: tuple[EndReason, str] | None = None
         self._final_text: str | None = None

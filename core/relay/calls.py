@@ -59,9 +59,7 @@ class PlatformCalls:
         failures = 0
         while True:
             if budget is not None:
-                await budget.acquire(
-                    stale_since=self.stale_since, final=final, first=first, outlook=self.outlook
-                )
+                await budget.acquire(stale_since=self.stale_since, final=final, first=first, outlook=self.outlook)
             try:
                 async with asyncio.timeout(self.timeout):
                     result = await call()

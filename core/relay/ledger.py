@@ -78,7 +78,5 @@ class PageLedger(Generic[Ref]):
         """The messages not yet written as complete, in order."""
         last = len(self._shown) - 1
         return [
-            OpenPage(index, shown.text, index == last)
-            for index, shown in enumerate(self._shown)
-            if not shown.final
+            OpenPage(index, shown.text, index == last) for index, shown in enumerate(self._shown) if not shown.final
         ]

@@ -79,9 +79,7 @@ class Pager:
 
     __slots__ = ("_limit", "_measure", "_holdback", "_done", "_open", "_text", "_cut", "_repairs")
 
-    def __init__(
-        self, *, limit: int, measure: Callable[[str], int] = len, holdback: int | None = None
-    ) -> None:
+    def __init__(self, *, limit: int, measure: Callable[[str], int] = len, holdback: int | None = None) -> None:
         if limit < MIN_LIMIT:
             raise ValueError(f"limit must be at least {MIN_LIMIT} to fit fences, got {limit}")
         wanted = max(limit // 8, 16) if holdback is None else holdback
@@ -196,6 +194,7 @@ class Pager:
 
     def _within(self, text: str, cur: _Open, budget: int, spots: Sequence[int]) -> int:
         """How many of `spots` (ascending) end the page's text within `budget`."""
+
         def fits(at: int) -> bool:
             return self._measure(cur.opener + text[cur.start : at]) <= budget
 

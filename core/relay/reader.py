@@ -28,9 +28,26 @@ class ModelReader:
     has shown it, because the budget serves first the answer whose people waited longest.
     """
 
-    __slots__ = ("_events", "_observer", "_on_status", "_log", "_chunks", "length", "_unshown",
-                 "dirty", "ended", "done", "finish_reason", "limit", "error", "usage",
-                 "person", "first_at", "shown_length", "posted")
+    __slots__ = (
+        "_events",
+        "_observer",
+        "_on_status",
+        "_log",
+        "_chunks",
+        "length",
+        "_unshown",
+        "dirty",
+        "ended",
+        "done",
+        "finish_reason",
+        "limit",
+        "error",
+        "usage",
+        "person",
+        "first_at",
+        "shown_length",
+        "posted",
+    )
 
     def __init__(
         self,

@@ -37,8 +37,17 @@ class StatusLine(Generic[Ref]):
     """The statuses and notices of one answer, written to its first message."""
 
     __slots__ = (
-        "_surface", "_calls", "_stream", "_first", "_observer", "_log",
-        "_pending", "_task", "_writing", "_notice", "_notice_text",
+        "_surface",
+        "_calls",
+        "_stream",
+        "_first",
+        "_observer",
+        "_log",
+        "_pending",
+        "_task",
+        "_writing",
+        "_notice",
+        "_notice_text",
     )
 
     def __init__(

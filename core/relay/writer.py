@@ -32,8 +32,18 @@ class PageWriter(Generic[Ref]):
     """Posts and edits the messages of one answer; counts its edits."""
 
     __slots__ = (
-        "_surface", "_calls", "_stream", "_status", "_observer", "_on_page", "_log",
-        "_text_for", "pager", "ledger", "edits", "last_edit_at",
+        "_surface",
+        "_calls",
+        "_stream",
+        "_status",
+        "_observer",
+        "_on_page",
+        "_log",
+        "_text_for",
+        "pager",
+        "ledger",
+        "edits",
+        "last_edit_at",
     )
 
     def __init__(
@@ -79,7 +89,9 @@ class PageWriter(Generic[Ref]):
             return page.text
 
         ref = await self._calls.run(
-            (lambda: surface.post_opening(text_so_far)) if isinstance(surface, OpensWithText) else surface.post_placeholder,
+            (lambda: surface.post_opening(text_so_far))
+            if isinstance(surface, OpensWithText)
+            else surface.post_placeholder,
             surface.post_budget(),
             final=lambda: False,
             first=True,
@@ -115,7 +127,13 @@ class PageWriter(Generic[Ref]):
                 index += 1
                 continue
             known = index < len(self.ledger)
-            if not final and known and not page.complete and sealed != index and self._surface.must_leave(self.ledger.ref(index)):
+            if (
+                not final
+                and known
+                and not page.complete
+                and sealed != index
+                and self._surface.must_leave(self.ledger.ref(index))
+            ):
                 # Freeze this page where it is and go on in a new message; sealing a
                 # page that shows nothing yet changes nothing, hence `sealed`.
                 self.pager.seal()

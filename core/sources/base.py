@@ -19,9 +19,7 @@ from core.models import ChatMessage, StreamEvent
 class CompletionSource(Protocol):
     """Something that streams chat completions."""
 
-    def stream(
-        self, messages: Sequence[ChatMessage], *, model: str | None = None
-    ) -> AsyncIterator[StreamEvent]:
+    def stream(self, messages: Sequence[ChatMessage], *, model: str | None = None) -> AsyncIterator[StreamEvent]:
         """Stream the answer to `messages` as events, ending after a Finish or StreamError."""
         ...
 

@@ -49,9 +49,7 @@ class _Watchdog:
         self._handle.cancel()
 
 
-async def with_idle_timeout(
-    events: AsyncIterator[StreamEvent], seconds: float
-) -> AsyncGenerator[StreamEvent, None]:
+async def with_idle_timeout(events: AsyncIterator[StreamEvent], seconds: float) -> AsyncGenerator[StreamEvent, None]:
     """Re-yield `events`; end with a TIMEOUT error after `seconds` without one.
 
     The clock restarts at every event, and also covers the wait for the first one. The

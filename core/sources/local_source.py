@@ -94,9 +94,7 @@ class _Generation:
         return f"<_Generation {state}>"
 
     def start(self, llama: Llama, messages: list[dict[str, str]], params: dict[str, Any]) -> None:
-        threading.Thread(
-            target=self._run, args=(llama, messages, params), name="trickle-llama", daemon=True
-        ).start()
+        threading.Thread(target=self._run, args=(llama, messages, params), name="trickle-llama", daemon=True).start()
 
     def _emit(self, item: _Item) -> None:
         try:
@@ -121,7 +119,7 @@ class _Generation:
                     break
                 self._emit(chunk)
             self._emit(_End())
-        except Exception as err:  # noqa: BLE001 - handed to the loop as an event
+        except Exception as err:
             self._emit(_Failed(err))
         finally:
             if chunks is not None:
@@ -144,8 +142,16 @@ class LocalSource:
     sees_images = False  # whatever TRICKLE_MODEL says: images are left out, with a notice
 
     __slots__ = (
-        "_model_path", "_max_tokens", "_temperature", "_repeat_penalty", "_n_ctx", "_n_threads",
-        "_idle_timeout", "_loading", "_lock", "_current",
+        "_model_path",
+        "_max_tokens",
+        "_temperature",
+        "_repeat_penalty",
+        "_n_ctx",
+        "_n_threads",
+        "_idle_timeout",
+        "_loading",
+        "_lock",
+        "_current",
     )
 
     def __init__(
@@ -178,9 +184,7 @@ class LocalSource:
             state = "loaded" if self._loading.done() else "loading"
         return f"<LocalSource {state} busy={self._lock.locked()} max_tokens={self._max_tokens}>"
 
-    def stream(
-        self, messages: Sequence[ChatMessage], *, model: str | None = None
-    ) -> AsyncIterator[StreamEvent]:
+    def stream(self, messages: Sequence[ChatMessage], *, model: str | None = None) -> AsyncIterator[StreamEvent]:
         """Stream the answer; failures arrive as a final `StreamError`, never raised."""
         return with_idle_timeout(self._generate(messages), self._idle_timeout)
 
@@ -193,7 +197,7 @@ class LocalSource:
             return
         try:
             llama = await loading
-        except Exception:  # noqa: BLE001 - a model that never loaded needs no freeing
+        except Exception:
             return
         async with self._lock:
             await asyncio.to_thread(llama.close)
@@ -216,9 +220,7 @@ class LocalSource:
         except ImportError as err:
             raise MissingExtra(MISSING_EXTRA) from err
         path = self._model_path or find_model_path()
-        return llama_cpp.Llama(
-            model_path=path, n_ctx=self._n_ctx, n_threads=self._n_threads, verbose=False
-        )
+        return llama_cpp.Llama(model_path=path, n_ctx=self._n_ctx, n_threads=self._n_threads, verbose=False)
 
     async def _generate(self, messages: Sequence[ChatMessage]) -> AsyncIterator[StreamEvent]:
         try:
@@ -226,7 +228,7 @@ class LocalSource:
         except MissingExtra as err:
             yield StreamError(ErrorKind.CONFIG, str(err))
             return
-        except Exception as err:  # noqa: BLE001 - every failure becomes an event
+        except Exception as err:
             _model_log.warning("could not load the embedded model: %s", err)
             yield StreamError(ErrorKind.CONFIG, "the embedded model could not be loaded — see the log")
             return
@@ -240,7 +242,7 @@ class LocalSource:
             async with aclosing(_events(run.queue, limit=self._max_tokens)) as events:
                 async for event in events:
                     yield event
-        except Exception as err:  # noqa: BLE001 - every failure becomes an event
+        except Exception as err:
             yield _failure(err)
         finally:
             run.stop.set()

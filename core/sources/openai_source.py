@@ -35,9 +35,7 @@ _UNFINISHED = "the stream ended before the model finished"
 _USAGE_GRACE = 0.5  # seconds to wait for the usage chunk after finish_reason
 
 
-def build_openai_client(
-    *, api_key: str | None, base_url: str | None, idle_timeout: float = 60.0
-) -> AsyncOpenAI:
+def build_openai_client(*, api_key: str | None, base_url: str | None, idle_timeout: float = 60.0) -> AsyncOpenAI:
     """The client `OpenAISource` expects: no SDK retries, no 10-minute read timeout.
 
     Local servers (llama.cpp, Ollama, vLLM) need no key, but the SDK refuses to start
@@ -72,7 +70,12 @@ class OpenAISource:
     """
 
     __slots__ = (
-        "_client", "_model", "_max_tokens", "_cut_after", "_temperature", "_idle_timeout",
+        "_client",
+        "_model",
+        "_max_tokens",
+        "_cut_after",
+        "_temperature",
+        "_idle_timeout",
         "_rate_limit_deadline",
     )
 
@@ -100,9 +103,7 @@ class OpenAISource:
         idle = f"{self._idle_timeout:g}s"
         return f"<OpenAISource model={self._model!r} base_url={base_url!r} idle={idle}>"
 
-    def stream(
-        self, messages: Sequence[ChatMessage], *, model: str | None = None
-    ) -> AsyncIterator[StreamEvent]:
+    def stream(self, messages: Sequence[ChatMessage], *, model: str | None = None) -> AsyncIterator[StreamEvent]:
         """Stream the answer; failures arrive as a final `StreamError`, never raised."""
         return self._with_rate_limit_retry(self._request(messages, model or self._model))
 
@@ -145,7 +146,9 @@ class OpenAISource:
                 if wait is None:
                     _model_log.warning(
                         "%s kept answering 429 for model %r: %s",
-                        self._client.base_url, request["model"], limited.words or "(no reason given)",
+                        self._client.base_url,
+                        request["model"],
+                        limited.words or "(no reason given)",
                     )
                     yield StreamError(ErrorKind.RATE_LIMITED, "rate limited by the model")
                     return
@@ -181,7 +184,7 @@ class OpenAISource:
             stream = await self._open(request)
         except openai.RateLimitError as err:
             raise _RateLimited(_retry_after(err), server_words(err.body)) from err
-        except Exception as err:  # noqa: BLE001 - every failure becomes an event
+        except Exception as err:
             yield self._failure(err, model, started=False)
             return
         reader = ChunkReader(limit=request.get("max_tokens") or self._cut_after, cut_after=self._cut_after)
@@ -200,7 +203,7 @@ class OpenAISource:
                 # The SDK ends quietly when the body ends, [DONE] or not: a proxy closing
                 # the connection cleanly mid-answer looks like a short, finished answer.
                 yield self._unfinished(model, texted=reader.texted)
-        except Exception as err:  # noqa: BLE001 - every failure becomes an event
+        except Exception as err:
             if reader.finished:
                 # Lost while waiting for the optional usage chunk: the answer is whole.
                 _log.debug("error after finish_reason ignored: %r", err)
@@ -221,7 +224,8 @@ class OpenAISource:
         _model_log.warning(
             "%s sent an empty answer for model %r: the prompt may exceed the model's context "
             "(set TRICKLE_CONTEXT_TOKENS to trim conversations to it)",
-            self._client.base_url, model,
+            self._client.base_url,
+            model,
         )
         return StreamError(ErrorKind.EMPTY, "the model sent nothing")
 
@@ -243,7 +247,10 @@ class OpenAISource:
             words = server_words(err.body)
             _model_log.warning(
                 "%s answered %s for model %r: %s",
-                url, status or "with an error mid-stream", model, words or "(no reason given)",
+                url,
+                status or "with an error mid-stream",
+                model,
+                words or "(no reason given)",
             )
             return classify(status, words, code=error_code(err.body), model=model, base_path=url.path)
         _log.exception("unexpected error from the OpenAI stream")
@@ -281,7 +288,7 @@ async def _close_quietly(stream: openai.AsyncStream[Any]) -> None:
     """Release the connection; a failure to close must not turn into a raised error."""
     try:
         await stream.close()
-    except Exception:  # noqa: BLE001 - the answer's outcome is already decided
+    except Exception:
         _log.debug("closing the OpenAI stream failed", exc_info=True)
 
 

@@ -41,16 +41,27 @@ class InflightRecord:
 
     def dumps(self) -> str:
         return json.dumps(
-            {"answer_id": self.answer_id, "platform": self.platform, "owner": self.owner,
-             "location": self.location, "text": self.text, "asker": self.asker},
-            ensure_ascii=False, separators=(",", ":"),
+            {
+                "answer_id": self.answer_id,
+                "platform": self.platform,
+                "owner": self.owner,
+                "location": self.location,
+                "text": self.text,
+                "asker": self.asker,
+            },
+            ensure_ascii=False,
+            separators=(",", ":"),
         )
 
     @classmethod
     def loads(cls, raw: str) -> InflightRecord:
         data = json.loads(raw)
         return cls(
-            data["answer_id"], data["platform"], data["owner"], data["location"], data["text"],
+            data["answer_id"],
+            data["platform"],
+            data["owner"],
+            data["location"],
+            data["text"],
             data.get("asker", ""),
         )
 
@@ -97,9 +108,7 @@ class Inflight:
             except TimeoutError:
                 pass
 
-    def shown(
-        self, answer_id: str, platform: str, location: dict[str, Any], text: str, *, asker: str = ""
-    ) -> None:
+    def shown(self, answer_id: str, platform: str, location: dict[str, Any], text: str, *, asker: str = "") -> None:
         """An open page now shows `text`: record it (latest wins, one write at a time)."""
         self._pending[answer_id] = InflightRecord(answer_id, platform, self.owner, location, text, asker)
         if answer_id not in self._writes:

@@ -92,9 +92,7 @@ class RedisBucket:
         this process, and an answer must not stall because shared state is down.
         """
         try:
-            granted, wait = await self._take(
-                keys=[self.key], args=[self.rate, self.burst, need, 3600]
-            )
+            granted, wait = await self._take(keys=[self.key], args=[self.rate, self.burst, need, 3600])
         except (RedisError, OSError) as exc:
             log.warning("shared budget %s unavailable (%s); pacing locally", self.key, exc)
             return 0.0
@@ -199,15 +197,19 @@ class RedisState:
         if not batch:
             return
         values = await self._redis.mget(batch)
-        for key, value in zip(batch, values):
+        for key, value in zip(batch, values, strict=False):
             if value is not None:  # expired or deleted since the scan saw it
-                found[key[len(self._prefix):]] = _text(value)
+                found[key[len(self._prefix) :]] = _text(value)
         batch.clear()
 
     def bucket(self, name: str, *, rate: float, burst: float) -> RedisBucket:
         return RedisBucket(
-            self._redis, f"{self._prefix}bucket:{name}", rate=rate, burst=burst,
-            take=self._take, pause=self._pause,
+            self._redis,
+            f"{self._prefix}bucket:{name}",
+            rate=rate,
+            burst=burst,
+            take=self._take,
+            pause=self._pause,
         )
 
     def quotas(self) -> RedisQuotas:

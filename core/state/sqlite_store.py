@@ -69,15 +69,11 @@ class SqliteState:
         self._wrote()
         now = self._clock()
         self._db.execute("DELETE FROM kv WHERE key = ? AND expires <= ?", (key, now))
-        cursor = self._db.execute(
-            "INSERT OR IGNORE INTO kv (key, value, expires) VALUES (?, '1', ?)", (key, now + ttl)
-        )
+        cursor = self._db.execute("INSERT OR IGNORE INTO kv (key, value, expires) VALUES (?, '1', ?)", (key, now + ttl))
         return cursor.rowcount == 1
 
     async def get(self, key: str) -> str | None:
-        row = self._db.execute(
-            "SELECT value FROM kv WHERE key = ? AND expires > ?", (key, self._clock())
-        ).fetchone()
+        row = self._db.execute("SELECT value FROM kv WHERE key = ? AND expires > ?", (key, self._clock())).fetchone()
         return row[0] if row else None
 
     async def put(self, key: str, value: str, ttl: float) -> None:

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 from core.settings import CoreSettings
 
-__all__ = ["AccessPolicy", "Denial", "Verdict", "DENIED_REPLIES"]
+__all__ = ["DENIED_REPLIES", "AccessPolicy", "Denial", "Verdict"]
 
 
 class Denial(str, enum.Enum):
@@ -103,8 +103,12 @@ class AccessPolicy:
     def refuses_nobody(self) -> bool:
         """True when nobody can be refused (no lists, DMs on): adapters may skip asking."""
         return self.dms and not (
-            self.allow_users or self.deny_users or self.allow_channels
-            or self.deny_channels or self.allow_roles or self.deny_roles
+            self.allow_users
+            or self.deny_users
+            or self.allow_channels
+            or self.deny_channels
+            or self.allow_roles
+            or self.deny_roles
         )
 
     def check(

@@ -26,9 +26,9 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from core.team.model_choice import refusal
 from core.settings import CoreSettings
 from core.state.store import StateStore
+from core.team.model_choice import refusal
 
 log = logging.getLogger("trickle.prefs")
 
@@ -60,7 +60,8 @@ class Prefs:
     def dumps(self) -> str:
         return json.dumps(
             {"model": self.model, "system_prompt": self.system_prompt, "by": self.by},
-            separators=(",", ":"), ensure_ascii=False,
+            separators=(",", ":"),
+            ensure_ascii=False,
         )
 
     @classmethod
@@ -181,8 +182,12 @@ class ChannelPrefs:
         self._remember(place, prefs, self._clock())
         log.info(
             "channel settings of %s changed by %s: model %s, %s",
-            place, prefs.by, prefs.model or "default",
-            f"a {len(prefs.system_prompt)}-character system prompt" if prefs.system_prompt else "the default system prompt",
+            place,
+            prefs.by,
+            prefs.model or "default",
+            f"a {len(prefs.system_prompt)}-character system prompt"
+            if prefs.system_prompt
+            else "the default system prompt",
         )
         return prefs
 

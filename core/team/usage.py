@@ -136,12 +136,12 @@ class UsageLedger:
         """Add one answer's tokens to today's counters of `place` and `person`."""
         platform = platform_of(place)
         if self.meter is not None:
-            for kind, count in zip(KINDS, (counted.prompt, counted.completion)):
+            for kind, count in zip(KINDS, (counted.prompt, counted.completion), strict=False):
                 if count:
                     self.meter.model_tokens(platform, kind, counted.source, count)
         day = self.today().isoformat()
         ttl = self._retention * _DAY
-        for kind, count in zip(KINDS, (counted.prompt, counted.completion)):
+        for kind, count in zip(KINDS, (counted.prompt, counted.completion), strict=False):
             if count:
                 await self._state.incr(_key(day, place or platform, person, kind), count, ttl)
 
@@ -206,7 +206,7 @@ def format_report(
         widths = [max(len(row[i]) for row in rows) for i in range(4)]
         lines.append("")
         for row in rows:
-            cells = [row[0].ljust(widths[0])] + [cell.rjust(w) for cell, w in zip(row[1:], widths[1:])]
+            cells = [row[0].ljust(widths[0])] + [cell.rjust(w) for cell, w in zip(row[1:], widths[1:], strict=False)]
             lines.append("  ".join(cells))
         if len(totals) > top:
             lines.append(f"… and {len(totals) - top} more")

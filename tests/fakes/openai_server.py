@@ -56,9 +56,7 @@ def words(text: str) -> list[str]:
     return _WORD.findall(text)
 
 
-def script_from_text(
-    text: str, *, chunk_size: int | None = None, delay: float = 0.0, **options: Any
-) -> Script:
+def script_from_text(text: str, *, chunk_size: int | None = None, delay: float = 0.0, **options: Any) -> Script:
     """A script streaming exactly `text`, by words or by `chunk_size` characters."""
     if chunk_size is None:
         tokens = words(text)
@@ -77,9 +75,7 @@ class FakeOpenAI:
     reached `[DONE]`) and `disconnects` (streams the client abandoned before the end).
     """
 
-    def __init__(
-        self, *, default: Script | None = None, responder: Responder | None = None
-    ) -> None:
+    def __init__(self, *, default: Script | None = None, responder: Responder | None = None) -> None:
         self.script_queue: deque[Script] = deque()
         self.default = default or Script(tokens=words("Hello from the fake model."))
         self.responder = responder
@@ -108,9 +104,7 @@ class FakeOpenAI:
         app.router.add_get("/v1/models", self._models)
         # handler_cancellation: a client that hangs up cancels its handler, which is how
         # `disconnects` learns about abandoned streams even while the script is stalled.
-        self._runner = web.AppRunner(
-            app, access_log=None, handler_cancellation=True, shutdown_timeout=0.1
-        )
+        self._runner = web.AppRunner(app, access_log=None, handler_cancellation=True, shutdown_timeout=0.1)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0, backlog=4096)
         await site.start()
@@ -143,9 +137,7 @@ class FakeOpenAI:
         self.requests.append(body)
         script = self._next_script(body)
         if script.fail == "http_429":
-            return _error_response(
-                429, "Rate limit reached (fake)", "rate_limit_exceeded", script.retry_after
-            )
+            return _error_response(429, "Rate limit reached (fake)", "rate_limit_exceeded", script.retry_after)
         if script.fail == "http_500":
             return _error_response(500, "The server had an error (fake)", "server_error")
         if script.fail == "http_error":
@@ -212,14 +204,10 @@ class FakeOpenAI:
                 self.disconnects.append(completion_id)
             raise
 
-    async def _fail(
-        self, request: web.Request, response: web.StreamResponse, script: Script
-    ) -> web.StreamResponse:
+    async def _fail(self, request: web.Request, response: web.StreamResponse, script: Script) -> web.StreamResponse:
         """End a stream the way `script.fail` says, after the tokens already written."""
         if script.fail == "error_event":
-            error = script.error_body or {
-                "error": {"message": "The model crashed (fake)", "type": "server_error"}
-            }
+            error = script.error_body or {"error": {"message": "The model crashed (fake)", "type": "server_error"}}
             await response.write(_sse(error))
             await response.write_eof()
         elif script.fail == "drop":
@@ -236,9 +224,7 @@ def _sse(payload: dict[str, Any]) -> bytes:
     return b"data: " + json.dumps(payload, separators=(",", ":")).encode() + b"\n\n"
 
 
-def _chunk(
-    completion_id: str, model: str, delta: dict[str, Any], finish_reason: str | None = None
-) -> dict[str, Any]:
+def _chunk(completion_id: str, model: str, delta: dict[str, Any], finish_reason: str | None = None) -> dict[str, Any]:
     return {
         "id": completion_id,
         "object": "chat.completion.chunk",
@@ -256,9 +242,7 @@ def _usage(body: dict[str, Any], script: Script) -> dict[str, int]:
     return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": total}
 
 
-def _usage_chunk(
-    completion_id: str, model: str, body: dict[str, Any], script: Script
-) -> dict[str, Any]:
+def _usage_chunk(completion_id: str, model: str, body: dict[str, Any], script: Script) -> dict[str, Any]:
     return {
         "id": completion_id,
         "object": "chat.completion.chunk",
@@ -287,9 +271,7 @@ def _completion(completion_id: str, body: dict[str, Any], script: Script) -> dic
     }
 
 
-def _error_response(
-    status: int, message: str, code: str, retry_after: str | None = None
-) -> web.Response:
+def _error_response(status: int, message: str, code: str, retry_after: str | None = None) -> web.Response:
     headers = {"Retry-After": retry_after} if retry_after is not None else None
     error = {"error": {"message": message, "type": code, "code": code, "param": None}}
     return web.json_response(error, status=status, headers=headers)

@@ -91,9 +91,7 @@ def check_prompts(prompts: Any) -> list[dict[str, str]]:
     if not prompts:
         raise Refusal("invalid_arguments", "[ERROR] must provide at least 1 items [json-pointer:/prompts]")
     if len(prompts) > MAX_PROMPTS:
-        raise Refusal(
-            "invalid_arguments", f"[ERROR] no more than {MAX_PROMPTS} items allowed [json-pointer:/prompts]"
-        )
+        raise Refusal("invalid_arguments", f"[ERROR] no more than {MAX_PROMPTS} items allowed [json-pointer:/prompts]")
     cleaned: list[dict[str, str]] = []
     for i, prompt in enumerate(prompts):
         if not isinstance(prompt, Mapping):
@@ -144,17 +142,24 @@ def check_context_actions(block: Mapping[str, Any], index: int) -> None:
         if not isinstance(element, Mapping):
             raise _not_type(pointer, "object", "invalid_blocks")
         kind = element.get("type")
-        _check_string(element.get("action_id"), f"{pointer}/action_id", limit=MAX_ACTION_ID,
-                      error="invalid_blocks", required=False)
+        _check_string(
+            element.get("action_id"),
+            f"{pointer}/action_id",
+            limit=MAX_ACTION_ID,
+            error="invalid_blocks",
+            required=False,
+        )
         if kind == "feedback_buttons":
             for side in ("positive_button", "negative_button"):
                 button = element.get(side)
                 if not isinstance(button, Mapping):
                     raise Refusal("invalid_blocks", f"[ERROR] missing required field: {side} [json-pointer:{pointer}]")
-                check_plain_text(button.get("text"), f"{pointer}/{side}/text", limit=MAX_FEEDBACK_TEXT,
-                                 error="invalid_blocks")
-                _check_string(button.get("value"), f"{pointer}/{side}/value", limit=MAX_FEEDBACK_VALUE,
-                              error="invalid_blocks")
+                check_plain_text(
+                    button.get("text"), f"{pointer}/{side}/text", limit=MAX_FEEDBACK_TEXT, error="invalid_blocks"
+                )
+                _check_string(
+                    button.get("value"), f"{pointer}/{side}/value", limit=MAX_FEEDBACK_VALUE, error="invalid_blocks"
+                )
         elif kind == "icon_button":
             _check_string(element.get("icon"), f"{pointer}/icon", limit=MAX_ACTION_ID, error="invalid_blocks")
             check_plain_text(element.get("text"), f"{pointer}/text", limit=MAX_FEEDBACK_TEXT, error="invalid_blocks")
@@ -207,10 +212,12 @@ def check_view(view: Any) -> dict[str, Any]:
             "invalid_arguments",
             "[ERROR] submit is required when an input block is within the blocks array [json-pointer:/view/submit]",
         )
-    _check_string(view.get("callback_id"), "/view/callback_id", limit=MAX_CALLBACK_ID,
-                  error="invalid_arguments", required=False)
-    _check_string(view.get("external_id"), "/view/external_id", limit=MAX_CALLBACK_ID,
-                  error="invalid_arguments", required=False)
+    _check_string(
+        view.get("callback_id"), "/view/callback_id", limit=MAX_CALLBACK_ID, error="invalid_arguments", required=False
+    )
+    _check_string(
+        view.get("external_id"), "/view/external_id", limit=MAX_CALLBACK_ID, error="invalid_arguments", required=False
+    )
     metadata = view.get("private_metadata")
     if metadata is not None:
         if not isinstance(metadata, str):
@@ -244,6 +251,6 @@ def decode_cursor(cursor: str) -> str:
         text = base64.b64decode(cursor.encode(), validate=True).decode()
     except (binascii.Error, UnicodeDecodeError, ValueError) as e:
         raise Refusal("invalid_cursor") from e
-    if not text.startswith(_CURSOR_PREFIX) or not text[len(_CURSOR_PREFIX):]:
+    if not text.startswith(_CURSOR_PREFIX) or not text[len(_CURSOR_PREFIX) :]:
         raise Refusal("invalid_cursor")
-    return text[len(_CURSOR_PREFIX):]
+    return text[len(_CURSOR_PREFIX) :]

@@ -200,7 +200,13 @@ class UserActions(DiscordWorld):
                 kind, value = ATTACHMENT_OPTION, value.id
             elif kind is None:  # STRING 3, INTEGER 4, BOOLEAN 5, NUMBER 10
                 kind = (
-                    5 if isinstance(value, bool) else 4 if isinstance(value, int) else 10 if isinstance(value, float) else 3
+                    5
+                    if isinstance(value, bool)
+                    else 4
+                    if isinstance(value, int)
+                    else 10
+                    if isinstance(value, float)
+                    else 3
                 )
             out.append({"name": key, "type": kind, "value": value})
         return out

@@ -65,22 +65,22 @@ class MethodChecks(Workspace):
         if blocks is None or blocks == []:
             return None
         if not isinstance(blocks, list) or not all(isinstance(b, dict) and "type" in b for b in blocks):
-            raise ApiError(
-                "invalid_blocks", extra={"response_metadata": {"messages": ["[ERROR] invalid blocks"]}}
-            )
+            raise ApiError("invalid_blocks", extra={"response_metadata": {"messages": ["[ERROR] invalid blocks"]}})
         if len(blocks) > self.max_blocks:
             raise ApiError(
                 "invalid_blocks",
-                extra={
-                    "response_metadata": {"messages": [f"[ERROR] no more than {self.max_blocks} items allowed"]}
-                },
+                extra={"response_metadata": {"messages": [f"[ERROR] no more than {self.max_blocks} items allowed"]}},
             )
         markdown, _ = block_texts(blocks)
         for i, block in enumerate(blocks):
             if block.get("type") in self.unknown_block_types:
                 raise ApiError(
                     "invalid_blocks",
-                    extra={"response_metadata": {"messages": [f"[ERROR] unsupported type: {block['type']} [json-pointer:/blocks/{i}/type]"]}},
+                    extra={
+                        "response_metadata": {
+                            "messages": [f"[ERROR] unsupported type: {block['type']} [json-pointer:/blocks/{i}/type]"]
+                        }
+                    },
                 )
             if block.get("type") == "context_actions":
                 try:
@@ -126,7 +126,7 @@ class MethodChecks(Workspace):
         return msg
 
     def _stream_state(self, msg: FakeMessage) -> str:
-        """"streaming", "stopped" or "expired" (older than `stream_ttl` by the clock)."""
+        """ "streaming", "stopped" or "expired" (older than `stream_ttl` by the clock)."""
         if msg.stream_stopped or msg.stream_started is None:
             return "stopped"
         if self._clock() - msg.stream_started > self.stream_ttl:

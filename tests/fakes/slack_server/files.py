@@ -62,10 +62,12 @@ class Files(Workspace):
         if self.file_delay:
             await asyncio.sleep(self.file_delay)
         auth = request.headers.get("Authorization", "")
-        token = auth[len("Bearer "):].strip() if auth.startswith("Bearer ") else ""
+        token = auth[len("Bearer ") :].strip() if auth.startswith("Bearer ") else ""
         if not token.startswith("xoxb-") or token in self.revoked_tokens or not self.files_scope:
             # Slack does not answer 401 here: it sends its sign-in page.
-            return web.Response(text="<!DOCTYPE html><html><body>Sign in to Slack</body></html>", content_type="text/html")
+            return web.Response(
+                text="<!DOCTYPE html><html><body>Sign in to Slack</body></html>", content_type="text/html"
+            )
         if fid not in self._file_bytes:
             return web.Response(status=404, text="file not found")
         if fid in self.file_errors:

@@ -71,7 +71,12 @@ class Inspection(Workspace):
         return [c for c in self.calls if c.method == method]
 
     def fail(
-        self, method: str, error: str = "internal_error", *, status: int = 200, times: int = 1,
+        self,
+        method: str,
+        error: str = "internal_error",
+        *,
+        status: int = 200,
+        times: int = 1,
         retry_after: int | None = None,
     ) -> None:
         """Make the next `times` calls of `method` fail with `error` (after the auth check).

@@ -103,16 +103,26 @@ class Interactions(Workspace):
             msg.record(self._clock())
         elif body.get("response_type") == "in_channel":
             reply = FakeMessage(
-                channel=target.channel, ts=self.next_ts(), text=str(body.get("text", "")),
-                user=self.bot_user_id, bot_id=self.bot_id, thread_ts=msg.thread_ts if msg else None,
+                channel=target.channel,
+                ts=self.next_ts(),
+                text=str(body.get("text", "")),
+                user=self.bot_user_id,
+                bot_id=self.bot_id,
+                thread_ts=msg.thread_ts if msg else None,
                 blocks=body.get("blocks"),
             )
             reply.record(self._clock())
             self._store(reply)
         else:
             self.ephemerals.append(
-                {"time": self._clock(), "channel": target.channel, "user": target.user, "response_url": rid,
-                 "via": via, **body}
+                {
+                    "time": self._clock(),
+                    "channel": target.channel,
+                    "user": target.user,
+                    "response_url": rid,
+                    "via": via,
+                    **body,
+                }
             )
 
     def _apply_command_ack(self, payload: Mapping[str, Any], ack_body: Any) -> None:

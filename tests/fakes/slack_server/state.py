@@ -212,9 +212,7 @@ class Workspace:
         if msg.bot_id:
             out["bot_id"] = msg.bot_id
             out["app_id"] = self.app_id
-            out["bot_profile"] = {
-                "id": msg.bot_id, "app_id": self.app_id, "name": "trickle", "team_id": self.team_id
-            }
+            out["bot_profile"] = {"id": msg.bot_id, "app_id": self.app_id, "name": "trickle", "team_id": self.team_id}
         if msg.blocks:
             out["blocks"] = copy.deepcopy(msg.blocks)
         elif msg.text and not msg.streamed:
@@ -240,7 +238,5 @@ class Workspace:
             out["thread_ts"] = msg.ts
         if kids:
             users = sorted({k.user or "" for k in kids})
-            out.update(
-                reply_count=len(kids), reply_users=users, reply_users_count=len(users), latest_reply=kids[-1].ts
-            )
+            out.update(reply_count=len(kids), reply_users=users, reply_users_count=len(users), latest_reply=kids[-1].ts)
         return out

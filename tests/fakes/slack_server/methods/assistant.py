@@ -32,9 +32,7 @@ class AssistantMethods(MethodChecks):
     def _assistant_ok(self, params: Params) -> dict[str, Any]:
         """The scope check every `assistant.threads.*` method makes first."""
         if not self.assistant_scope:
-            raise ApiError(
-                "missing_scope", extra={"needed": "assistant:write", "provided": ",".join(self.scopes)}
-            )
+            raise ApiError("missing_scope", extra={"needed": "assistant:write", "provided": ",".join(self.scopes)})
         return {"ok": True}
 
     def _assistant_thread(self, params: Params) -> tuple[str, str]:

@@ -87,7 +87,10 @@ class ChatMethods(MethodChecks, SocketMode, HttpEvents):
             }
         )
         return {
-            "ok": True, "channel": channel, "ts": msg.ts, "text": msg.text,
+            "ok": True,
+            "channel": channel,
+            "ts": msg.ts,
+            "text": msg.text,
             "message": self._serialize(msg, metadata=True),
         }
 

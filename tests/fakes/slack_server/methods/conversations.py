@@ -95,8 +95,11 @@ class ConversationMethods(MethodChecks):
             raise ApiError("thread_not_found")
         replies = {root: [m for m in msgs if m.is_reply]}
         page, paging = self._page(
-            self._window(msgs, params), params,
-            default=self.replies_default_limit, maximum=self.replies_max_limit, newest_first=False,
+            self._window(msgs, params),
+            params,
+            default=self.replies_default_limit,
+            maximum=self.replies_max_limit,
+            newest_first=False,
         )
         with_metadata = flag(params.get("include_all_metadata"))
         return {"ok": True, "messages": [self._serialize(m, replies, metadata=with_metadata) for m in page], **paging}
@@ -110,8 +113,11 @@ class ConversationMethods(MethodChecks):
                 replies.setdefault(m.thread_ts or "", []).append(m)
         top = [m for m in reversed(all_msgs) if not m.is_reply]
         page, paging = self._page(
-            self._window(top, params), params,
-            default=self.history_default_limit, maximum=self.history_max_limit, newest_first=True,
+            self._window(top, params),
+            params,
+            default=self.history_default_limit,
+            maximum=self.history_max_limit,
+            newest_first=True,
         )
         with_metadata = flag(params.get("include_all_metadata"))
         messages = [self._serialize(m, replies, metadata=with_metadata) for m in page]

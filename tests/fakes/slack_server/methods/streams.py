@@ -38,9 +38,7 @@ class StreamMethods(MethodChecks):
         channel = self._check_channel(params.get("channel"))
         thread_ts = as_ts(params.get("thread_ts"))
         if not thread_ts:
-            raise ApiError(
-                "invalid_arguments", extra={"response_metadata": {"messages": ["thread_ts is required"]}}
-            )
+            raise ApiError("invalid_arguments", extra={"response_metadata": {"messages": ["thread_ts is required"]}})
         if not channel.startswith("D"):
             if not params.get("recipient_user_id"):
                 raise ApiError("missing_recipient_user_id")
