@@ -35,10 +35,47 @@ OUR_LINK = re.compile(r"<(?:https?://|mailto:)[^<>|\s]+(?:\|[^<>|]*)?>", re.IGNO
 
 FRAGMENTS = st.sampled_from(
     [
-        "<", ">", "&", "!", "@", "#", "|", "^", "[", "]", "(", ")", "*", "**", "_", "__",
-        "~~", "`", "```", "\\", " ", "\n", "> ", "# ", "- ", "1. ", "http://", "https://",
-        "mailto:", "<!channel>", "<@U1>", "<#C1|x>", "&amp;", "&lt;", "[a](", "](http://x)",
-        "](mailto:a@b)", "<http://x|y>", "![", "~~~", "---",
+        "<",
+        ">",
+        "&",
+        "!",
+        "@",
+        "#",
+        "|",
+        "^",
+        "[",
+        "]",
+        "(",
+        ")",
+        "*",
+        "**",
+        "_",
+        "__",
+        "~~",
+        "`",
+        "```",
+        "\\",
+        " ",
+        "\n",
+        "> ",
+        "# ",
+        "- ",
+        "1. ",
+        "http://",
+        "https://",
+        "mailto:",
+        "<!channel>",
+        "<@U1>",
+        "<#C1|x>",
+        "&amp;",
+        "&lt;",
+        "[a](",
+        "](http://x)",
+        "](mailto:a@b)",
+        "<http://x|y>",
+        "![",
+        "~~~",
+        "---",
     ]
 )
 MARKDOWNISH = st.lists(FRAGMENTS | st.text(max_size=4), max_size=40).map("".join)
@@ -145,8 +182,7 @@ def test_angle_brackets_in_a_link_url_are_percent_encoded() -> None:
 
 def test_link_url_may_hold_balanced_parentheses() -> None:
     assert (
-        to_mrkdwn("[Foo](https://en.wikipedia.org/wiki/Foo_(bar))")
-        == "<https://en.wikipedia.org/wiki/Foo_(bar)|Foo>"
+        to_mrkdwn("[Foo](https://en.wikipedia.org/wiki/Foo_(bar))") == "<https://en.wikipedia.org/wiki/Foo_(bar)|Foo>"
     )
 
 
@@ -425,3 +461,294 @@ def test_fallback_cut_never_splits_an_entity() -> None:
         fallback = to_plain_fallback("x" * (FALLBACK_LIMIT - 4 + pad) + "&" * 10)
         assert len(fallback) <= FALLBACK_LIMIT
         assert re.fullmatch(r"x*(?:&amp;)*…", fallback)
+
+
+# --- CommonMark's parse (markdown-it-py) ----------------------------------------------
+
+
+def test_italics_nest_inside_bold() -> None:
+    assert to_mrkdwn("**bold _and italic_ text**") == "*bold _and italic_ text*"
+
+
+def test_bold_nests_inside_italics() -> None:
+    assert to_mrkdwn("*a **b** c*") == "_a *b* c_"
+
+
+def test_strikethrough_may_hold_bold() -> None:
+    assert to_mrkdwn("~~old **bold**~~") == "~old *bold*~"
+
+
+def test_a_link_may_sit_inside_bold() -> None:
+    assert to_mrkdwn("**see [docs](https://x.com)**") == "*see <https://x.com|docs>*"
+
+
+def test_a_link_label_across_two_lines_becomes_one_line() -> None:
+    assert to_mrkdwn("[the\nguide](https://x.com)") == "<https://x.com|the guide>"
+
+
+def test_a_link_that_stays_text_still_formats_its_label() -> None:
+    assert to_mrkdwn("[**a**](/docs)") == "[*a*](/docs)"
+
+
+def test_marks_inside_a_code_span_stay_as_typed() -> None:
+    assert to_mrkdwn("a `**x** [y](https://z.com)` b") == "a `**x** [y](https://z.com)` b"
+
+
+def test_a_code_span_across_two_lines_is_one_span() -> None:
+    assert to_mrkdwn("run `ls\n-la` now") == "run `ls -la` now"
+
+
+def test_bold_across_two_lines_is_one_bold() -> None:
+    assert to_mrkdwn("**a\nb**") == "*a\nb*"
+
+
+def test_heading_keeps_its_code_and_drops_nested_bold() -> None:
+    assert to_mrkdwn("## Use `pip` **now**") == "*Use `pip` now*"
+
+
+def test_heading_inside_a_quote_and_a_list() -> None:
+    assert to_mrkdwn("> # T\n> - a\n- # U") == "&gt; *T*\n&gt; • a\n• *U*"
+
+
+def test_setext_underlines_are_shown_as_typed_and_dashes_as_a_rule() -> None:
+    assert to_mrkdwn("Title\n===\nMore\n---") == "Title\n===\nMore\n" + RULE
+
+
+def test_bullets_nest_inside_an_ordered_list() -> None:
+    assert to_mrkdwn("1. a\n   - b\n   - *c*") == "1. a\n   • b\n   • _c_"
+
+
+def test_a_quote_in_a_list_item_is_flush_left() -> None:
+    assert to_mrkdwn("- a\n\n  > q") == "• a\n\n&gt; q"
+
+
+def test_a_quote_after_a_bullet_on_its_line_stays_text() -> None:
+    assert to_mrkdwn("- > q") == "• &gt; q"
+
+
+def test_fenced_code_in_a_quote_keeps_the_quote() -> None:
+    assert to_mrkdwn("> ```\n> a < b\n> ```") == "&gt; ```\n&gt; a &lt; b\n&gt; ```"
+
+
+def test_indented_code_is_shown_as_typed() -> None:
+    assert to_mrkdwn("text\n\n    **x** < y") == "text\n\n    **x** &lt; y"
+
+
+def test_a_fence_may_hold_blank_lines_and_lines_at_the_margin() -> None:
+    source = "```\ndef f():\n    pass\n\nclass A:\n    b = *c*\n```\n\n**done**"
+    assert to_mrkdwn(source) == "```\ndef f():\n    pass\n\nclass A:\n    b = *c*\n```\n\n*done*"
+
+
+def test_an_open_fence_holding_blank_lines_is_code_to_the_end() -> None:
+    assert to_mrkdwn("```\na\n\nb *c*") == "```\na\n\nb *c*\n```"
+
+
+def test_a_fence_its_list_item_cut_short_keeps_its_text_without_marks() -> None:
+    assert to_mrkdwn("- ```\n  a\n\nb") == "• \n  a\n\nb"
+
+
+def test_a_star_ending_the_text_is_not_a_bullet_yet() -> None:
+    assert to_mrkdwn("1. *") == "1. *"  # it may be the start of `**bold**`
+    assert to_mrkdwn("1. **b") == "1. **b"
+
+
+@settings(max_examples=500)
+@given(
+    st.lists(
+        FRAGMENTS | st.sampled_from(["\n\n", "\n\n```\n", "    ", "\n  - ", "x\n", "\n\n~~~\n"]),
+        max_size=50,
+    ).map("".join)
+)
+def test_converting_in_pieces_gives_what_one_parse_gives(text: str) -> None:
+    # `to_mrkdwn` parses a text in pieces (and remembers them); `render` parses it whole.
+    from bots.slack.mrkdwn.render import render
+
+    assert to_mrkdwn(text) == render(text)[0]
+
+
+STREAMED = """# Release **notes** for `trickle`
+
+The *streaming* path shows **bold _and italic_ text**, ~~old~~ new [docs](https://example.com/a?b=1&c=2) and ![a logo](https://example.com/logo.png).
+
+## Steps
+
+1. Install it with `pip install trickle`:
+   ```bash
+   pip install "trickle[slack]" && echo <done> **not bold**
+   ```
+2. Run it:
+   - **locally** with `trickle serve`
+   - in *Docker*, see [the guide](https://example.com/guide_(v2))
+
+> Quoted: <!channel> & <@U123> and @here stay text.
+
+---
+
+Done: **all** set.
+"""
+
+CODE_SPAN = re.compile(r"`[^`\n]*`")
+
+
+def assert_balanced(rendered: str) -> None:
+    """Fences pair up, and so do the marks of every finished line outside code.
+
+    Only for texts whose every Markdown mark pairs: a cut leaves half a mark on the last
+    line alone, as typed.
+    """
+    assert rendered.count("```") % 2 == 0, rendered
+    in_code = False
+    for line in rendered.split("\n")[:-1]:
+        if line.lstrip().startswith("```"):
+            in_code = not in_code
+        elif not in_code:
+            bare = OUR_LINK.sub("", CODE_SPAN.sub("", line))
+            assert all(bare.count(mark) % 2 == 0 for mark in "*_~"), rendered
+
+
+def test_a_whole_answer_renders_every_construct() -> None:
+    assert to_mrkdwn(STREAMED) == (
+        "*Release notes for `trickle`*\n\n"
+        "The _streaming_ path shows *bold _and italic_ text*, ~old~ new"
+        " <https://example.com/a?b=1&amp;c=2|docs> and <https://example.com/logo.png|a logo>.\n\n"
+        "*Steps*\n\n"
+        "1. Install it with `pip install trickle`:\n"
+        "   ```\n"
+        '   pip install "trickle[slack]" &amp;&amp; echo &lt;done&gt; **not bold**\n'
+        "   ```\n"
+        "2. Run it:\n"
+        "   • *locally* with `trickle serve`\n"
+        "   • in _Docker_, see <https://example.com/guide_(v2)|the guide>\n\n"
+        "&gt; Quoted: &lt;!channel&gt; &amp; &lt;@U123&gt; and @here stay text.\n\n"
+        f"{RULE}\n\n"
+        "Done: *all* set.\n"
+    )
+
+
+@settings(max_examples=300)
+@given(st.integers(min_value=0, max_value=len(STREAMED)), st.sampled_from(["", *HOSTILE]))
+def test_an_answer_cut_anywhere_renders_balanced_and_safe(end: int, hostile: str) -> None:
+    text = STREAMED[:end] + hostile
+    rendered = to_mrkdwn(text)
+    assert_no_control_sequence(rendered)
+    if not hostile:
+        assert_balanced(rendered)
+
+
+def test_every_cut_of_an_answer_is_balanced_and_links_only_where_the_answer_does() -> None:
+    links = set(OUR_LINK.findall(to_mrkdwn(STREAMED)))
+    for end in range(len(STREAMED) + 1):
+        rendered = to_mrkdwn(STREAMED[:end])
+        assert_no_control_sequence(rendered)
+        assert_balanced(rendered)
+        assert set(OUR_LINK.findall(rendered)) <= links, rendered
+
+
+# --- fences a model closes less indented than its list item or quote -----------------
+
+
+@pytest.mark.parametrize("indent", ["", " ", "  "])
+def test_a_fence_in_a_list_item_closed_less_indented_holds_only_its_code(indent: str) -> None:
+    source = f"1. Install:\n   ```sh\n   pip install x\n{indent}```\n2. Run it: **now**"
+    assert to_mrkdwn(source) == f"1. Install:\n   ```\n   pip install x\n{indent}```\n2. Run it: *now*"
+
+
+def test_a_fence_in_a_quote_closed_without_the_quote_mark_holds_only_its_code() -> None:
+    source = "> ```sh\n> ls **x**\n```\nafter **b**"
+    assert to_mrkdwn(source) == "&gt; ```\n&gt; ls **x**\n```\nafter *b*"
+
+
+def test_a_fence_in_a_quote_closed_after_an_empty_quoted_line() -> None:
+    source = "> ```\n> a\n>\n> b\n```\n**c**"
+    assert to_mrkdwn(source) == "&gt; ```\n&gt; a\n&gt;\n&gt; b\n```\n*c*"
+
+
+def test_a_fence_in_a_nested_item_closed_at_the_outer_items_indent_keeps_the_outer_item() -> None:
+    source = "1. a\n   - b\n     ```\n     x\n   ```\n   **c**\n2. d"
+    assert to_mrkdwn(source) == "1. a\n   • b\n     ```\n     x\n   ```\n   *c*\n2. d"
+
+
+def test_a_fence_in_a_list_item_closed_at_the_margin_after_a_blank_line() -> None:
+    # The closing line starts the next piece `to_mrkdwn` parses apart; it must still close.
+    from bots.slack.mrkdwn.render import render
+
+    source = "1. a\n   ```\n   x\n\n   y\n```\n\n**b**"
+    assert to_mrkdwn(source) == render(source)[0] == "1. a\n   ```\n   x\n\n   y\n```\n\n*b*"
+
+
+def test_a_closing_fence_with_text_after_it_does_not_close_the_fence_of_a_list_item() -> None:
+    assert to_mrkdwn("- a\n  ```\n  x\n```py\ny") == "• a\n  \n  x\n```\ny\n```"
+
+
+def test_a_closing_fence_half_typed_at_the_margin_keeps_the_code_block() -> None:
+    for half in ["`", "``"]:
+        assert to_mrkdwn(f"1. a\n   ```\n   x\n{half}") == "1. a\n   ```\n   x\n```"
+
+
+def test_a_fence_opened_on_a_bullets_line_with_no_code_yet_shows_nothing() -> None:
+    assert to_mrkdwn("- ```") == ""
+    assert to_mrkdwn("> ```sh") == ""
+
+
+LOOSE_FENCES = """Steps:
+
+1. Install it:
+   ```sh
+   pip install "trickle[slack]" **not bold** <ok>
+```
+2. Run it **now**:
+   ```
+   trickle serve
+ ```
+3. Check it:
+
+   ```
+   curl localhost
+
+   echo _done_
+```
+
+> Quoted:
+> ```
+> a < b
+```
+> and **more**
+
+Done: **all** set.
+"""
+
+
+def test_an_answer_with_loosely_closed_fences_renders_code_only_inside_them() -> None:
+    assert to_mrkdwn(LOOSE_FENCES) == (
+        "Steps:\n\n"
+        "1. Install it:\n"
+        "   ```\n"
+        '   pip install "trickle[slack]" **not bold** &lt;ok&gt;\n'
+        "```\n"
+        "2. Run it *now*:\n"
+        "   ```\n"
+        "   trickle serve\n"
+        " ```\n"
+        "3. Check it:\n\n"
+        "   ```\n"
+        "   curl localhost\n\n"
+        "   echo _done_\n"
+        "```\n\n"
+        "&gt; Quoted:\n"
+        "&gt; ```\n"
+        "&gt; a &lt; b\n"
+        "```\n"
+        "&gt; and *more*\n\n"
+        "Done: *all* set.\n"
+    )
+
+
+def test_every_cut_of_an_answer_with_loosely_closed_fences_is_balanced() -> None:
+    from bots.slack.mrkdwn.render import render
+
+    for end in range(len(LOOSE_FENCES) + 1):
+        text = LOOSE_FENCES[:end]
+        rendered = to_mrkdwn(text)
+        assert rendered == render(text)[0]
+        assert_no_control_sequence(rendered)
+        assert_balanced(rendered)
