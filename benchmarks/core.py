@@ -28,7 +28,8 @@ from benchmarks.model_process import ModelProcess, bench_tokens
 from core.models import ChatMessage
 from core.pacing.budget import Budget
 from core.relay.answer import Answer, RelayConfig
-from core.sources.openai_source import OpenAISource, build_openai_client
+from core.sources.openai_client import build_openai_client
+from core.sources.openai_source import OpenAISource
 from tests.fakes.model import ScriptedSource
 from tests.fakes.openai_server import FakeOpenAI, Script
 from tests.fakes.surface import FakeSurface

@@ -18,7 +18,8 @@ from core.conversation.suggestions import (
     parse_prompts,
 )
 from core.hostnames import normalize_host
-from core.settings import CoreSettings, env, lowercase, split, uppercase, url_of
+from core.settings import CoreSettings, env
+from core.settings_values import lowercase, split, uppercase, url_of
 
 
 def _playground_hosts(value: object) -> object:

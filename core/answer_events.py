@@ -24,7 +24,8 @@ from core.conversation.prompt import PromptBuilder, tally
 from core.models import ChatMessage, ErrorKind, StreamError, StreamEvent, TextDelta, Waiting
 from core.question import Question
 from core.quotas.local import Slots
-from core.quotas.shared import PersonQuotas, Place
+from core.quotas.shared import PersonQuotas
+from core.quotas.shared_slots import Place
 from core.sources.base import CompletionSource
 
 __all__ = ["AnswerEvents", "ModelCall"]

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from core.attachments.fetching import RemoteFile
 from core.models import ChatMessage
-from core.quotas.shared import Place
+from core.quotas.shared_slots import Place
 
 USAGE_HINT = "Ask me something after the mention, e.g. “@trickle what is a monad?”"
 

@@ -2,23 +2,21 @@
 
 Names and defaults are fixed by CONTRACT.md. A bad value stops the start with one
 `SettingsError` naming the variable, what was typed (masked) and what is accepted, rather
-than failing later mid-answer. The platforms' settings (tokens, API URLs, shards, HTTP,
-logging, shared state) extend `CoreSettings` in `bots/settings.py`; core is handed that
-object typed as `CoreSettings`, so it sees only its own fields.
+than failing later mid-answer (each variable's check is in `core.settings_values`). The
+platforms' settings (tokens, API URLs, shards, HTTP, logging, shared state) extend
+`CoreSettings` in `bots/settings.py`; core is handed that object typed as `CoreSettings`,
+so it sees only its own fields.
 """
 
 from __future__ import annotations
 
 import os
-import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self, get_args
-from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
 from pydantic import (
-    AfterValidator,
     BeforeValidator,
     Field,
     ValidationError,
@@ -35,13 +33,12 @@ from pydantic_settings import (
 )
 
 from core.privacy.masking import mask_secrets
-from core.privacy.redaction import parse_redact
+from core.settings_values import Ids, RoleIds, WebUrl, comma_separated, lowercase, model_names, on_off, redact_kinds
 
 DEFAULT_SYSTEM_PROMPT = (
     "You are trickle, a helpful assistant in a team chat. Answer clearly and concisely; use Markdown when it helps."
 )
 DEFAULT_MODEL = "gpt-4o-mini"
-MODEL_NAME_LIMIT = 100  # Discord's longest choice name and value
 
 
 class SettingsError(ValueError):
@@ -61,111 +58,6 @@ def env(name: str, default: Any = None, **rules: Any) -> Any:
     return Field(default, validation_alias=name, **rules)
 
 
-# --- how one variable's text becomes a value -------------------------------------------
-# Each takes what `from_mapping` read (a stripped string) and passes values set in code
-# through. A ValueError's text is what follows `NAME='value' ` in the SettingsError.
-
-
-def split(text: str) -> list[str]:
-    """`a, b,,c` as ["a", "b", "c"]."""
-    return [part.strip() for part in text.split(",") if part.strip()]
-
-
-def comma_separated(value: object) -> object:
-    return split(value) if isinstance(value, str) else value
-
-
-def lowercase(value: object) -> object:
-    return value.lower() if isinstance(value, str) else value
-
-
-def uppercase(value: object) -> object:
-    return value.upper() if isinstance(value, str) else value
-
-
-def url_of(*schemes: str) -> Callable[[str | None], str | None]:
-    """A check that a URL has one of `schemes`, a host and a port that is a number."""
-    accepted = " or ".join(f"{s}://..." for s in schemes)
-
-    def check(raw: str | None) -> str | None:
-        if raw is None:
-            return None
-        scheme, sep, rest = raw.partition("://")
-        if not sep or scheme.lower() not in schemes or not rest:
-            raise ValueError(f"is not a URL (accepted: {accepted})")
-        try:  # checked now, not when the first answer connects
-            parts = urlsplit(raw)
-            parts.port  # noqa: B018 - raises ValueError for a port that is not one
-        except ValueError:
-            raise ValueError(f"has a bad host or port (accepted: {accepted})") from None
-        if not parts.hostname and scheme.lower() != "unix":
-            raise ValueError(f"has no host (accepted: {accepted})")
-        return raw
-
-    return check
-
-
-_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")  # Slack U0123ABC, C0123ABC; Discord snowflakes
-_ROLE = re.compile(r"[0-9]{1,20}")
-
-
-def _ids(pattern: re.Pattern[str], kind: str, example: str) -> Callable[[object], object]:
-    """Comma-separated platform ids. Ids, not names: a name (`#general`, `@ada`) would never
-    match what the platform sends, and an allow list that matches nobody locks everyone out."""
-
-    def check(value: object) -> object:
-        if not isinstance(value, str):
-            return value
-        parts = split(value)
-        for part in parts:
-            if not pattern.fullmatch(part):
-                raise ValueError(
-                    f"has {part!r}, which is not an id (accepted: comma-separated {kind}, "
-                    f"e.g. {example}; names and mentions never match)"
-                )
-        return parts
-
-    return check
-
-
-def _on_off(value: object) -> object:
-    if isinstance(value, str):
-        if value.lower() not in ("on", "off"):
-            raise ValueError("is not accepted (accepted: on, off)")
-        return value.lower() == "on"
-    return value
-
-
-def _model_names(value: object) -> object:
-    """TRICKLE_MODELS: in order, each once."""
-    if isinstance(value, str):
-        models = list(dict.fromkeys(split(value)))
-        if not models or any(len(m) > MODEL_NAME_LIMIT for m in models):
-            raise ValueError(
-                "is not a list of model names "
-                f"(accepted: e.g. gpt-4o-mini,gpt-4o; each at most {MODEL_NAME_LIMIT} characters)"
-            )
-        return models
-    return value
-
-
-def _redact(value: object) -> object:
-    """TRICKLE_REDACT: what is taken out of questions and history before the model sees them."""
-    if isinstance(value, str):
-        try:
-            return parse_redact(value)
-        except ValueError as exc:
-            raise ValueError(f"names {exc}") from None
-    return value
-
-
-Ids = Annotated[
-    frozenset[str], BeforeValidator(_ids(_ID, "user or channel ids", "U0123ABCD,C0123ABCD or 123456789012345678"))
-]
-RoleIds = Annotated[frozenset[str], BeforeValidator(_ids(_ROLE, "Discord role ids (digits)", "123456789012345678"))]
-WebUrl = Annotated[str | None, AfterValidator(url_of("http", "https"))]
-
-
 class CoreSettings(BaseSettings):
     """What core reads. Build with `load()` (the environment and `.env`) or `from_mapping`.
 
@@ -183,7 +75,7 @@ class CoreSettings(BaseSettings):
     model: str = env("TRICKLE_MODEL", DEFAULT_MODEL)
     # What anyone who can reach the bot may pick (`/ask model:`); holds `model`. Unset, only
     # the operator's own model, so nobody runs a pricier one on the operator's key.
-    models: Annotated[tuple[str, ...], BeforeValidator(_model_names)] = env("TRICKLE_MODELS", (), validate_default=True)
+    models: Annotated[tuple[str, ...], BeforeValidator(model_names)] = env("TRICKLE_MODELS", (), validate_default=True)
     system_prompt: str = env("TRICKLE_SYSTEM_PROMPT", DEFAULT_SYSTEM_PROMPT)
     max_tokens: int | None = env("TRICKLE_MAX_TOKENS", None, ge=1, le=1_000_000)
     context_tokens: int | None = env(
@@ -191,7 +83,7 @@ class CoreSettings(BaseSettings):
     )  # core/conversation/context.py
     temperature: float | None = env("TRICKLE_TEMPERATURE", None, ge=0.0, le=2.0)
     # Kinds of personal data the model is not sent; core/privacy/redaction.py
-    redact: Annotated[tuple[str, ...], BeforeValidator(_redact)] = env("TRICKLE_REDACT", ())
+    redact: Annotated[tuple[str, ...], BeforeValidator(redact_kinds)] = env("TRICKLE_REDACT", ())
     # Whether images go to the model; core/attachments
     vision: Annotated[Literal["auto", "on", "off"], BeforeValidator(lowercase)] = env("TRICKLE_VISION", "auto")
     edit_interval: float = env("TRICKLE_EDIT_INTERVAL", 0.5, ge=0.05, le=60.0)
@@ -204,7 +96,7 @@ class CoreSettings(BaseSettings):
     deny_channels: Ids = env("TRICKLE_DENY_CHANNELS", frozenset())
     allow_roles: RoleIds = env("TRICKLE_ALLOW_ROLES", frozenset())  # Discord role ids
     deny_roles: RoleIds = env("TRICKLE_DENY_ROLES", frozenset())
-    dms: Annotated[bool, BeforeValidator(_on_off)] = env("TRICKLE_DMS", True)  # whether DMs are answered
+    dms: Annotated[bool, BeforeValidator(on_off)] = env("TRICKLE_DMS", True)  # whether DMs are answered
     # What someone refused by the lists is told
     denied_reply: Annotated[Literal["say", "silent"], BeforeValidator(lowercase)] = env("TRICKLE_DENIED_REPLY", "say")
     user_concurrency: int = env("TRICKLE_USER_CONCURRENCY", 1, ge=1, le=100)

@@ -18,7 +18,8 @@ from bots.settings import Settings
 from core.models import EndReason, ErrorKind, StreamError
 from core.relay.answer import relay
 from core.sources.failures import classify, server_words
-from core.sources.openai_source import OpenAISource, build_openai_client
+from core.sources.openai_client import build_openai_client
+from core.sources.openai_source import OpenAISource
 from tests.fakes.openai_server import FakeOpenAI, Script, words
 from tests.fakes.surface import FakeSurface
 

@@ -6,7 +6,8 @@ import asyncio
 
 import pytest
 
-from core.pacing.budget import Budget, TokenBucket
+from core.pacing.bucket import TokenBucket
+from core.pacing.budget import Budget
 
 
 def test_bucket_starts_full_and_refills_at_its_rate():

@@ -6,13 +6,15 @@ from dataclasses import dataclass
 
 import pytest
 
-from core.pacing.budget import TokenBucket
-from core.pacing.planner import FAIR_QUANTUM, Candidate, LengthPrior, Planner, Urgency, final_delays, forecast_end
+from core.pacing.bucket import TokenBucket
+from core.pacing.candidates import Candidate, Urgency
+from core.pacing.forecast import LengthPrior, final_delays, forecast_end
+from core.pacing.planner import FAIR_QUANTUM, Planner
 
 
 @dataclass
 class Answer:
-    """An answer as the planner sees it (`core.pacing.planner.Outlook`)."""
+    """An answer as the planner sees it (`core.pacing.candidates.Outlook`)."""
 
     person: str
     started: float = 0.0  # when its first text came

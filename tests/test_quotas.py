@@ -11,8 +11,11 @@ from core.assistant import Assistant
 from core.models import EndReason
 from core.question import Asker, Question
 from core.quotas.local import SlidingWindow, Slots
-from core.quotas.shared import PersonQuotas, SharedSlots, StoreUnavailable
-from core.sources.openai_source import OpenAISource, build_openai_client
+from core.quotas.remote import StoreUnavailable
+from core.quotas.shared import PersonQuotas
+from core.quotas.shared_slots import SharedSlots
+from core.sources.openai_client import build_openai_client
+from core.sources.openai_source import OpenAISource
 from tests.fakes.model import ScriptedSource, words
 from tests.fakes.openai_server import FakeOpenAI, Script, script_from_text
 from tests.fakes.surface import FakeSurface

@@ -11,7 +11,8 @@ from bots.settings import Settings
 from core.assistant import Assistant
 from core.models import EndReason, Finish, TextDelta
 from core.question import Asker, Question
-from core.quotas.shared import PersonQuotas, StoreUnavailable
+from core.quotas.remote import StoreUnavailable
+from core.quotas.shared import PersonQuotas
 from core.state.inflight import Inflight
 from core.state.redis_store import RedisState
 from tests.fakes.model import words

@@ -19,13 +19,11 @@ import pytest
 from core.models import ChatMessage, ErrorKind, Finish, StreamError, StreamEvent, TextDelta, Usage, Waiting
 from core.sources.base import CompletionSource
 from core.sources.idle import with_idle_timeout
-from core.sources.local_source import MISSING_EXTRA, LocalSource
-from core.sources.openai_source import (
-    PLACEHOLDER_API_KEY,
-    OpenAISource,
-    build_openai_client,
-    rate_limit_wait,
-)
+from core.sources.local_model import MISSING_EXTRA
+from core.sources.local_source import LocalSource
+from core.sources.openai_client import PLACEHOLDER_API_KEY, build_openai_client
+from core.sources.openai_source import OpenAISource
+from core.sources.rate_limit_retry import rate_limit_wait
 from tests.fakes.openai_server import FakeOpenAI, Script, script_from_text, words
 
 QUESTION = [

@@ -16,7 +16,8 @@ import pytest
 from aiohttp import web
 
 from core.models import ChatMessage, Finish, StreamEvent, TextDelta
-from core.sources.openai_source import OpenAISource, build_openai_client
+from core.sources.openai_client import build_openai_client
+from core.sources.openai_source import OpenAISource
 
 QUESTION = [ChatMessage("user", "hi")]
 Serve = Callable[..., Awaitable[OpenAISource]]

@@ -27,7 +27,8 @@ from types import SimpleNamespace
 import aiohttp
 
 from bots.discord.windows import WindowBucket
-from core.pacing.budget import Budget, RemoteBucket
+from core.pacing.bucket import RemoteBucket
+from core.pacing.budget import Budget
 
 DEFAULT_RATE = 1.0  # calls a second per bucket: Discord's observed 5 per 5 s
 DEFAULT_BURST = 5

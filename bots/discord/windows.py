@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 
-from core.pacing.budget import TokenBucket
+from core.pacing.bucket import TokenBucket
 
 MAX_RATE = 50.0  # Discord's global limit per bot: no bucket may go faster
 FINAL_SLOTS = 1  # calls of each window that only final edits (and placeholders) may take

@@ -14,7 +14,8 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from core.pacing.budget import Budget, RemoteBucket
+from core.pacing.bucket import RemoteBucket
+from core.pacing.budget import Budget
 
 SharedBucket = Callable[..., RemoteBucket | None]
 """`StateStore.bucket(name, rate=, burst=)`: the replicas' shared bucket, or None."""

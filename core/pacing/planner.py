@@ -15,10 +15,9 @@ The planner decides with what is known about every answer drawing on the budget:
   person asking least at once, then the answer whose unshown text is oldest; the first words of a person
   the budget has not served while it served others rank with first messages. So one
   person's forty questions cannot take everybody's edits.
-- *Finals are reserved for*: every answer forecasts when its stream will end (its pace,
-  its length so far, a prior for answers' lengths). An interim edit is granted only if
-  the finals it would delay lose less than it shows sooner, in token-seconds of
-  staleness (with signs: opening a fixed window early can make finals sooner).
+- *Finals are reserved for*: an interim edit is granted only if the finals it would delay
+  lose less than it shows sooner (`core.pacing.forecast` forecasts when every answer
+  ends and prices the delay in token-seconds of staleness).
 - *Interims are spread*: an answer's interim is due once its unshown text has waited
   its share of the answer's remaining span, the share given by the interims the budget
   can afford each answer before it ends (at most one: halfway). First words go at once
@@ -34,159 +33,19 @@ from __future__ import annotations
 import copy
 import math
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
-from enum import IntEnum
-from typing import Protocol
+from dataclasses import replace
 
-__all__ = [
-    "Candidate",
-    "Decision",
-    "LengthPrior",
-    "Outlook",
-    "Planner",
-    "Urgency",
-    "cost_to_finals",
-    "final_delays",
-    "forecast_end",
-]
+from core.pacing.bucket import Bucket
+from core.pacing.candidates import Candidate, Decision, Outlook, Urgency
+from core.pacing.forecast import DEFAULT_PACE, LengthPrior, cost_to_finals, forecast_end
+
+__all__ = ["Planner"]
 
 RECHECK = 0.25  # at most this long between looks while interims wait to ripen
 FIRST_WORDS_WAIT = 1.5  # the longest a first message waits for words in a busy channel
 FIRST_WORDS_LOOK = 0.05  # how often a held first message looks for them
 FAIR_QUANTUM = 4  # grants per person counted in steps of this: small gaps go by staleness
 UNSERVED_AFTER = 3  # writes granted to someone else before an unserved person jumps ahead
-
-
-class Urgency(IntEnum):
-    """How badly a write is wanted; lower goes first."""
-
-    FINAL = 0  # an answer's final text (or a notice: nothing comes after it)
-    FIRST = 1  # a first message: a placeholder or an opening
-    INTERIM = 2  # an edit while the answer streams
-
-
-class Outlook(Protocol):
-    """What an answer tells the planner about itself, read at decision time."""
-
-    person: str
-    length: int  # characters written so far
-    done: bool  # the stream has ended
-    posted: bool  # its first message is out, so its first words would be an edit
-
-    def unshown_since(self) -> float | None:
-        """When the oldest text not yet shown was emitted; None when all is shown."""
-        ...
-
-    def anything_shown(self) -> bool:
-        """Whether any of the answer's text is on screen yet."""
-        ...
-
-    def pace(self, now: float) -> float | None:
-        """Characters a second the model writes, once there is enough to tell."""
-        ...
-
-
-class LengthPrior:
-    """How long answers run here: a moving average of the lengths of answers that
-    ended, so a forecast made before an answer is half written is not a wild guess."""
-
-    __slots__ = ("chars", "weight")
-
-    def __init__(self, chars: float = 1600.0, *, weight: float = 0.2) -> None:
-        self.chars = chars  # ~400 tokens: a typical chat answer
-        self.weight = weight
-
-    def learn(self, length: int) -> None:
-        if length > 0:
-            self.chars += self.weight * (length - self.chars)
-
-
-DEFAULT_PACE = 200.0  # characters a second (~50 tokens) until an answer shows its own
-
-
-def forecast_end(outlook: Outlook, now: float, prior: LengthPrior) -> float:
-    """When `outlook`'s stream is expected to end.
-
-    An answer is expected to run to the typical length, or a quarter beyond what it has
-    written when it is already longer (the longer it runs, the later it is likely to
-    end); at its own pace once known.
-    """
-    if outlook.done:
-        return now
-    pace = outlook.pace(now) or DEFAULT_PACE
-    expected = max(prior.chars, outlook.length * 1.25)
-    return now + max(0.0, expected - outlook.length) / pace
-
-
-class Bucket(Protocol):
-    """The arithmetic of one allowance (`core.pacing.budget.TokenBucket` and kin)."""
-
-    rate: float
-
-    def ready_at(self, now: float, *, need: float = 1.0) -> float: ...
-
-    def wasted_by(self, now: float, until: float) -> float: ...
-
-    def try_take(self, now: float, *, need: float = 1.0) -> bool: ...
-
-
-@dataclass(frozen=True, slots=True)
-class Candidate:
-    """One waiting write: `key` is whatever the budget uses to wake it."""
-
-    key: object
-    urgency: Urgency
-    person: str
-    stale_since: float
-    order: int
-    outlook: Outlook | None = None
-    asked_at: float = -math.inf  # when the write began to wait
-
-
-@dataclass(frozen=True, slots=True)
-class Decision:
-    """Grant `grant` now (None: nobody), or look again at `wake_at` (None: when asked)."""
-
-    grant: Candidate | None
-    wake_at: float | None = None
-
-
-def final_delays(bucket: Bucket, now: float, ends: Sequence[float], *, spend_now: int = 0) -> list[float]:
-    """How late each forecast final would be written, if finals took tokens in order
-    of their ends after `spend_now` tokens were taken now. The bucket is not touched."""
-    trial = copy.copy(bucket)
-    for _ in range(spend_now):
-        trial.try_take(now)
-    delays = []
-    at = now
-    for end in sorted(ends):
-        at = max(at, end)
-        at = max(at, trial.ready_at(at))
-        trial.try_take(at)
-        delays.append(at - max(end, now))
-    return delays
-
-
-def cost_to_finals(bucket: Bucket, now: float, tenants: Sequence[Outlook], ends: Sequence[float]) -> float:
-    """What taking a token now costs the finals to come, in token-seconds of staleness.
-
-    Each second a final comes later keeps the answer's last stretch of text (its pace
-    times the time since its oldest unshown text) unshown. A write may also make finals
-    sooner (a fixed window opened now ends, and refills, sooner), so the differences
-    count with their signs: the cost may be negative.
-    """
-    before = final_delays(bucket, now, ends)
-    after = final_delays(bucket, now, ends, spend_now=1)
-    cost = 0.0
-    order = sorted(range(len(tenants)), key=lambda i: ends[i])
-    for slot, index in enumerate(order):
-        extra = after[slot] - before[slot]
-        if extra != 0:
-            tenant = tenants[index]
-            since = tenant.unshown_since()
-            span = max(0.0, ends[index] - since) if since is not None else 0.0
-            cost += extra * (tenant.pace(now) or DEFAULT_PACE) * max(span, abs(extra))
-    return cost
 
 
 class Planner:

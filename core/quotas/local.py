@@ -4,7 +4,7 @@ Two kinds of limit. Concurrency (per person, and model calls overall) queues: th
 placeholder is up at once and says it is queued, and the answer starts when a slot
 frees. Request rates (per person, per channel) refuse with a clear notice, because a
 queue that grows faster than it drains only hides the problem; for the same reason a
-person's queue is short (`core.quotas.shared.SharedSlots.enter`). Per channel the
+person's queue is short (`core.quotas.shared_slots.SharedSlots.enter`). Per channel the
 default is generous (a busy team channel of 60 questions a minute from different people
 is never refused); per person it is not, because every answer spends edits from a
 budget the whole workspace shares (see `CoreSettings.user_rpm`).

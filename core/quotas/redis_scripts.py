@@ -1,4 +1,4 @@
-"""Per-person quotas in Redis (`core.quotas.shared.RemoteQuotas`), one Lua script each.
+"""Per-person quotas in Redis (`core.quotas.remote.RemoteQuotas`), one Lua script each.
 
 Keys, under the state prefix:
 - `quota:slots:<person>`: a sorted set of slot holders scored by when their lease ends;
@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from redis import asyncio as aioredis
 from redis.exceptions import RedisError
 
-from core.quotas.shared import StoreUnavailable
+from core.quotas.remote import StoreUnavailable
 
 log = logging.getLogger("trickle.quotas")
 

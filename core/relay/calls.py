@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 from core.observer import NullObserver, RelayObserver
 from core.pacing.budget import Budget
-from core.pacing.planner import Outlook
+from core.pacing.candidates import Outlook
 from core.surface import RateLimited, SurfaceError
 
 __all__ = ["PlatformCalls", "paced"]

@@ -72,7 +72,7 @@ class ModelReader:
         self.limit: int | None = None  # the answer cap a `length` finish reached
         self.error: StreamError | None = None
         self.usage: Usage | None = None
-        # What a shared budget's planner reads (`core.pacing.planner.Outlook`).
+        # What a shared budget's planner reads (`core.pacing.candidates.Outlook`).
         self.person = person
         self.first_at: float | None = None
         self.shown_length = 0

@@ -23,7 +23,8 @@ def build_source(settings: CoreSettings) -> CompletionSource:
             temperature=settings.temperature,
             idle_timeout=settings.idle_timeout,
         )
-    from core.sources.openai_source import OpenAISource, build_openai_client
+    from core.sources.openai_client import build_openai_client
+    from core.sources.openai_source import OpenAISource
 
     client = build_openai_client(
         api_key=settings.openai_api_key,

@@ -2,9 +2,11 @@
 
 It owns two policies the SDK gets wrong for a chat bot: the 429 retry (the SDK retries
 silently inside `create()`, so nobody can tell the user "waiting for the model", and it
-ignores a Retry-After over 120 s) and the timeout (the SDK's 600 s read timeout leaves a
-stalled answer hanging for ten minutes). Build the client with `build_openai_client`,
-which sets `max_retries=0` so the retry here is the only one.
+ignores a Retry-After over 120 s; the decisions are `core.sources.rate_limit_retry`'s) and
+the timeout (the SDK's 600 s read timeout leaves a stalled answer hanging for ten
+minutes). Build the client with `core.sources.openai_client.build_openai_client`, which
+sets `max_retries=0` so the retry here is the only one. What each failure becomes is
+`core.sources.openai_failures`' job.
 """
 
 from __future__ import annotations
@@ -20,32 +22,17 @@ from openai import AsyncOpenAI
 
 from core.models import ChatMessage, ErrorKind, StreamError, StreamEvent, Waiting
 from core.sources.chunks import ChunkReader, wire_message
-from core.sources.failures import classify, error_code, server_words
+from core.sources.failures import server_words
 from core.sources.idle import with_idle_timeout
+from core.sources.openai_failures import failure, unfinished
+from core.sources.rate_limit_retry import FIRST_BACKOFF, rate_limit_wait, retry_after
 
 _log = logging.getLogger(__name__)
 # What the endpoint said when it failed: one line a failure, the server's words (redacted
 # by the log's formatter), since chat only ever shows a fixed notice.
 _model_log = logging.getLogger("trickle.model")
 
-PLACEHOLDER_API_KEY = "sk-no-key-needed"
-_FIRST_BACKOFF = 1.0
-_MIN_WAIT = 0.1
-_UNFINISHED = "the stream ended before the model finished"
 _USAGE_GRACE = 0.5  # seconds to wait for the usage chunk after finish_reason
-
-
-def build_openai_client(*, api_key: str | None, base_url: str | None, idle_timeout: float = 60.0) -> AsyncOpenAI:
-    """The client `OpenAISource` expects: no SDK retries, no 10-minute read timeout.
-
-    Local servers (llama.cpp, Ollama, vLLM) need no key, but the SDK refuses to start
-    without one, hence the placeholder when a base URL is given alone. The read timeout is
-    a backstop a little above the source's idle timeout, which does the real work.
-    """
-    if api_key is None and base_url is not None:
-        api_key = PLACEHOLDER_API_KEY
-    timeout = openai.Timeout(connect=10.0, read=idle_timeout + 5.0, write=30.0, pool=30.0)
-    return AsyncOpenAI(api_key=api_key, base_url=base_url, max_retries=0, timeout=timeout)
 
 
 class _RateLimited(Exception):
@@ -132,7 +119,7 @@ class OpenAISource:
         """
         loop = asyncio.get_running_loop()
         give_up_at = loop.time() + self._rate_limit_deadline
-        backoff = _FIRST_BACKOFF
+        backoff = FIRST_BACKOFF
         while True:
             try:
                 attempt = with_idle_timeout(self._attempt(request), self._idle_timeout)
@@ -183,9 +170,9 @@ class OpenAISource:
         try:
             stream = await self._open(request)
         except openai.RateLimitError as err:
-            raise _RateLimited(_retry_after(err), server_words(err.body)) from err
+            raise _RateLimited(retry_after(err), server_words(err.body)) from err
         except Exception as err:
-            yield self._failure(err, model, started=False)
+            yield failure(err, self._client, model, started=False)
             return
         reader = ChunkReader(limit=request.get("max_tokens") or self._cut_after, cut_after=self._cut_after)
         chunks = stream.__aiter__()
@@ -202,59 +189,15 @@ class OpenAISource:
                     yield event
                 # The SDK ends quietly when the body ends, [DONE] or not: a proxy closing
                 # the connection cleanly mid-answer looks like a short, finished answer.
-                yield self._unfinished(model, texted=reader.texted)
+                yield unfinished(self._client, model, texted=reader.texted)
         except Exception as err:
             if reader.finished:
                 # Lost while waiting for the optional usage chunk: the answer is whole.
                 _log.debug("error after finish_reason ignored: %r", err)
                 return
-            yield self._failure(err, model, started=True)
+            yield failure(err, self._client, model, started=True)
         finally:
             await _close_quietly(stream)
-
-    def _unfinished(self, model: str, *, texted: bool) -> StreamError:
-        """A body that ended without a finish: cut mid-answer, or empty from the start.
-
-        llama.cpp's server answers a streaming request whose prompt exceeds its context
-        with 200 and an empty body, so "nothing at all" most likely means that.
-        """
-        if texted:
-            _model_log.warning("%s ended the answer of model %r before it finished", self._client.base_url, model)
-            return StreamError(ErrorKind.LOST, _UNFINISHED)
-        _model_log.warning(
-            "%s sent an empty answer for model %r: the prompt may exceed the model's context "
-            "(set TRICKLE_CONTEXT_TOKENS to trim conversations to it)",
-            self._client.base_url,
-            model,
-        )
-        return StreamError(ErrorKind.EMPTY, "the model sent nothing")
-
-    def _failure(self, err: Exception, model: str, *, started: bool) -> StreamError:
-        """Map an SDK exception to a `StreamError` of trickle's own words; log the server's."""
-        url = self._client.base_url
-        if isinstance(err, openai.APITimeoutError):  # before APIConnectionError: it subclasses it
-            _model_log.warning("%s timed out for model %r", url, model)
-            return StreamError(ErrorKind.TIMEOUT, "the model took too long to answer")
-        if isinstance(err, openai.APIConnectionError):
-            cause = err.__cause__ or err
-            if started:
-                _model_log.warning("connection to %s lost mid-answer: %s", url, cause)
-                return StreamError(ErrorKind.LOST, "connection lost")
-            _model_log.warning("could not connect to %s: %s", url, cause)
-            return StreamError(ErrorKind.CONNECTION, "could not connect to the model endpoint")
-        if isinstance(err, openai.APIError):
-            status = err.status_code if isinstance(err, openai.APIStatusError) else None
-            words = server_words(err.body)
-            _model_log.warning(
-                "%s answered %s for model %r: %s",
-                url,
-                status or "with an error mid-stream",
-                model,
-                words or "(no reason given)",
-            )
-            return classify(status, words, code=error_code(err.body), model=model, base_path=url.path)
-        _log.exception("unexpected error from the OpenAI stream")
-        return StreamError(ErrorKind.API, f"unexpected {type(err).__name__}")
 
 
 async def _next_chunk(chunks: AsyncIterator[Any], *, finished: bool) -> Any:
@@ -269,40 +212,9 @@ async def _next_chunk(chunks: AsyncIterator[Any], *, finished: bool) -> Any:
         return await anext(chunks)
 
 
-def rate_limit_wait(retry_after: float | None, *, remaining: float, backoff: float) -> float | None:
-    """How long to wait after a 429 before trying again, or None to give up now.
-
-    A Retry-After past the deadline means giving up at once: the server has said that
-    waiting less is pointless. Without one, the backoff is clamped so the last try lands
-    on the deadline. The floor stops a `Retry-After: 0` from hammering the server.
-    """
-    if retry_after is not None:
-        wait = max(retry_after, _MIN_WAIT)
-        return wait if wait <= remaining else None
-    if remaining < _MIN_WAIT:
-        return None
-    return min(backoff, remaining)
-
-
 async def _close_quietly(stream: openai.AsyncStream[Any]) -> None:
     """Release the connection; a failure to close must not turn into a raised error."""
     try:
         await stream.close()
     except Exception:
         _log.debug("closing the OpenAI stream failed", exc_info=True)
-
-
-def _retry_after(err: openai.APIStatusError) -> float | None:
-    """Seconds from `retry-after-ms` or `retry-after` (seconds); None when absent or a date."""
-    headers = err.response.headers
-    for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
-        value = headers.get(name)
-        if value is None:
-            continue
-        try:
-            seconds = float(value) * scale
-        except ValueError:
-            continue  # an HTTP date: fall back to backoff rather than trust two clocks
-        if seconds >= 0:
-            return seconds
-    return None

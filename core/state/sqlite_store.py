@@ -13,8 +13,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from core.pacing.budget import RemoteBucket
-from core.quotas.shared import RemoteQuotas
+from core.pacing.bucket import RemoteBucket
+from core.quotas.remote import RemoteQuotas
 
 PURGE_EVERY = 100  # writes between two purges of expired rows
 PURGE_BATCH = 1000  # rows deleted at most per purge: ten times the writes in between

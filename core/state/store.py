@@ -12,8 +12,8 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Protocol
 
-from core.pacing.budget import RemoteBucket
-from core.quotas.shared import RemoteQuotas
+from core.pacing.bucket import RemoteBucket
+from core.quotas.remote import RemoteQuotas
 
 
 class StateStore(Protocol):
