@@ -70,11 +70,13 @@ async def run_service(command: str, settings: Settings, args: argparse.Namespace
         tasks = [asyncio.create_task(r) for r in runners]
         await inflight.beat()
         keepers = [
-            asyncio.create_task(inflight.run_heartbeat(ctx.stopping)),
+            # Beating and acting on Stop clicks go on through the drain: a replica must not
+            # take this process's answers for a dead one's while they are being finished.
+            asyncio.create_task(inflight.run_heartbeat(ctx.drained)),
             asyncio.create_task(
                 inflight.run_recovery(ctx.finalizers, ctx.stopping, every=settings.heartbeat_interval * 2)
             ),
-            asyncio.create_task(assistant.watch_stops(ctx.stopping)),
+            asyncio.create_task(assistant.watch_stops(ctx.drained)),
             # Renews shared quota leases until cancelled below, after the drain.
             asyncio.create_task(assistant.quotas.run_upkeep(every=settings.heartbeat_interval)),
         ]

@@ -209,10 +209,16 @@ class Assistant:
             answer.abort(EndReason.REFUSED, admission.refusal)
         self.tasks.adopt(asyncio.current_task())
         self.running.add(answer_id, answer, question.asker)
+        cut = False
         try:
             outcome = await answer.run()
+        except asyncio.CancelledError:
+            cut = not answer.settled
+            raise
         finally:
-            if self.inflight is not None:
+            # An answer cut by the shutdown deadline before its final keeps its record:
+            # a replica or the next start finishes its message.
+            if self.inflight is not None and not cut:
                 await self.inflight.done(answer_id)
             self.running.remove(answer_id)
         await self._count_usage(question, call, outcome, answer_id)
@@ -252,9 +258,10 @@ class Assistant:
     def asker_of(self, answer_id: str) -> Asker | None:
         return self.running.asker_of(answer_id)
 
-    def spawn(self, work: Coroutine[Any, Any, object], *, name: str | None = None) -> asyncio.Task[None]:
+    def spawn(self, work: Coroutine[Any, Any, object], *, name: str | None = None) -> asyncio.Task[None] | None:
         """Run an adapter's handling of one question (reading, posting, answering) as a
-        task the assistant owns: shutdown waits for it, and a bug in it is logged."""
+        task the assistant owns: shutdown waits for it, and a bug in it is logged. None
+        once the shutdown drain is over (see `AnswerTasks`)."""
         return self.tasks.spawn(work, name=name)
 
     async def drain(self, deadline: float) -> None:

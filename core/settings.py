@@ -11,6 +11,7 @@ so it sees only its own fields.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self, get_args
@@ -179,6 +180,7 @@ class CoreSettings(BaseSettings):
         environment is not a setting), stripped; a blank one is unset.
         """
         given = {name: value.strip() for name in _variables(cls) if (value := env.get(name)) and value.strip()}
+        _check_whole_numbers(cls, given)
         try:
             return cls.model_validate(given)
         except ValidationError as exc:
@@ -187,6 +189,21 @@ class CoreSettings(BaseSettings):
 
 def _variables(cls: type[CoreSettings]) -> list[str]:
     return [str(field.validation_alias) for field in cls.model_fields.values()]
+
+
+_WHOLE = re.compile(r"[+-]?[0-9]+")
+
+
+def _check_whole_numbers(cls: type[CoreSettings], given: Mapping[str, str]) -> None:
+    """A whole-number setting is written in digits: pydantic alone would take `3000.0`
+    for a port, which is more likely a mistake than a wish."""
+    for field in cls.model_fields.values():
+        name = str(field.validation_alias)
+        value = given.get(name)
+        types = get_args(field.annotation) or (field.annotation,)
+        if value is not None and int in types and not _WHOLE.fullmatch(value):
+            error = ErrorDetails(type="int_parsing", loc=(name,), msg="not a whole number", input=value)
+            raise SettingsError(f"{name}={value!r} {_why(field, error)}")
 
 
 def _explain(cls: type[CoreSettings], error: ErrorDetails, given: Mapping[str, str]) -> str:

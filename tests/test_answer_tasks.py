@@ -79,3 +79,42 @@ async def test_an_adopted_task_is_waited_for_like_a_spawned_one() -> None:
     asyncio.get_running_loop().call_later(0.05, release.set)
     assert await tasks.drain(5.0, lambda: None) == 0
     assert outside.done() and len(tasks) == 0
+
+
+async def test_work_spawned_while_draining_is_waited_for_and_after_the_drain_is_dropped() -> None:
+    tasks = AnswerTasks()
+    done: list[str] = []
+
+    async def late() -> None:
+        await asyncio.sleep(0.1)
+        done.append("late")
+
+    async def first() -> None:
+        await asyncio.sleep(0.05)
+        tasks.spawn(late())  # e.g. a status cleared as the answer ends
+        done.append("first")
+
+    tasks.spawn(first())
+    assert await tasks.drain(3.0, lambda: None) == 0
+    assert done == ["first", "late"]
+
+    async def after() -> None:
+        done.append("after")
+
+    assert tasks.spawn(after()) is None
+    await asyncio.sleep(0)
+    assert done == ["first", "late"] and tasks.closed
+
+
+async def test_a_listener_that_spawns_just_after_the_drain_began_is_still_waited_for() -> None:
+    tasks = AnswerTasks()
+    done: list[str] = []
+
+    async def answer() -> None:
+        await asyncio.sleep(0.05)
+        done.append("answered")
+
+    loop = asyncio.get_running_loop()
+    loop.call_later(0.05, lambda: tasks.spawn(answer()))  # between an event's ack and its spawn
+    assert await tasks.drain(3.0, lambda: None) == 0
+    assert done == ["answered"]

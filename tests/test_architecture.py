@@ -39,12 +39,41 @@ def imported(path: Path, known: dict[str, Path]) -> Iterator[str]:
                 yield submodule if submodule in known else node.module
 
 
+def by_name(path: Path) -> dict[str, str]:
+    """A module-level `ADAPTERS = {"slack": "bots.slack.service", ...}`: imported by name."""
+    for node in ast.parse(path.read_text()).body:
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "ADAPTERS" for t in node.targets):
+            return ast.literal_eval(node.value)  # type: ignore[no-any-return]
+    return {}
+
+
 def graph() -> dict[str, set[str]]:
     known = modules()
-    return {
+    edges = {
         name: {target for target in imported(path, known) if target in known and target != name}
         for name, path in known.items()
     }
+    edges["bots.services"] |= set(by_name(known["bots.services"]).values())
+    return edges
+
+
+ADAPTER_PACKAGES = ("bots.slack", "bots.discord", "bots.playground")
+
+
+def test_the_service_imports_every_adapter_by_name() -> None:
+    assert set(by_name(ROOT / "bots" / "services.py").values()) == {f"{p}.service" for p in ADAPTER_PACKAGES}
+
+
+def test_an_adapter_imports_neither_the_service_nor_another_adapter() -> None:
+    crossing = {
+        (name, target)
+        for name, targets in graph().items()
+        for package in ADAPTER_PACKAGES
+        if name.startswith(package)
+        for target in targets
+        if target == "bots.services" or (target.startswith(ADAPTER_PACKAGES) and not target.startswith(package))
+    }
+    assert crossing == set()
 
 
 def cycles(edges: dict[str, set[str]]) -> list[list[str]]:

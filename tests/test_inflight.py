@@ -119,6 +119,31 @@ async def test_drain_interrupts_answers_past_the_deadline():
     assert "interrupted" in surface.final_texts()[0]
 
 
+class FinalNeverLands(LocatedSurface):
+    """A platform that takes interim edits but holds every final (a budget drained by the
+    finals of many answers)."""
+
+    async def edit(self, ref: FakeMessage, text: str, *, final: bool) -> None:
+        if final:
+            await asyncio.sleep(3600)
+        await super().edit(ref, text, final=final)
+
+
+async def test_an_answer_cut_by_the_shutdown_deadline_keeps_its_record_for_whoever_finishes_it():
+    state = MemoryState()
+    source = ScriptedSource(words(TEXT), delay=0.05, hang_after=3)
+    assistant, inflight = assistant_with(source, state)
+    surface = FinalNeverLands()
+    task = asyncio.create_task(assistant.answer(surface, Question("q", ADA), answer_id="cut1"))
+    await asyncio.sleep(0.3)
+    await assistant.drain(0.3)
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert surface.unfinished() != []  # the message still shows its text and no end
+    record = await inflight.record_of("cut1")
+    assert record is not None and record.text.startswith("The quick")
+
+
 @pytest.mark.parametrize("history_tokens", ["100"])
 def test_long_history_is_trimmed_from_the_oldest(history_tokens):
     from core.models import ChatMessage

@@ -510,3 +510,19 @@ async def test_an_adapter_bug_logs_its_traceback_while_an_expected_failure_logs_
     with_trace = [r for r in caplog.records if r.exc_info]
     assert len(with_trace) == 1 and with_trace[0].exc_info[0] is KeyError
     assert any("not_in_channel" in r.getMessage() and not r.exc_info for r in caplog.records)
+
+
+class BrokenFinalSurface(FakeSurface):
+    """An adapter whose every edit raises what no retry policy expects."""
+
+    async def edit(self, ref, text, *, final):
+        raise KeyError("a bug in the adapter")
+
+
+async def test_an_adapter_bug_in_the_final_edit_is_logged_once_and_never_raised(caplog):
+    surface = BrokenFinalSurface()
+    with caplog.at_level("ERROR", logger="trickle.relay"):
+        outcome = await relay(surface, ScriptedSource(words(POEM), delay=0.05).stream())
+    assert outcome.end is EndReason.PLATFORM_ERROR
+    with_trace = [r for r in caplog.records if r.exc_info]
+    assert len(with_trace) == 1 and with_trace[0].exc_info[0] is KeyError

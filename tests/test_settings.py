@@ -156,3 +156,9 @@ def test_core_settings_hold_no_platform_field_and_import_no_platform():
         for alias in node.names
     ]
     assert not [name for name in imported if name and name.split(".")[0] == "bots"]
+
+
+@pytest.mark.parametrize("name", ["TRICKLE_HTTP_PORT", "TRICKLE_MAX_TOKENS", "DISCORD_GUILD_ID", "TRICKLE_USER_QUEUE"])
+def test_a_whole_number_setting_takes_digits_only(name: str) -> None:
+    with pytest.raises(SettingsError, match=rf"^{name}='3\.0' is not a whole number \(accepted: "):
+        Settings.from_mapping({name: "3.0"})

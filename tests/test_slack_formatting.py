@@ -752,3 +752,14 @@ def test_every_cut_of_an_answer_with_loosely_closed_fences_is_balanced() -> None
         assert rendered == render(text)[0]
         assert_no_control_sequence(rendered)
         assert_balanced(rendered)
+
+
+@pytest.mark.parametrize(
+    ("markdown", "expected"),
+    [
+        ("![[a](http://a.com)](http://i.png)", "<http://i.png|a>"),
+        ("[![[a](http://a.com)](http://i.png)](http://b.com)", "<http://b.com|a>"),
+    ],
+)
+def test_a_link_inside_a_label_is_its_label_for_slack_nests_no_links(markdown: str, expected: str) -> None:
+    assert to_mrkdwn(markdown) == expected

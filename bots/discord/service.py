@@ -186,6 +186,11 @@ class DiscordService:
         connection: asyncio.Task[None] | None = None
         try:
             connection = await self._connect_until_stopping()
+            if connection is None and not self.ctx.stopping.is_set():
+                # The connection ended by itself: returning is what stops the service
+                # (which then drains); waiting for the drain here would wait for ever.
+                log.warning("the Discord connection ended; stopping")
+                return
             await self._finish_answers()
         finally:
             if self.client is not None and not self.client.is_closed():

@@ -114,6 +114,7 @@ class Answer(Generic[Ref]):
         self._reader: asyncio.Task[None] | None = None
         self._finished = False
         self._decided = False  # ended before it began: one final post, no placeholder
+        self._bug_logged = False
 
     def __repr__(self) -> str:
         return (
@@ -132,6 +133,12 @@ class Answer(Generic[Ref]):
             self._override = (end, detail)
         if self._reader is not None and not self._reader.done():
             self._reader.cancel()
+
+    @property
+    def settled(self) -> bool:
+        """Whether every message of the answer was written as final."""
+        ledger = self._pages.ledger
+        return self._finished and bool(ledger) and not ledger.open_pages()
 
     @property
     def text(self) -> str:
@@ -165,8 +172,8 @@ class Answer(Generic[Ref]):
         except Exception as exc:
             if isinstance(exc, (SurfaceError, TimeoutError, OSError)):  # retries did not fix it
                 self.log.error("surface failed: %s", exc)
-            else:  # a bug in the adapter: its traceback, once
-                self.log.error("the surface raised %s", type(exc).__name__, exc_info=True)
+            else:
+                self._log_bug(exc, "while streaming")
             self.abort(EndReason.PLATFORM_ERROR, getattr(exc, "code", type(exc).__name__))
         finally:
             if self._stream.finish_reason is None or self._override is not None:
@@ -235,13 +242,26 @@ class Answer(Generic[Ref]):
             # for, and the shared budget still paces it (finals first).
             async with asyncio.timeout(self.config.finish_timeout):
                 await self._pages.sync(final=True)
-        except (SurfaceError, TimeoutError, OSError) as exc:
-            self.log.error("final edit failed: %s", exc)
-            if isinstance(exc, SurfaceError) and not exc.transient:
-                self._override = (EndReason.PLATFORM_ERROR, exc.code)
+        except Exception as exc:
+            expected = isinstance(exc, (SurfaceError, TimeoutError, OSError))
+            if expected:
+                self.log.error("final edit failed: %s", exc)
+            else:
+                self._log_bug(exc, "in the final edit")
+            if not expected or (isinstance(exc, SurfaceError) and not exc.transient):
+                self._override = (EndReason.PLATFORM_ERROR, getattr(exc, "code", type(exc).__name__))
                 await self._pages.rescue(self._end()[1], self.config.call_timeout)
         finally:
             self.observer.ended(self._end()[0].value)
+
+    def _log_bug(self, exc: Exception, where: str) -> None:
+        """A surface raised what no retry policy expects: a bug in the adapter. Its
+        traceback is logged once per answer; the same bug again is one line."""
+        if self._bug_logged:
+            self.log.error("the surface raised %s again %s", type(exc).__name__, where)
+            return
+        self._bug_logged = True
+        self.log.error("the surface raised %s %s", type(exc).__name__, where, exc_info=exc)
 
     def _text_for(self, final: bool) -> str:
         """The text the pages lay out: the model's so far, or, once final, the final text

@@ -21,7 +21,7 @@ from core.relay.ledger import PageLedger
 from core.relay.paging import Page, Pager
 from core.relay.reader import ModelReader
 from core.relay.status import StatusLine
-from core.surface import OpensWithText, Ref, Surface, SurfaceError
+from core.surface import OpensWithText, Ref, Surface
 
 __all__ = ["PageWriter"]
 
@@ -213,8 +213,8 @@ class PageWriter(Generic[Ref]):
         try:
             async with asyncio.timeout(timeout):
                 await self._calls.run(call, self._surface.edit_budget(ref), final=lambda: True)
-        except (SurfaceError, TimeoutError, OSError) as exc:
-            self._log.error("could not end page %d: %s", index, exc)
+        except Exception as exc:  # the final edit's own failure was logged already
+            self._log.error("could not end page %d: %s", index, exc or type(exc).__name__)
             return False
         self._observer.wrote(WriteKind.FINAL)
         return True

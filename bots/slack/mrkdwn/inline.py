@@ -77,8 +77,9 @@ def inline_edits(children: Sequence[Token], content: str, *, bold: int = 0, plai
             edits.append((*token.meta["span"], code if plain else f"`{code}`"))
         elif kind == "link_open" and (url := _url(token)) is not None:
             j = closer_of[i]
-            label = inline_edits(children[i + 1 : j], content, plain=True)
-            edits.append(_slack_link(token, url, _label(content, label, *token.meta["label"])))
+            label = _label(content, inline_edits(children[i + 1 : j], content, plain=True), *token.meta["label"])
+            # In a label (an image's alt text), a link is its label: Slack nests no links.
+            edits.append((*token.meta["span"], label) if plain else _slack_link(token, url, label))
             i = j  # a link to anything else stays as typed, its label formatted as text
         elif kind == "image":
             edits.extend(_image(token, bold=depth["*"], plain=plain))
