@@ -27,7 +27,8 @@ import openai
 from benchmarks.model_process import ModelProcess, bench_tokens
 from core.models import ChatMessage
 from core.pacing.budget import Budget
-from core.relay.answer import Answer, RelayConfig
+from core.relay.answer import Answer
+from core.relay.config import RelayConfig
 from core.sources.openai_client import build_openai_client
 from core.sources.openai_source import OpenAISource
 from tests.fakes.model import ScriptedSource

@@ -37,7 +37,8 @@ from core.observer import NullObserver, RelayObserver
 from core.question import Admission, Asker, Question, new_answer_id, queue_full
 from core.quotas.local import Slots
 from core.quotas.shared import PersonQuotas
-from core.relay.answer import Answer, RelayConfig
+from core.relay.answer import Answer
+from core.relay.config import RelayConfig
 from core.settings import CoreSettings
 from core.sources.base import CompletionSource
 from core.state.inflight import Inflight

@@ -22,7 +22,8 @@ from bots.metrics import Metrics
 from bots.services import add_status_routes
 from bots.slack.budgets import SlackLimits
 from core.models import Finish, TextDelta, Waiting
-from core.relay.answer import RelayConfig, relay
+from core.relay.answer import relay
+from core.relay.config import RelayConfig
 from tests.fakes.model import ScriptedSource, words
 from tests.fakes.openai_server import script_from_text
 from tests.fakes.surface import INDICATOR, FakeSurface

@@ -10,7 +10,8 @@ import pytest
 from core.models import EndReason, ErrorKind, Finish, TextDelta, Waiting
 from core.observer import NullObserver
 from core.pacing.budget import Budget
-from core.relay.answer import NOTICE_WAIT, Answer, RelayConfig, relay
+from core.relay.answer import NOTICE_WAIT, Answer, relay
+from core.relay.config import RelayConfig
 from core.surface import SurfaceError
 from tests.fakes.model import ScriptedSource, words
 from tests.fakes.surface import INDICATOR, PLACEHOLDER, FakeSurface

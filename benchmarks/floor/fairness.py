@@ -16,7 +16,8 @@ from benchmarks.floor.run import Seen
 from benchmarks.floor.surfaces import world
 from benchmarks.floor.workload import Workload, model
 from benchmarks.virtual_time import run_virtual
-from core.relay.answer import Answer, RelayConfig
+from core.relay.answer import Answer
+from core.relay.config import RelayConfig
 
 BUSY = 40  # the first person's answers, all streaming at once
 CHANNELS = 10

@@ -24,7 +24,8 @@ from benchmarks.floor.surfaces import Surface, world
 from benchmarks.floor.workload import QUANTILE, Workload, model, quantile
 from benchmarks.virtual_time import run_virtual
 from core.observer import NullObserver
-from core.relay.answer import Answer, RelayConfig
+from core.relay.answer import Answer
+from core.relay.config import RelayConfig
 
 PLATFORMS = ("slack-edit", "slack-native", "discord-mentions")
 

@@ -20,13 +20,13 @@ import asyncio
 import logging
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from typing import Generic
 
 from core.models import EndReason, Outcome, StreamEvent
 from core.notices import with_notice
 from core.observer import NullObserver, RelayObserver
 from core.relay.calls import PlatformCalls
+from core.relay.config import RelayConfig
 from core.relay.ending import answer_end
 from core.relay.reader import ModelReader
 from core.relay.status import NOTICE_WAIT, StatusLine
@@ -35,22 +35,7 @@ from core.surface import EditsOnOneBudget, Ref, Surface, SurfaceError
 
 log = logging.getLogger("trickle.relay")
 
-__all__ = ["NOTICE_WAIT", "Answer", "RelayConfig", "relay"]
-
-
-@dataclass(frozen=True, slots=True)
-class RelayConfig:
-    """How an answer is paced; `interval` is TRICKLE_EDIT_INTERVAL.
-
-    `finish_timeout` is only a backstop against a platform that never accepts the final
-    edit: a final may rightly queue for a minute or more behind the finals of many other
-    answers on one shared budget (fifty at Slack's 50 edits a minute).
-    """
-
-    interval: float = 0.5
-    call_timeout: float = 30.0
-    finish_timeout: float = 600.0
-    final_attempts: int = 6
+__all__ = ["NOTICE_WAIT", "Answer", "relay"]
 
 
 class Answer(Generic[Ref]):
@@ -165,7 +150,7 @@ class Answer(Generic[Ref]):
             if not self._decided:  # else `_finish` posts the one final message
                 await self._pages.post_first()
                 self.observer.placeholder(loop.time() - self._started_at)
-                await self._write_while_streaming()
+                await self._pages.follow(self.config.interval)
         except asyncio.CancelledError:
             self.abort(EndReason.INTERRUPTED)
             raise
@@ -200,32 +185,6 @@ class Answer(Generic[Ref]):
         except asyncio.CancelledError:
             pass
         await self._stream.close()  # the reader may have been cancelled before it started
-
-    async def _write_while_streaming(self) -> None:
-        loop = asyncio.get_running_loop()
-        while True:
-            await self._stream.dirty.wait()
-            if self._stream.done:
-                return
-            floor = self._pages.last_edit_at + self.config.interval - loop.time()
-            if floor > 0:
-                # Wait out the per-message floor, but not past the end of the stream:
-                # the final edit is the one people wait for.
-                try:
-                    await asyncio.wait_for(self._stream.ended.wait(), floor)
-                except TimeoutError:
-                    pass
-                if self._stream.done:
-                    return
-            self._stream.dirty.clear()
-            try:
-                await self._pages.sync(final=False)
-            except (SurfaceError, TimeoutError, OSError) as exc:
-                if isinstance(exc, SurfaceError) and not exc.transient:
-                    raise
-                # The platform is having a bad moment: the answer goes on, and the next
-                # edit carries everything written meanwhile.
-                self.log.warning("edit failed (%s); the next one carries the text", exc)
 
     # -- the end -------------------------------------------------------------------------
     async def _finish(self) -> None:

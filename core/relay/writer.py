@@ -21,7 +21,7 @@ from core.relay.ledger import PageLedger
 from core.relay.paging import Page, Pager
 from core.relay.reader import ModelReader
 from core.relay.status import StatusLine
-from core.surface import OpensWithText, Ref, Surface
+from core.surface import OpensWithText, Ref, Surface, SurfaceError
 
 __all__ = ["PageWriter"]
 
@@ -109,6 +109,35 @@ class PageWriter(Generic[Ref]):
         if self._on_page is not None:
             self._on_page(0, ref, text, False)
         self._status.placeholder_up()
+
+    async def follow(self, interval: float) -> None:
+        """Edit as the text grows until the stream ends: the first words at once, then at
+        most one edit per `interval`, each carrying everything written meanwhile."""
+        loop = asyncio.get_running_loop()
+        stream = self._stream
+        while True:
+            await stream.dirty.wait()
+            if stream.done:
+                return
+            floor = self.last_edit_at + interval - loop.time()
+            if floor > 0:
+                # Wait out the per-message floor, but not past the end of the stream:
+                # the final edit is the one people wait for.
+                try:
+                    await asyncio.wait_for(stream.ended.wait(), floor)
+                except TimeoutError:
+                    pass
+                if stream.done:
+                    return
+            stream.dirty.clear()
+            try:
+                await self.sync(final=False)
+            except (SurfaceError, TimeoutError, OSError) as exc:
+                if isinstance(exc, SurfaceError) and not exc.transient:
+                    raise
+                # The platform is having a bad moment: the answer goes on, and the next
+                # edit carries everything written meanwhile.
+                self._log.warning("edit failed (%s); the next one carries the text", exc)
 
     async def sync(self, *, final: bool) -> None:
         """Bring every page up to date once, in order; later pages may appear meanwhile.
