@@ -32,6 +32,7 @@ log = logging.getLogger("trickle.service")
 
 async def run_service(command: str, settings: Settings, args: argparse.Namespace | None = None) -> int:
     """Run `trickle slack|discord|playground|serve` until SIGTERM/SIGINT."""
+    log.debug("settings: %s", settings.redacted())
     platforms = _platforms(command, settings)
     # Listen before any platform connects: a busy port is then a clean start error.
     sock = None if command == "playground" else _listen(settings, required=_needs_http(platforms, settings))

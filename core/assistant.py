@@ -31,7 +31,7 @@ from core.answer_tasks import AnswerTasks
 from core.attachments.question_files import QuestionFiles
 from core.conversation.context import Fitted
 from core.conversation.prompt import PromptBuilder, tally
-from core.models import ChatMessage, EndReason, Outcome
+from core.models import EndReason, Outcome
 from core.notices import QUESTION_TOO_LONG
 from core.observer import NullObserver, RelayObserver
 from core.question import Admission, Asker, Question, new_answer_id, queue_full
@@ -97,11 +97,6 @@ class Assistant:
     def active(self) -> int:
         """Answers streaming right now."""
         return len(self.running)
-
-    def messages_for(self, question: Question) -> tuple[list[ChatMessage], bool]:
-        """The conversation the model sees, and whether anything had to be cut."""
-        fitted = self.fit(question)
-        return fitted.messages, fitted.trimmed
 
     def fit(self, question: Question) -> Fitted:
         """The conversation cut to TRICKLE_HISTORY_TOKENS and to the model's context."""

@@ -151,7 +151,8 @@ def test_long_history_is_trimmed_from_the_oldest(history_tokens):
     settings = Settings.from_mapping({"TRICKLE_HISTORY_TOKENS": history_tokens})
     assistant = Assistant(source=ScriptedSource([]), settings=settings)
     history = [ChatMessage("user", f"old message {n} " + "x" * 80) for n in range(20)]
-    messages, trimmed = assistant.messages_for(Question("newest?", ADA, history=history))
+    fitted = assistant.fit(Question("newest?", ADA, history=history))
+    messages, trimmed = fitted.messages, fitted.trimmed
     assert trimmed
     assert messages[-1].content == "newest?"
     assert messages[-2].content == history[-1].content

@@ -34,7 +34,7 @@ def test_the_model_reads_its_past_answers_without_their_notices():
         ChatMessage("assistant", "Roses are red\n\n_(stopped by Ada)_"),
         ChatMessage("user", "_(not a notice to strip)_", "Ada"),
     ]
-    messages, _ = assistant.messages_for(Question("go on", Asker("U1", "Ada"), history=history))
+    messages = assistant.fit(Question("go on", Asker("U1", "Ada"), history=history)).messages
     assert [m.content for m in messages[1:]] == [
         "write a poem",
         "Roses are red",

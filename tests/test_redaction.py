@@ -333,7 +333,7 @@ HISTORY = [
 
 def test_the_question_and_history_are_redacted_and_the_system_prompt_is_not():
     assistant, _ = _assistant(TRICKLE_REDACT="email,card,phone")
-    messages, _ = assistant.messages_for(Question("call me on +44 20 7946 0958", ADA, history=HISTORY))
+    messages = assistant.fit(Question("call me on +44 20 7946 0958", ADA, history=HISTORY)).messages
     assert [(m.role, m.content, m.name) for m in messages] == [
         ("system", "Escalate to support@example.com.", None),
         ("user", "my card is [card]", "Ada"),
@@ -344,7 +344,7 @@ def test_the_question_and_history_are_redacted_and_the_system_prompt_is_not():
 
 def test_without_the_setting_the_model_is_sent_what_was_written():
     assistant, _ = _assistant()
-    messages, _ = assistant.messages_for(Question("call me on +44 20 7946 0958", ADA, history=HISTORY))
+    messages = assistant.fit(Question("call me on +44 20 7946 0958", ADA, history=HISTORY)).messages
     assert [m.content for m in messages[1:]] == [
         "my card is 4111 1111 1111 1111",
         "Noted, I will not repeat ada@example.com.",
