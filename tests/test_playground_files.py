@@ -28,6 +28,7 @@ from core.assistant import Assistant
 from core.question import about_files
 from core.sources.factory import build_source
 from tests.fakes.openai_server import FakeOpenAI, script_from_text
+from tests.test_playground import until_answered
 
 Socket = aiohttp.ClientWebSocketResponse
 Upload = tuple[str, bytes, str]  # name, bytes, content type
@@ -83,16 +84,6 @@ async def post(
     data = kwargs.pop("data", None) or form(text, files)
     async with client.post("/say", data=data, headers=headers, **kwargs) as response:
         return response.status, await response.json()
-
-
-async def until_answered(socket: Socket, timeout: float = 15) -> list[dict[str, Any]]:
-    """Every event a tab gets up to the one carrying an answer's final figures."""
-    events: list[dict[str, Any]] = []
-    async with asyncio.timeout(timeout):
-        while True:
-            events.append(event := await socket.receive_json())
-            if event["type"].startswith("message.") and event["bot"] and event["final"] and event["stats"]["end"]:
-                return events
 
 
 async def quiet(socket: Socket, seconds: float = 0.2) -> None:

@@ -52,7 +52,7 @@ class AskCommand:
         self._budgets = budgets
         self._people = people
         self._answer = answer  # the bot's answer path (placeholder, relay, history)
-        self._spawn = spawn  # runs the answer as a task the bot tracks
+        self._spawn = spawn  # the assistant's: shutdown waits for the answer
 
     def __repr__(self) -> str:
         return f"<AskCommand {COMMAND}>"
