@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from bots.discord.budgets import DiscordBudgets, budget_key, parse_headers
-from bots.discord.windows import RECHECK, WindowBucket
+from bots.discord.windows import FINAL_SLOT_RELEASE, RECHECK, WindowBucket
 
 
 class Clock:
@@ -71,6 +71,28 @@ def test_interim_calls_are_spread_over_the_window_and_leave_the_final_slot() -> 
     assert bucket.try_take(4.0, need=1.0)
     assert not bucket.try_take(4.5, need=1.0)  # and nothing more until the reset
     assert bucket.try_take(5.1, need=2.0)
+
+
+def test_a_final_slot_no_final_took_goes_to_an_interim_as_the_window_closes() -> None:
+    bucket = WindowBucket(rate=1.0, burst=5, now=0.0)
+    assert bucket.try_take(0.0, need=2.0)
+    bucket.observe(0.0, remaining=4, reset_after=5.0, limit=5)
+    for at in (1.25, 2.5, 3.75):
+        assert bucket.try_take(at, need=2.0)
+    assert not bucket.try_take(4.5, need=2.0)  # kept for a final while one may still come
+    assert not bucket.try_take(4.7, need=2.0)
+    assert bucket.try_take(5.0 - FINAL_SLOT_RELEASE, need=2.0)  # else it would be lost at the reset
+    assert not bucket.try_take(4.9, need=1.0)  # the window is spent
+
+
+def test_while_answers_stream_a_window_not_opened_is_time_lost() -> None:
+    bucket = WindowBucket(rate=1.0, burst=5, now=0.0)
+    # Nothing open: waiting a quarter second moves every later window as much.
+    assert bucket.wasted_by(0.0, 0.25) >= 1.0
+    assert bucket.wasted_by(0.0, 0.0) == 0.0
+    assert bucket.try_take(0.0, need=2.0)
+    assert bucket.wasted_by(1.0, 1.25) == 0.0  # open, and not closing by then
+    assert bucket.wasted_by(4.9, 5.1) == 4.0  # closing with four calls unspent
 
 
 def test_while_only_a_final_could_go_the_budget_looks_again_soon() -> None:

@@ -7,16 +7,20 @@ below the floor, the bound is wrong, not the relay.
 from __future__ import annotations
 
 import asyncio
+import math
 import socket
 import time
+from dataclasses import replace
 
 import pytest
 
-from benchmarks.floor.bound import Allowance, BucketShape, WindowShape, floor_p95
+from benchmarks.floor.bound import Allowance, BucketShape, WindowShape, shown_within
 from benchmarks.floor.fairness import run_fairness
 from benchmarks.floor.limits import allowances, platform_limits, trickle_limits
+from benchmarks.floor.proof import floor_p95
 from benchmarks.floor.run import Scenario, floors, run_relay
-from benchmarks.floor.workload import Workload, model
+from benchmarks.floor.timeline import opening_losses
+from benchmarks.floor.workload import QUANTILE, Workload, model, quantile
 from benchmarks.virtual_time import VirtualTimeLoop, run_virtual
 from core.models import Finish, TextDelta
 
@@ -106,18 +110,65 @@ def test_a_small_case_checked_by_hand() -> None:
     assert 0.39 <= floor_p95([tiny], two) < 0.4
 
 
-def test_ten_answers_in_one_discord_channel_checked_by_hand() -> None:
-    # 10 answers of 400 tokens (0.5 s + i/50 s); p95 needs 3,800 of the 4,000 tokens
-    # within S. Writes in [0.5, 8.48 + S] come from 5-call windows opened at least 5 s
-    # apart from t=0: 5 (floor((8.48 + S) / 5) + 1) of them. One write shows c = floor(50 S)
-    # + 1 tokens, an answer at most 400.
+def test_ten_answers_in_one_discord_channel_counted_by_hand() -> None:
+    # The counting half alone. 10 answers of 400 tokens (0.5 s + i/50 s); p95 needs
+    # 3,800 of the 4,000 tokens within S. Writes in [0.5, 8.48 + S] come from 5-call
+    # windows opened at least 5 s apart from t=0: 5 (floor((8.48 + S) / 5) + 1) of them.
+    # One write shows c = floor(50 S) + 1 tokens, an answer at most 400.
     # - S < 1.52: 10 writes, at most 10 c >= 3,800 -> c >= 380 -> S >= 7.58: no.
     # - 1.52 <= S < 6.52: 15 writes: one each, then 5 seconds of at most 400 - c:
     #   10 c + 5 (400 - c) >= 3,800 -> c >= 360 -> S >= 7.18: no (and c < 200 is worse).
     # - S = 6.52: 20 writes, two per answer, 2 c = 654 >= 400: all 4,000 shown. Yes.
     answers = [Workload()] * 10
     channel = [Allowance("channel", WindowShape(limit=5, period=5.0), frozenset(range(10)))]
-    assert 6.51 <= floor_p95(answers, channel) < 6.52
+    assert shown_within(answers, channel, 6.51) < 3_800 <= shown_within(answers, channel, 6.52)
+    # When the writes can come only raises it: the 20th write of S = 6.52 needs a fourth
+    # window, opened at 15.0 at the soonest, when it shows only the last token.
+    assert floor_p95(answers, channel) >= 6.51
+
+
+def test_openings_one_after_another_lose_the_early_tokens() -> None:
+    # Ten answers in one Discord channel: five creates a window, so the sixth to tenth
+    # message opens 5 s after the question at the soonest, and within S = 1 s shows none
+    # of the tokens emitted before 4 s: (4.0 - 0.5) * 50 = 175 of each.
+    answers = [Workload()] * 10
+    creates = Allowance("creates", WindowShape(limit=5, period=5.0), frozenset(range(10)), per_answer=1, opens=True)
+    assert opening_losses(answers, [creates], 1.0) == [0] * 5 + [175] * 5
+    # The same limit, not opening anything, costs nothing.
+    assert opening_losses(answers, [replace(creates, opens=False)], 1.0) == [0] * 10
+    # A token bucket: burst 4, then 0.9 a second: the fifth opens at 1.11 s, the sixth at 2.22 s.
+    posts = Allowance("posts", BucketShape(rate=0.9, burst=4), frozenset(range(6)), per_answer=1, opens=True)
+    assert opening_losses(answers[:6], [posts], 0.5) == [0, 0, 0, 0, 6, 62]
+
+
+def _p95_of(schedule: list[list[float]], workload: Workload) -> float:
+    """Staleness p95 of an explicit schedule: answer i is written at `schedule[i]`'s times,
+    each write showing everything emitted by then."""
+    stale = []
+    for times in schedule:
+        for index in range(workload.tokens):
+            emitted = workload.emitted_at(index)
+            stale.append(min((t for t in times if t >= emitted), default=math.inf) - emitted)
+    return quantile(stale, QUANTILE)
+
+
+def test_when_writes_can_come_raises_the_floor_and_a_real_schedule_stays_above_it() -> None:
+    # Five answers share a bucket of burst 1 refilled 0.75 a second. Counting pools the
+    # ~10 writes of the whole run, as if each could show any S-long stretch: 4.02 s. But
+    # a write early in the stream cannot show late tokens, and the writes the tail needs
+    # come from the same slow refill: the intervals prove more than 5 s.
+    answers = [Workload()] * 5
+    bucket = [Allowance("edits", BucketShape(rate=0.75, burst=1), frozenset(range(5)))]
+    counting = next(s / 100 for s in range(1, 2000) if shown_within(answers, bucket, s / 100) >= 1_901)
+    assert counting == pytest.approx(4.02)
+    floor = floor_p95(answers, bucket)
+    assert floor >= 5.0
+    # A bound must not exceed what some schedule achieves: the bucket's writes in turn
+    # (one every 4/3 s from 4/3 s), round robin, with the tail's writes after 8.48 s.
+    times = [k / 0.75 for k in range(1, 20)]
+    schedule = [times[i::5] for i in range(5)]
+    assert all(t[-1] >= 8.48 for t in schedule)
+    assert floor <= _p95_of(schedule, Workload())
 
 
 @pytest.mark.parametrize("platform", ["slack-edit", "slack-native", "discord-mentions"])
@@ -156,6 +207,15 @@ def test_the_relay_is_exact_polite_and_above_the_floor(platform: str) -> None:
     assert trickle_floor > 0
     assert run.p95 >= trickle_floor
     assert run.p95 >= platform_floor
+
+
+def test_ten_discord_answers_keep_their_edit_windows_in_step() -> None:
+    # Deterministic (virtual clock). Discord's windows open with their first call, so an
+    # idle gap pushes every later window (and the finals it holds) back: with the edit
+    # window opened late and its final slot left unspent, p95 was 7.19 s.
+    run = run_relay(Scenario("discord-mentions", 10, 1))
+    assert run.exact == 10 and run.refused == 0
+    assert run.p95 <= 5.5
 
 
 def test_a_relay_run_is_deterministic() -> None:

@@ -77,10 +77,11 @@ def row(scenario: Scenario, trickle_floor: float, platform_floor: float, run: Re
 
 
 FOOTER = """\
-floor p95 = a PROVEN LOWER BOUND on token-staleness p95 from a counting relaxation (each
-  write shows, within S, only tokens emitted in the S before it; writes are capped by the
-  limits' capacity up to the last emission + S), NOT an offline optimum: the best possible
-  schedule may be well above it. Printed rounded down to 10 ms. (trickle) uses trickle's
+floor p95 = a PROVEN LOWER BOUND on token-staleness p95 from two relaxations (each write
+  shows, within S, only tokens emitted in the S before it; counting: writes are capped by
+  the limits' capacity up to the last emission + S; timeline: messages open one after
+  another as their limit allows, and each stretch of the stream needs writes of its own),
+  NOT an offline optimum: the best possible schedule may be above it. Rounded down to 10 ms. (trickle) uses trickle's
   configured budgets (chat.update 45/min burst 8, chat.postMessage 0.9/s burst 4,
   chat.appendStream 90/min burst 16, which native streaming's stop also draws on);
   (platform) Slack's 50/min burst 10, 1/s burst 5, 100/min burst 20 (startStream and

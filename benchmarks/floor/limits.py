@@ -81,13 +81,15 @@ def allowances(platform: str, layout: Sequence[int], limits: Limits) -> list[All
             allowance
             for c, m in by_channel.items()
             for allowance in (
-                Allowance(f"creates {c}", limits.channel, m, per_answer=1),
+                Allowance(f"creates {c}", limits.channel, m, per_answer=1, opens=True),
                 Allowance(f"edits {c}", limits.channel, m),
             )
         ]
     updates = Allowance("chat.update", limits.updates, everyone)
     # One message per answer: its opening is its one post (or stream start).
-    posts = [Allowance(f"chat.postMessage {c}", limits.posts, m, per_answer=1) for c, m in by_channel.items()]
+    posts = [
+        Allowance(f"chat.postMessage {c}", limits.posts, m, per_answer=1, opens=True) for c, m in by_channel.items()
+    ]
     if platform == "slack-edit":
         return [updates, *posts]
     if platform != "slack-native":
@@ -98,6 +100,6 @@ def allowances(platform: str, layout: Sequence[int], limits: Limits) -> list[All
     return [
         updates,
         appends,
-        Allowance("opening", Unlimited(), everyone, per_answer=1),  # startStream, or a post
+        Allowance("opening", Unlimited(), everyone, per_answer=1, opens=True),  # startStream, or a post
         Allowance("chat.stopStream", Unlimited(), everyone, per_answer=1),
     ]

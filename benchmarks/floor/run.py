@@ -17,9 +17,9 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from benchmarks.floor.bound import floor_p95
 from benchmarks.floor.limits import allowances, platform_limits, trickle_limits
 from benchmarks.floor.platforms import Message
+from benchmarks.floor.proof import floor_p95
 from benchmarks.floor.surfaces import Surface, world
 from benchmarks.floor.workload import QUANTILE, Workload, model, quantile
 from benchmarks.virtual_time import run_virtual

@@ -15,6 +15,7 @@ from core.pacing.bucket import TokenBucket
 MAX_RATE = 50.0  # Discord's global limit per bot: no bucket may go faster
 FINAL_SLOTS = 1  # calls of each window that only final edits (and placeholders) may take
 RECHECK = 0.05  # seconds between looks while only a final edit could go
+FINAL_SLOT_RELEASE = 0.25  # seconds before a window ends when its final slots go to interims
 _NEW_WINDOW_SLACK = 0.25  # a reset this much later than the known one means a new window
 
 
@@ -29,6 +30,8 @@ class WindowBucket(TokenBucket):
       of each window: an interim edit already on its way when the stream ends must not
       make the final edit wait for the reset. One is enough, since a grant that comes
       after the end carries the final text; each more would idle a fifth of the window.
+      In the window's last `FINAL_SLOT_RELEASE` seconds they go to interims too: a
+      final then waits at most that long for the reset, and the slot is not lost.
     - *Reset*: when the window ends the server holds `limit` fresh calls at once. The
       token bucket alone would trickle them back at `rate` (a 429 or an empty window
       pauses it until the reset, then starts from nothing), so placeholders and finals
@@ -37,6 +40,9 @@ class WindowBucket(TokenBucket):
       updates every ~1.7 s rather than three times at once and then not for 4 s.
     - *Next window*: once the window's length is known, a call after a reset opens the
       next window at once (the headers confirm it), so the cap holds from its first call.
+    - *No idle gap*: while answers stream, a window not opened is time lost: every later
+      window, and the finals it will hold, comes that much later (`wasted_by`). So the
+      planner spends a call as soon as a window can open, and the windows stay in step.
     - *Recheck*: a waiting interim edit turns final when its stream ends, but `Budget`
       re-decides only when its timer fires; while a final could go, it fires soon.
     The rate and the window's length are learned from the window's first call.
@@ -74,6 +80,8 @@ class WindowBucket(TokenBucket):
             interim = need > 1.0
             if self.window_left < (max(need, 1.0 + FINAL_SLOTS) if interim else need):
                 at = max(at, self.window_end)
+                if interim and self.window_left >= 1.0:
+                    at = min(at, max(now, self.window_end - FINAL_SLOT_RELEASE))
             elif interim:
                 at = max(at, self._spread_slot())
         if at > now and need > 1.0 and self._final_could_go(now):
@@ -82,9 +90,13 @@ class WindowBucket(TokenBucket):
 
     def wasted_by(self, now: float, until: float) -> float:
         """Calls lost if none is made until `until`: the open window's calls left, if it
-        ends by then (a window not yet opened loses nothing: it opens with a call)."""
+        ends by then. A window not yet opened loses time instead: it opens with a call,
+        so every window after it (and the finals they will hold) comes as much later, as
+        if a window's worth of calls per period were lost meanwhile."""
         if now < self.window_end <= until:
             return max(0.0, self.window_left)
+        if now >= self.window_end and self.period and until > now:
+            return max(1.0, self.burst * (until - now) / self.period)
         return 0.0
 
     def _spread_slot(self) -> float:

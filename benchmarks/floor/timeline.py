@@ -1,0 +1,111 @@
+"""The second half of the PROVEN LOWER BOUND: when writes can come, not only how many.
+
+The counting relaxation (`benchmarks.floor.bound`) pools every write the limits allow
+over the whole run, as if any of them could come at any time. Two facts about time are
+left out, and where answers outnumber the writes they decide the figure. Both bound the
+tokens *lost* (not shown within a candidate staleness S) from below, in any schedule:
+
+1. **Openings.** An answer's first write opens its one message (a post, a create, a
+   stream start) and nothing shows it before: an answer opened at p loses every token
+   emitted before p - S. Openings drawn on one limit come one after another, the k-th
+   no sooner than that limit allows k calls after the question (`Shape.earliest`). The
+   answers of one opening limit stream the same workload here, so whichever opens k-th
+   loses at least what an answer opened at `earliest(k)` loses; the sum is lost in any
+   schedule. (Where the workloads differ, no opening loss is counted: still a bound.)
+2. **Intervals.** Tokens emitted in [a, c) can be shown within S only by writes in
+   [a, c + S], each showing at most min(per_write, its answer's tokens in [a, c)) of
+   them, and the limits cap those writes (`Allowance.capacity`). So at least the
+   interval's tokens less the best allocation of those writes are lost. Disjoint
+   intervals lose disjoint tokens, so their losses add, whatever the capacity counted
+   twice between neighbours (that only lowers the sum). A dynamic programme over a grid
+   of cut points finds the partition of the emission span with the largest sum. Tokens
+   already lost to an opening are left out of every interval: nothing is counted twice.
+
+p95 <= S allows at most (all tokens - the rank p95 counts) tokens lost;
+`benchmarks.floor.proof` requires both this and the counting test, so the floor only
+rises, and it stays a bound (not an offline optimum).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from benchmarks.floor.bound import Allowance, best_shown, groups
+from benchmarks.floor.workload import EPS, Workload
+
+GRID = 0.2  # seconds between the cut points the partition may use
+
+
+def opening_losses(answers: Sequence[Workload], allowances: Sequence[Allowance], stale: float) -> list[int]:
+    """Per answer, the leading tokens no schedule can show within `stale` (fact 1)."""
+    lost = [0] * len(answers)
+    for allowance in allowances:
+        if not allowance.opens:
+            continue
+        members = sorted(allowance.members)
+        if len({answers[i] for i in members}) != 1:
+            continue  # different workloads: which opens first would matter; count nothing
+        for rank, i in enumerate(members, start=1):
+            opened = allowance.shape.earliest(rank)
+            lost[i] = max(lost[i], _emitted_before(answers[i], opened - stale))
+    return lost
+
+
+def least_lost(answers: Sequence[Workload], allowances: Sequence[Allowance], stale: float) -> int:
+    """The fewest tokens, over all answers, that any schedule fails to show within `stale`."""
+    skipped = opening_losses(answers, allowances, stale)
+    total = sum(skipped)
+    for members in groups(len(answers), allowances):
+        inside = set(members)
+        shared = [a for a in allowances if a.members & inside]
+        total += _interval_losses([answers[i] for i in members], [skipped[i] for i in members], shared, stale)
+    return total
+
+
+def _interval_losses(
+    answers: Sequence[Workload], skipped: Sequence[int], allowances: Sequence[Allowance], stale: float
+) -> int:
+    """Fact 2 for one group of answers sharing limits: the best partition's summed loss."""
+    start = min(a.first for a in answers)
+    end = max(a.last for a in answers)
+    steps = max(1, math.ceil((end - start) / GRID))
+    cuts = [start + k * GRID for k in range(steps)] + [end + 1.0]  # the last cut is past every token
+    per_write = [a.per_write(stale) for a in answers]
+    best = [0] * len(cuts)  # best[j]: the largest loss from a partition of [cuts[0], cuts[j])
+    for j in range(1, len(cuts)):
+        best[j] = max(
+            best[i] + _lost_in(answers, skipped, per_write, allowances, cuts[i], cuts[j], min(cuts[j], end) + stale)
+            for i in range(j)
+        )
+    return best[-1]
+
+
+def _lost_in(
+    answers: Sequence[Workload],
+    skipped: Sequence[int],
+    per_write: Sequence[int],
+    allowances: Sequence[Allowance],
+    lo: float,
+    hi: float,
+    writes_until: float,
+) -> int:
+    """Tokens emitted in [lo, hi) (past each answer's opening loss) that the writes of
+    [lo, writes_until] cannot all show within the staleness `per_write` stands for."""
+    counts = [
+        max(0, _emitted_before(a, hi) - max(skip, _emitted_before(a, lo)))
+        for a, skip in zip(answers, skipped, strict=True)
+    ]
+    tokens = sum(counts)
+    if tokens == 0:
+        return 0
+    writes = sum(a.capacity(lo, writes_until) for a in allowances)
+    return tokens - best_shown(counts, per_write, writes)
+
+
+def _emitted_before(answer: Workload, moment: float) -> int:
+    """How many of the answer's tokens were emitted strictly before `moment` (ties count
+    as not yet emitted, the side that lowers the bound)."""
+    if moment <= answer.first + EPS:
+        return 0
+    return min(answer.tokens, math.ceil((moment - answer.first) * answer.rate - EPS))
