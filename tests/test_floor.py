@@ -19,6 +19,8 @@ from benchmarks.floor.fairness import run_fairness
 from benchmarks.floor.limits import allowances, platform_limits, trickle_limits
 from benchmarks.floor.proof import floor_p95
 from benchmarks.floor.run import Scenario, floors, run_relay
+from benchmarks.floor.search import keeps_the_rules, search
+from benchmarks.floor.search import p95 as search_p95
 from benchmarks.floor.timeline import opening_losses
 from benchmarks.floor.workload import QUANTILE, Workload, model, quantile
 from benchmarks.virtual_time import VirtualTimeLoop, run_virtual
@@ -230,3 +232,12 @@ def test_one_question_is_not_starved_by_another_persons_forty() -> None:
     # and final ahead of the forty others' interims (without the per-person rules: 8.8 s).
     assert fair.first_visible <= 1.0
     assert fair.final_after_last <= 2.0
+
+
+def test_a_searched_schedule_keeps_the_rules_and_stays_above_the_floor() -> None:
+    # The floor bounds every schedule, so the best one a search finds must sit above it.
+    workload = Workload()
+    found, schedule = search(workload, hold=1.5, steps=2_000, seed=1)
+    assert keeps_the_rules(schedule, workload, hold=1.5)
+    assert found == pytest.approx(search_p95(schedule, workload))
+    assert floors(Scenario("discord-mentions", 10, 1))[1] <= found < 7.56  # better than the start
