@@ -83,6 +83,11 @@ def test_a_final_slot_no_final_took_goes_to_an_interim_as_the_window_closes() ->
     assert not bucket.try_take(4.7, need=2.0)
     assert bucket.try_take(5.0 - FINAL_SLOT_RELEASE, need=2.0)  # else it would be lost at the reset
     assert not bucket.try_take(4.9, need=1.0)  # the window is spent
+    # A 429's pause holds the released slot too.
+    paused = WindowBucket(rate=1.0, burst=5, now=0.0)
+    paused.observe(0.0, remaining=1, reset_after=5.0, limit=5)
+    paused.rate_limited(4.0, retry_after=0.9)
+    assert paused.ready_at(4.8, need=2.0) >= 4.9
 
 
 def test_while_answers_stream_a_window_not_opened_is_time_lost() -> None:

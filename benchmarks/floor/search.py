@@ -66,12 +66,16 @@ def p95(schedule: Schedule, workload: Workload) -> float:
     return stale[nearest_rank(len(stale), QUANTILE)]
 
 
+def _on_grid(at: float) -> float:
+    """Times in steps of 20 ms (a token's interval), never before the question."""
+    return round(max(0.0, at) * 50) / 50
+
+
 def search(
     workload: Workload, *, answers: int = 10, hold: float | None = None, steps: int = 30_000, seed: int = 1
 ) -> tuple[float, Schedule]:
     """Simulated annealing from the plain schedule (create as the windows allow, one final each)."""
     rng = random.Random(seed)
-    on_grid = lambda at: round(max(0.0, at) * 50) / 50  # noqa: E731 (a one-line rounding)
     current: Schedule = [
         (PERIOD * (k // LIMIT) + workload.first, [workload.last + PERIOD * (k // LIMIT)]) for k in range(answers)
     ]
@@ -84,12 +88,12 @@ def search(
         create, edits = trial[i]
         move = rng.random()
         if move < 0.3:
-            create = on_grid(create + rng.gauss(0, 1.0))
+            create = _on_grid(create + rng.gauss(0, 1.0))
         elif move < 0.55 and edits:
             j = rng.randrange(len(edits))
-            edits[j] = on_grid(edits[j] + rng.gauss(0, 1.0))
+            edits[j] = _on_grid(edits[j] + rng.gauss(0, 1.0))
         elif move < 0.8:
-            edits.append(on_grid(rng.uniform(0, workload.last + 3 * PERIOD)))
+            edits.append(_on_grid(rng.uniform(0, workload.last + 3 * PERIOD)))
         elif edits:
             edits.pop(rng.randrange(len(edits)))
         trial[i] = (create, edits)

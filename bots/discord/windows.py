@@ -81,7 +81,7 @@ class WindowBucket(TokenBucket):
             if self.window_left < (max(need, 1.0 + FINAL_SLOTS) if interim else need):
                 at = max(at, self.window_end)
                 if interim and self.window_left >= 1.0:
-                    at = min(at, max(now, self.window_end - FINAL_SLOT_RELEASE))
+                    at = min(at, max(now, self.window_end - FINAL_SLOT_RELEASE, self.paused_until))
             elif interim:
                 at = max(at, self._spread_slot())
         if at > now and need > 1.0 and self._final_could_go(now):
