@@ -104,6 +104,19 @@ class EditsOnOneBudget(Protocol):
 
 
 @runtime_checkable
+class EndsAfterFinal(Protocol[Ref_contra]):
+    """A surface whose message still needs one call once its final text is shown (a
+    Slack stream's `chat.stopStream`), on a budget of its own and showing nothing new:
+    the relay makes it after every page is final, so no word waits on it."""
+
+    def must_end(self, ref: Ref_contra) -> bool: ...
+
+    def end_budget(self, ref: Ref_contra) -> Budget | None: ...
+
+    async def end(self, ref: Ref_contra) -> None: ...
+
+
+@runtime_checkable
 class ShowsStatus(Protocol[Ref_contra]):
     """A surface that can say in the placeholder why nothing is written yet.
 

@@ -112,6 +112,41 @@ async def test_rate_limited_budget_waits_out_retry_after():
 
 
 @pytest.mark.looptime
+async def test_take_now_never_waits_and_never_jumps_the_queue():
+    loop = asyncio.get_running_loop()
+    budget = Budget(rate=1.0, burst=2, reserve=0)
+    assert await budget.take_now() and await budget.take_now()
+    assert not await budget.take_now()  # spent: no, at once
+    await asyncio.sleep(1.0)
+    waiter = asyncio.create_task(budget.acquire(stale_since=0.0))
+    await asyncio.sleep(0)
+    assert not await budget.take_now()  # a token is back, but the queued call has it
+    await waiter
+    await asyncio.sleep(1.0)
+    budget.rate_limited(5.0)
+    assert not await budget.take_now()  # a 429's pause holds for everyone
+    await asyncio.sleep(5.0 + 2 / budget.bucket.rate)
+    assert await budget.take_now()
+    assert budget.stats.granted == 4 and loop.time() > 7
+
+
+class _SpentElsewhere:
+    """A shared (replicas') bucket the other replicas have emptied."""
+
+    async def take(self, need: float) -> float:
+        return 1.0
+
+    async def pause(self, retry_after: float) -> None:
+        return None
+
+
+async def test_take_now_gives_the_token_back_when_the_replicas_spent_the_allowance():
+    budget = Budget(rate=1.0, burst=1, reserve=0, remote=_SpentElsewhere())
+    assert not await budget.take_now()
+    assert budget.bucket.tokens == pytest.approx(1.0, abs=0.01)
+
+
+@pytest.mark.looptime
 async def test_cancelled_waiter_does_not_block_the_others():
     budget = Budget(rate=1.0, burst=1, reserve=0)
     await budget.acquire(stale_since=0.0)

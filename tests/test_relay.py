@@ -527,3 +527,47 @@ async def test_an_adapter_bug_in_the_final_edit_is_logged_once_and_never_raised(
     assert outcome.end is EndReason.PLATFORM_ERROR
     with_trace = [r for r in caplog.records if r.exc_info]
     assert len(with_trace) == 1 and with_trace[0].exc_info[0] is KeyError
+
+
+class EndingSurface(FakeSurface):
+    """A surface whose messages need one more call once final (a Slack stream's stop)."""
+
+    def __init__(self, *, end_budget: Budget, fail_end: bool = False, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.ended: list[tuple[float, int, bool]] = []  # when, which message, final by then
+        self._end_budget = end_budget
+        self._fail_end = fail_end
+
+    def must_end(self, ref: object) -> bool:
+        return all(m != ref for _, m, _ in self.ended)
+
+    def end_budget(self, ref: object) -> Budget | None:
+        return self._end_budget
+
+    async def end(self, ref: object) -> None:
+        if self._fail_end:
+            raise SurfaceError("channel_not_found")
+        assert isinstance(ref, type(self.messages[0]))
+        self.ended.append((asyncio.get_running_loop().time(), ref.id, ref.final))
+
+
+async def test_a_message_that_must_be_ended_is_ended_once_after_its_final_text():
+    loop = asyncio.get_running_loop()
+    ends = Budget(rate=1.0, burst=1, reserve=0)
+    await ends.acquire(stale_since=0.0)  # spent: the end waits about a second
+    surface = EndingSurface(end_budget=ends, page_limit=60)
+    outcome = await relay(surface, ScriptedSource(words(POEM), delay=0.01).stream())
+    assert outcome.end is EndReason.STOP and outcome.pages >= 2
+    assert "".join(surface.final_texts()) == POEM
+    assert sorted(message for _, message, _ in surface.ended) == [m.id for m in surface.messages]
+    assert all(final for _, _, final in surface.ended)
+    last_final = max(when for m in surface.messages for when, _, final in m.versions if final)
+    assert all(when >= last_final for when, _, _ in surface.ended)
+    assert loop.time() >= 1.0
+
+
+async def test_an_end_that_fails_does_not_change_the_answer():
+    surface = EndingSurface(end_budget=Budget(rate=1.0, burst=1, reserve=0), fail_end=True)
+    outcome = await relay(surface, ScriptedSource(words(POEM), delay=0.01).stream())
+    assert outcome.end is EndReason.STOP
+    assert surface.final_texts() == [POEM] and surface.unfinished() == []

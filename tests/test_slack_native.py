@@ -24,6 +24,11 @@ async def test_a_mention_is_streamed_natively_with_the_exact_text(slack_bot):
     assert message.stream_recipient == ("UALICE", "T1")
     assert len(h.fake.calls_to("chat.appendStream")) >= 2
     assert h.fake.calls_to("chat.update") == [] and h.fake.calls_to("chat.postMessage") == []
+    # The final text is appended like the rest; the stop (Tier 2) comes after, with nothing new.
+    appended = "".join(str(c.params.get("markdown_text") or "") for c in h.fake.calls_to("chat.appendStream"))
+    assert unescape(appended) == TEXT
+    (stop,) = h.fake.calls_to("chat.stopStream")
+    assert not stop.params.get("markdown_text")
     for call in h.fake.calls:
         assert "<!" not in json.dumps(call.params)
 
@@ -93,3 +98,42 @@ async def test_a_long_native_answer_continues_in_more_streams(slack_bot):
     pages = h.pages("C1", event["ts"])
     assert len(pages) >= 2 and all(p.stream_stopped for p in pages)
     assert h.shown("C1", event["ts"], LONG) == LONG
+
+
+async def test_more_answers_than_stream_starts_go_on_in_edit_mode_without_a_429(slack_bot):
+    # Slack allows chat.startStream and chat.stopStream about 20 a minute (Tier 2; the
+    # fake: bursts of 5), trickle paces to 18 with bursts of 3: of six answers at once,
+    # three stream natively and three are edited, and none waits for a start.
+    h = await slack_bot(TRICKLE_SLACK_STREAM="native")
+    events = []
+    for n in range(6):
+        h.model.script_queue.append(script_from_text(f"Answer number {n}, streamed or edited.", delay=0.05))
+        events.append(h.fake.mention_event(f"U{n}", f"q{n}", f"C{n}"))
+    for event in events:
+        await h.deliver(event)
+    await h.settle()
+    streamed = 0
+    for n, event in enumerate(events):
+        (message,) = h.pages(f"C{n}", event["ts"])
+        assert unescape(message.visible) == f"Answer number {n}, streamed or edited."
+        assert not message.streamed or message.stream_stopped
+        streamed += message.streamed
+    assert streamed == len(h.fake.calls_to("chat.startStream")) == len(h.fake.calls_to("chat.stopStream")) == 3
+    assert len(h.fake.calls_to("chat.postMessage")) == 3
+    assert sum(h.fake.rate_limited.values()) == 0
+
+
+async def test_a_rate_limited_start_answers_in_edit_mode_at_once(slack_bot, caplog):
+    h = await slack_bot(TRICKLE_SLACK_STREAM="native")
+    h.fake.fail("chat.startStream", "ratelimited", status=429, retry_after=30)
+    # Slack says 30 s: the first answer is edited at once, and the next one does not
+    # try a stream meanwhile.
+    for n, text in enumerate(("Edited, not queued.", "Edited again.")):
+        h.model.script_queue.append(script_from_text(text, delay=0.02))
+        event = h.fake.mention_event("UALICE", f"q{n}", "C1")
+        await h.deliver(event)
+        await h.settle()
+        (message,) = h.pages("C1", event["ts"])
+        assert not message.streamed and unescape(message.visible) == text
+    assert "chat.startStream rate limited" in caplog.text
+    assert len(h.fake.calls_to("chat.startStream")) == 1

@@ -83,14 +83,23 @@ class WindowShape:
 
 
 @dataclass(frozen=True, slots=True)
-class Unlimited:
-    """A call the platform does not rate-limit (capped per answer by its `Allowance`)."""
+class EitherShape:
+    """Calls that may go by either of two limits (a Slack message opened by
+    `chat.startStream` or by `chat.postMessage`): the k-th comes once the two together
+    allow k."""
+
+    one: Shape
+    other: Shape
 
     def writes(self, start: float, end: float) -> float:
-        return math.inf
+        return self.one.writes(start, end) + self.other.writes(start, end)
 
     def earliest(self, count: int) -> float:
-        return 0.0
+        # i of them by `one`, the rest by `other`, each side no sooner than it allows.
+        return min(
+            max(self.one.earliest(i) if i else 0.0, self.other.earliest(count - i) if count - i else 0.0)
+            for i in range(count + 1)
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +107,8 @@ class Allowance:
     """One limit that some answers' writes draw on; `per_answer` caps its use by each.
 
     `opens`: each member's message is opened by one call on this limit, before which
-    nothing shows that answer (`benchmarks.floor.timeline` counts what that costs).
+    nothing shows that answer (`benchmarks.floor.timeline` counts what that costs), or,
+    where another limit may open them too, by one call on `opening` (an `EitherShape`).
     """
 
     name: str
@@ -106,6 +116,12 @@ class Allowance:
     members: frozenset[int]
     per_answer: int | None = None
     opens: bool = False
+    opening: Shape | None = None
+
+    @property
+    def opening_shape(self) -> Shape:
+        """When this limit's members' messages can open: the k-th at `earliest(k)`."""
+        return self.opening or self.shape
 
     def capacity(self, start: float, end: float) -> float:
         writes = self.shape.writes(start, end)

@@ -10,15 +10,18 @@ Which limits a scenario has (`allowances`):
   answer: the bound covers schedules that post no needless extra pages);
 - slack-native: `chat.appendStream` per workspace, plus what native streaming may fall back
   on (`chat.update`, `chat.postMessage`): a schedule may stop a stream and go on editing.
-  Each answer opens one message (`chat.startStream`, not limited by the fake Slack, or
-  `chat.postMessage`) and stops one stream (`chat.stopStream`, not limited by the fake
-  Slack). Under trickle's limits the opening draws on the channel's post budget and the
-  stop on the append budget, as `bots/slack/native.py` draws them;
+  Each answer opens one message, by `chat.startStream` (Tier 2, per workspace) or by
+  `chat.postMessage` (per channel), and may stop one stream (`chat.stopStream`, Tier 2,
+  per workspace), which may carry text. At the platform, openings may go by either limit
+  (`EitherShape`, each channel given the whole start budget: looser, so still a bound);
+  trickle also draws a start on the channel's post budget (`starts_on_posts`), so under
+  its limits the posts alone pace openings;
 - discord-mentions: each channel's window, creates and edits together; trickle's budget
   follows Discord's headers (`WindowBucket`), so its own limits are the platform's.
 The floor is computed twice: under trickle's configured limits (`SlackLimits`: 45/min
-burst 8, 0.9/s burst 4, 90/min burst 16), the one the ratio uses, and under the platform's
-(`tests/fakes`: 50/min burst 10, 1/s burst 5, 100/min burst 20; Discord 5 per 5 s).
+burst 8, 0.9/s burst 4, 90/min burst 16, starts and stops 18/min burst 3), the one the
+ratio uses, and under the platform's (`tests/fakes`: 50/min burst 10, 1/s burst 5,
+100/min burst 20, starts and stops 20/min burst 5; Discord 5 per 5 s).
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from benchmarks.floor.bound import Allowance, BucketShape, Shape, Unlimited, WindowShape
+from benchmarks.floor.bound import Allowance, BucketShape, EitherShape, Shape, WindowShape
 from bots.discord.budgets import DiscordBudgets
 from bots.slack.budgets import SlackLimits
 
@@ -39,9 +42,11 @@ class Limits:
     posts: Shape  # chat.postMessage, per channel
     appends: Shape  # chat.appendStream, per workspace
     channel: Shape  # a Discord channel's creates, and (counted apart) its edits
-    # chat.startStream / stopStream: free at the (fake) platform, once per answer each;
-    # trickle draws a start on the channel's post budget and a stop on the append budget.
-    free_stream_ends: bool
+    starts: Shape  # chat.startStream, per workspace
+    stops: Shape  # chat.stopStream, per workspace
+    # trickle makes a stream start inside a grant of the channel's post budget (Slack
+    # may count it as a message posted there); the fake Slack does not count it so.
+    starts_on_posts: bool
 
 
 def trickle_limits() -> Limits:
@@ -53,7 +58,9 @@ def trickle_limits() -> Limits:
         appends=BucketShape(slack.appends_per_minute / 60, slack.append_burst),
         # WindowBucket follows the server's windows: trickle's count is Discord's.
         channel=WindowShape(discord.burst, discord.burst / discord.rate),
-        free_stream_ends=False,
+        starts=BucketShape(slack.stream_starts_per_minute / 60, slack.stream_start_burst),
+        stops=BucketShape(slack.stream_stops_per_minute / 60, slack.stream_stop_burst),
+        starts_on_posts=True,
     )
 
 
@@ -64,7 +71,9 @@ def platform_limits() -> Limits:
         posts=BucketShape(1.0, 5),
         appends=BucketShape(100 / 60, 20),
         channel=WindowShape(5, 5.0),
-        free_stream_ends=True,
+        starts=BucketShape(20 / 60, 5),
+        stops=BucketShape(20 / 60, 5),
+        starts_on_posts=False,
     )
 
 
@@ -86,20 +95,24 @@ def allowances(platform: str, layout: Sequence[int], limits: Limits) -> list[All
             )
         ]
     updates = Allowance("chat.update", limits.updates, everyone)
-    # One message per answer: its opening is its one post (or stream start).
-    posts = [
-        Allowance(f"chat.postMessage {c}", limits.posts, m, per_answer=1, opens=True) for c, m in by_channel.items()
-    ]
     if platform == "slack-edit":
+        # One message per answer: its opening is its one post.
+        posts = [
+            Allowance(f"chat.postMessage {c}", limits.posts, m, per_answer=1, opens=True) for c, m in by_channel.items()
+        ]
         return [updates, *posts]
     if platform != "slack-native":
         raise ValueError(f"unknown platform {platform!r}")
-    appends = Allowance("chat.appendStream", limits.appends, everyone)
-    if not limits.free_stream_ends:
-        return [updates, appends, *posts]  # the stop is one more append-budget write
+    # One message per answer, opened by a stream start or a post.
+    either = None if limits.starts_on_posts else EitherShape(limits.starts, limits.posts)
+    starts = [] if limits.starts_on_posts else [Allowance("chat.startStream", limits.starts, everyone, per_answer=1)]
     return [
         updates,
-        appends,
-        Allowance("opening", Unlimited(), everyone, per_answer=1, opens=True),  # startStream, or a post
-        Allowance("chat.stopStream", Unlimited(), everyone, per_answer=1),
+        Allowance("chat.appendStream", limits.appends, everyone),
+        *starts,
+        *(
+            Allowance(f"chat.postMessage {c}", limits.posts, m, per_answer=1, opens=True, opening=either)
+            for c, m in by_channel.items()
+        ),
+        Allowance("chat.stopStream", limits.stops, everyone, per_answer=1),
     ]

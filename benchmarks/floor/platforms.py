@@ -108,14 +108,16 @@ class Platform:
 
 class SlackPlatform(Platform):
     """One Slack workspace with Slack's limits, as `tests/fakes/slack_server.py` has them:
-    `chat.update` and `chat.appendStream` per workspace, `chat.postMessage` per channel,
-    `chat.startStream`/`stopStream` unlimited; a refusal changes nothing and says when to
+    `chat.update`, `chat.appendStream`, `chat.startStream` and `chat.stopStream` per
+    workspace, `chat.postMessage` per channel; a refusal changes nothing and says when to
     come back, in whole seconds."""
 
     def __init__(self, *, page_limit: int = 12_000) -> None:
         super().__init__(page_limit)
         self.updates = PlatformBucket(50 / 60, 10)
         self.appends = PlatformBucket(100 / 60, 20)
+        self.starts = PlatformBucket(20 / 60, 5)  # Tier 2
+        self.stops = PlatformBucket(20 / 60, 5)
         self.posts: dict[str, PlatformBucket] = {}
 
     def _take(self, method: str, bucket: PlatformBucket) -> None:
@@ -141,6 +143,7 @@ class SlackPlatform(Platform):
         self._change(message, text, final)
 
     def start_stream(self, channel: str, text: str) -> Message:
+        self._take("chat.startStream", self.starts)
         self._check(text)
         return self._create(channel, text, False, streaming=True)
 
@@ -156,6 +159,7 @@ class SlackPlatform(Platform):
         if not message.streaming:
             self.errors.append("chat.stopStream on a stopped stream")
             raise SurfaceError("message_not_in_streaming_state")
+        self._take("chat.stopStream", self.stops)
         self._check(message.text + text)
         self._change(message, message.text + text, True)
         message.streaming = False

@@ -25,13 +25,15 @@ def floor_p95(
     q: float = QUANTILE,
     resolution: float = RESOLUTION,
     ceiling: float = 3600.0,
+    hold: float | None = None,
 ) -> float:
     """The largest staleness S (to `resolution`) at which p95 <= S is impossible.
 
     Feasibility only grows with S (more tokens per write, more time for writes, openings
     costing less), so a bisection finds the threshold; what is returned is a point
     proven infeasible, hence a lower bound on the p95 of any schedule (inf if none is
-    feasible by `ceiling`).
+    feasible by `ceiling`). With `hold`, it bounds only the schedules that keep the
+    placeholder promise (`benchmarks.floor.timeline`).
     """
     total = sum(a.tokens for a in answers)
     need = nearest_rank(total, q) + 1
@@ -39,7 +41,7 @@ def floor_p95(
     def feasible(stale: float) -> bool:
         if shown_within(answers, allowances, stale) < need:
             return False
-        return total - least_lost(answers, allowances, stale) >= need
+        return total - least_lost(answers, allowances, stale, hold=hold) >= need
 
     if feasible(0.0):
         return 0.0

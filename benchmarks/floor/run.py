@@ -28,6 +28,11 @@ from core.relay.answer import Answer
 from core.relay.config import RelayConfig
 
 PLATFORMS = ("slack-edit", "slack-native", "discord-mentions")
+HOLD = 1.5
+"""Seconds: trickle's placeholder promise as the floor takes it. Every message opens no
+later than HOLD after its opening limit allows it (the k-th of a channel by
+`earliest(k) + HOLD`), as `benchmarks.floor.search --hold` has it; the relay's own
+lateness is measured (`RelayRun.opening_lateness`) and must stay within it."""
 
 
 class Seen(NullObserver):
@@ -75,6 +80,7 @@ class RelayRun:
     errors: list[str]
     failures: Counter[str]
     visible: list[float]  # the same staleness, read off the platform's messages instead
+    opening_lateness: float  # the most any message opened after its limit allowed it
     simulated: float
     wall: float
 
@@ -142,6 +148,9 @@ async def _relay(scenario: Scenario, workload: Workload) -> RelayRun:
         errors=list(site.errors),
         failures=sum((seen.failures for _, _, seen in runs), Counter()),
         visible=[s for _, surface, _ in runs for s in visible_staleness(surface.pages, workload, asked)],
+        opening_lateness=_opening_lateness(
+            scenario, [surface.pages[0].history[0][0] - asked for _, surface, _ in runs]
+        ),
         simulated=loop.time() - asked,
         wall=0.0,
     )
@@ -155,13 +164,37 @@ def run_relay(scenario: Scenario, workload: Workload | None = None) -> RelayRun:
     return result
 
 
-def floors(scenario: Scenario, workload: Workload | None = None) -> tuple[float, float]:
-    """The floor under trickle's limits and under the platform's."""
+def _opening_lateness(scenario: Scenario, opened: Sequence[float]) -> float:
+    """How long after its opening limit (trickle's) allowed it the latest message opened:
+    the k-th to open on a limit against that limit's `earliest(k)`."""
+    late = 0.0
+    for allowance in allowances(scenario.platform, scenario.layout(), trickle_limits()):
+        if allowance.opens:
+            times = sorted(opened[i] for i in allowance.members)
+            shape = allowance.opening_shape
+            late = max(late, *(at - shape.earliest(k) for k, at in enumerate(times, start=1)))
+    return late
+
+
+@dataclass(frozen=True, slots=True)
+class Floors:
+    """One scenario's floors: under trickle's limits, the same keeping the placeholder
+    promise (`HOLD`), and under the platform's limits."""
+
+    trickle: float
+    promise: float
+    platform: float
+
+
+def floors(scenario: Scenario, workload: Workload | None = None) -> Floors:
+    """The scenario's floors (see `Floors`)."""
     answers = [workload or Workload()] * scenario.answers
     layout = scenario.layout()
-    return tuple(  # type: ignore[return-value]
-        floor_p95(answers, allowances(scenario.platform, layout, limits))
-        for limits in (trickle_limits(), platform_limits())
+    trickle = allowances(scenario.platform, layout, trickle_limits())
+    return Floors(
+        trickle=floor_p95(answers, trickle),
+        promise=floor_p95(answers, trickle, hold=HOLD),
+        platform=floor_p95(answers, allowances(scenario.platform, layout, platform_limits())),
     )
 
 

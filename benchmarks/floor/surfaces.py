@@ -8,8 +8,7 @@ What they leave out, next to `bots/slack/surface.py`, `native.py` and
 what was emitted up to the instant it was granted); no thread status, Stop button or
 streaming mark beyond Discord's size rule; no Slack escaping (the tokens need none);
 discord.py's own waits inside a call are not modelled (the budget's, fed the headers the
-trace config would see, are the only ones); and the fake Slack's free `startStream` and
-`stopStream` are taken as given.
+trace config would see, are the only ones).
 """
 
 from __future__ import annotations
@@ -89,35 +88,44 @@ class SlackEditSurface(KeptPages):
 
 class SlackNativeSurface(SlackEditSurface):
     """A Slack thread streamed natively, like `bots/slack/native.py`: a stream opened empty
-    on the post budget, appends of the new text (and the stop) on the append budget,
-    `chat.update` once a stream is stopped."""
+    (on the post budget, when a start is free at once, else the answer is edited as in
+    edit mode), appends of the new text, the final text's included, on the append budget,
+    then the stop on its own budget (`EndsAfterFinal`); `chat.update` once a stream is
+    stopped."""
 
     def __init__(self, platform: SlackPlatform, budgets: SlackBudgets, *, team: str, channel: str) -> None:
         super().__init__(platform, budgets, team=team, channel=channel)
         self._sent: dict[Message, int] = {}  # a live stream -> characters appended so far
+        self._by_edits = False
 
     async def post_placeholder(self) -> Message:
-        return self._start("")
+        return await self._start("") or await super().post_placeholder()
 
     async def post_opening(self, text: Callable[[], str]) -> Message:
-        return self._start("")  # a stream opens empty; appends follow
+        return await self._start("") or await super().post_opening(text)  # a stream opens empty
 
     async def post_page(self, text: str, *, final: bool) -> Message:
-        if final:
-            return await super().post_page(text, final=final)
-        return self._start(text)
+        started = None if final else await self._start(text)
+        return started or await super().post_page(text, final=final)
 
     async def edit(self, ref: Message, text: str, *, final: bool) -> None:
         sent = self._sent.get(ref)
         if sent is None:
             return await super().edit(ref, text, final=final)
         new = text[sent:]
-        if final:
-            self.platform.stop_stream(ref, new)
-            del self._sent[ref]
-        elif new:
+        if new:
             self.platform.append_stream(ref, new)
             self._sent[ref] = sent + len(new)
+
+    def must_end(self, ref: Message) -> bool:
+        return ref in self._sent
+
+    def end_budget(self, ref: Message) -> Budget | None:
+        return self.budgets.stream_stops(self.team)
+
+    async def end(self, ref: Message) -> None:
+        self.platform.stop_stream(ref, "")
+        del self._sent[ref]
 
     def answer_edit_budget(self) -> Budget | None:
         return self.budgets.appends(self.team)
@@ -127,7 +135,10 @@ class SlackNativeSurface(SlackEditSurface):
             return self.budgets.appends(self.team)
         return super().edit_budget(ref)
 
-    def _start(self, text: str) -> Message:
+    async def _start(self, text: str) -> Message | None:
+        if self._by_edits or not await self.budgets.stream_starts(self.team).take_now():
+            self._by_edits = True
+            return None
         message = self.platform.start_stream(self.channel, text)
         self._sent[message] = len(text)
         return self._keep(message)

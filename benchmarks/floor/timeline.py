@@ -21,6 +21,14 @@ tokens *lost* (not shown within a candidate staleness S) from below, in any sche
    of cut points finds the partition of the emission span with the largest sum. Tokens
    already lost to an opening are left out of every interval: nothing is counted twice.
 
+With `hold` (trickle's placeholder promise: the k-th message of an opening limit opens
+no later than `hold` after that limit allows it, at `earliest(k) + hold`), an opening
+shows only tokens emitted by its own time, so the intervals (fact 2) count, of an
+opening limit, only the openings still due when a stretch begins (`earliest(k) + hold
+>= a`).
+The floor with a hold bounds only the schedules that keep the promise; the relay's own
+openings are measured against it (`benchmarks.floor.run`).
+
 p95 <= S allows at most (all tokens - the rank p95 counts) tokens lost;
 `benchmarks.floor.proof` requires both this and the counting test, so the floor only
 rises, and it stays a bound (not an offline optimum).
@@ -29,7 +37,7 @@ rises, and it stays a bound (not an offline optimum).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from benchmarks.floor.bound import Allowance, best_shown, groups
 from benchmarks.floor.workload import EPS, Workload
@@ -47,24 +55,31 @@ def opening_losses(answers: Sequence[Workload], allowances: Sequence[Allowance],
         if len({answers[i] for i in members}) != 1:
             continue  # different workloads: which opens first would matter; count nothing
         for rank, i in enumerate(members, start=1):
-            opened = allowance.shape.earliest(rank)
+            opened = allowance.opening_shape.earliest(rank)
             lost[i] = max(lost[i], _emitted_before(answers[i], opened - stale))
     return lost
 
 
-def least_lost(answers: Sequence[Workload], allowances: Sequence[Allowance], stale: float) -> int:
-    """The fewest tokens, over all answers, that any schedule fails to show within `stale`."""
+def least_lost(
+    answers: Sequence[Workload], allowances: Sequence[Allowance], stale: float, *, hold: float | None = None
+) -> int:
+    """The fewest tokens, over all answers, that any schedule (keeping the placeholder
+    promise, with `hold`) fails to show within `stale`."""
     skipped = opening_losses(answers, allowances, stale)
     total = sum(skipped)
     for members in groups(len(answers), allowances):
         inside = set(members)
         shared = [a for a in allowances if a.members & inside]
-        total += _interval_losses([answers[i] for i in members], [skipped[i] for i in members], shared, stale)
+        total += _interval_losses([answers[i] for i in members], [skipped[i] for i in members], shared, stale, hold)
     return total
 
 
 def _interval_losses(
-    answers: Sequence[Workload], skipped: Sequence[int], allowances: Sequence[Allowance], stale: float
+    answers: Sequence[Workload],
+    skipped: Sequence[int],
+    allowances: Sequence[Allowance],
+    stale: float,
+    hold: float | None,
 ) -> int:
     """Fact 2 for one group of answers sharing limits: the best partition's summed loss."""
     start = min(a.first for a in answers)
@@ -72,10 +87,14 @@ def _interval_losses(
     steps = max(1, math.ceil((end - start) / GRID))
     cuts = [start + k * GRID for k in range(steps)] + [end + 1.0]  # the last cut is past every token
     per_write = [a.per_write(stale) for a in answers]
+
+    def capacity(lo: float, until: float) -> float:
+        return sum(_capacity(a, lo, until, hold) for a in allowances)
+
     best = [0] * len(cuts)  # best[j]: the largest loss from a partition of [cuts[0], cuts[j])
     for j in range(1, len(cuts)):
         best[j] = max(
-            best[i] + _lost_in(answers, skipped, per_write, allowances, cuts[i], cuts[j], min(cuts[j], end) + stale)
+            best[i] + _lost_in(answers, skipped, per_write, capacity, cuts[i], cuts[j], min(cuts[j], end) + stale)
             for i in range(j)
         )
     return best[-1]
@@ -85,7 +104,7 @@ def _lost_in(
     answers: Sequence[Workload],
     skipped: Sequence[int],
     per_write: Sequence[int],
-    allowances: Sequence[Allowance],
+    capacity: Callable[[float, float], float],
     lo: float,
     hi: float,
     writes_until: float,
@@ -99,8 +118,18 @@ def _lost_in(
     tokens = sum(counts)
     if tokens == 0:
         return 0
-    writes = sum(a.capacity(lo, writes_until) for a in allowances)
-    return tokens - best_shown(counts, per_write, writes)
+    return tokens - best_shown(counts, per_write, capacity(lo, writes_until))
+
+
+def _capacity(allowance: Allowance, lo: float, until: float, hold: float | None) -> float:
+    """The calls of `allowance` in [lo, until] that can show a token emitted from `lo` on:
+    with a hold, an opening limit's only those still due at `lo`."""
+    writes = allowance.capacity(lo, until)
+    if hold is None or not allowance.opens:
+        return writes
+    shape = allowance.opening_shape
+    due = sum(1 for k in range(1, len(allowance.members) + 1) if shape.earliest(k) + hold >= lo)
+    return min(writes, float(due))
 
 
 def _emitted_before(answer: Workload, moment: float) -> int:

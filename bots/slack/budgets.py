@@ -1,7 +1,9 @@
 """The Slack allowances every answer draws on, one `Budget` per scope Slack counts in.
 
 Slack counts `chat.update` per workspace (Tier 3, about 50 a minute, bursts of about 10)
-and `chat.postMessage` per channel (about 1 a second, short bursts). Ten answers streaming
+and `chat.postMessage` per channel (about 1 a second, short bursts); native streaming adds
+`chat.appendStream` (Tier 4) and `chat.startStream` / `chat.stopStream` (Tier 2, about 20
+a minute each), all per workspace. Ten answers streaming
 in one workspace must therefore share one edit budget, and ten placeholders in one
 channel one post budget: a budget per answer would let each of them spend the whole
 allowance and collect 429s. The defaults sit a little under Slack's figures so that clock
@@ -31,6 +33,10 @@ class SlackLimits:
     post_burst: float = 4.0
     appends_per_minute: float = 90.0  # chat.appendStream, Tier 4: about 100 a minute
     append_burst: float = 16.0
+    stream_starts_per_minute: float = 18.0  # chat.startStream, Tier 2: about 20 a minute
+    stream_start_burst: float = 3.0
+    stream_stops_per_minute: float = 18.0  # chat.stopStream, Tier 2 as well
+    stream_stop_burst: float = 3.0
 
 
 class SlackBudgets:
@@ -43,7 +49,7 @@ class SlackBudgets:
     together they stay inside Slack's allowance.
     """
 
-    __slots__ = ("limits", "_updates", "_appends", "_posts", "_max_channels", "_shared")
+    __slots__ = ("limits", "_updates", "_appends", "_starts", "_stops", "_posts", "_max_channels", "_shared")
 
     def __init__(
         self,
@@ -56,6 +62,8 @@ class SlackBudgets:
         self.limits = limits or SlackLimits()
         self._updates: dict[str, Budget] = {}
         self._appends: dict[str, Budget] = {}
+        self._starts: dict[str, Budget] = {}
+        self._stops: dict[str, Budget] = {}
         self._posts: OrderedDict[str, Budget] = OrderedDict()
         self._max_channels = max_channels
 
@@ -64,26 +72,35 @@ class SlackBudgets:
 
     def updates(self, team: str) -> Budget:
         """The `chat.update` budget shared by every answer in workspace `team`."""
-        budget = self._updates.get(team)
-        if budget is None:
-            budget = self._budget(
-                f"slack:{team}:chat.update",
-                rate=self.limits.updates_per_minute / 60,
-                burst=self.limits.update_burst,
-            )
-            self._updates[team] = budget
-        return budget
+        limits = self.limits
+        return self._workspace(self._updates, team, "chat.update", limits.updates_per_minute, limits.update_burst)
 
     def appends(self, team: str) -> Budget:
         """The `chat.appendStream` budget of workspace `team` (native streaming)."""
-        budget = self._appends.get(team)
+        return self._workspace(
+            self._appends, team, "chat.appendStream", self.limits.appends_per_minute, self.limits.append_burst
+        )
+
+    def stream_starts(self, team: str) -> Budget:
+        """The `chat.startStream` budget of workspace `team`: an answer takes a permit
+        without waiting (`Budget.take_now`) or streams with `chat.update` instead."""
+        limits = self.limits
+        return self._workspace(
+            self._starts, team, "chat.startStream", limits.stream_starts_per_minute, limits.stream_start_burst
+        )
+
+    def stream_stops(self, team: str) -> Budget:
+        """The `chat.stopStream` budget of workspace `team`: a stream's final text goes by
+        `chat.appendStream`, and the stop that ends it waits here, out of anyone's way."""
+        limits = self.limits
+        return self._workspace(
+            self._stops, team, "chat.stopStream", limits.stream_stops_per_minute, limits.stream_stop_burst
+        )
+
+    def _workspace(self, budgets: dict[str, Budget], team: str, method: str, per_minute: float, burst: float) -> Budget:
+        budget = budgets.get(team)
         if budget is None:
-            budget = self._budget(
-                f"slack:{team}:chat.appendStream",
-                rate=self.limits.appends_per_minute / 60,
-                burst=self.limits.append_burst,
-            )
-            self._appends[team] = budget
+            budget = budgets[team] = self._budget(f"slack:{team}:{method}", rate=per_minute / 60, burst=burst)
         return budget
 
     def posts(self, channel: str) -> Budget:
@@ -111,6 +128,8 @@ class SlackBudgets:
         for kind, budgets in (
             ("chat.update", self._updates),
             ("chat.appendStream", self._appends),
+            ("chat.startStream", self._starts),
+            ("chat.stopStream", self._stops),
             ("chat.postMessage", self._posts),
         ):
             for budget in list(budgets.values()):

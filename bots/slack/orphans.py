@@ -66,7 +66,7 @@ class OrphanFinisher:
     async def _stop_stream(self, location: Mapping[str, Any]) -> None:
         """End the dead owner's native stream so that `chat.update` may finish it."""
         channel, ts = str(location["channel"]), str(location["ts"])
-        budget = self._budgets.appends(str(location.get("team") or self._team))
+        budget = self._budgets.stream_stops(str(location.get("team") or self._team))
         try:
             await self._spend(
                 budget, lambda: self._client.chat_stopStream(channel=channel, ts=ts), "chat.stopStream", channel

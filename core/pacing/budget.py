@@ -162,6 +162,21 @@ class Budget:
         if len(self.stats.waits) > 4096:
             del self.stats.waits[:2048]
 
+    async def take_now(self) -> bool:
+        """A permit now, without waiting, or False.
+
+        For a caller with another way to go when this allowance is spent (a Slack answer
+        streams with `chat.update` when no `chat.startStream` is free), so that nobody
+        queues here. Queued callers keep their turn: while any waits, the answer is no.
+        """
+        if any(not w.future.done() for w in self._waiters) or not self.bucket.try_take(self._now()):
+            return False
+        if self.remote is not None and await self.remote.take(1.0) > 0:
+            self.bucket.tokens += 1.0  # the replicas together spent it: not ours after all
+            return False
+        self.stats.granted += 1
+        return True
+
     def join(self, outlook: Outlook) -> None:
         """Count on `outlook`'s writes before it asks: its final will want a token."""
         if not outlook.done:

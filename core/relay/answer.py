@@ -212,6 +212,8 @@ class Answer(Generic[Ref]):
                 await self._pages.rescue(self._end()[1], self.config.call_timeout)
         finally:
             self.observer.ended(self._end()[0].value)
+            if self._pages.ledger:  # the text is final: what is left shows nothing new
+                await self._pages.end_messages(self.config.finish_timeout)
 
     def _log_bug(self, exc: Exception, where: str) -> None:
         """A surface raised what no retry policy expects: a bug in the adapter. Its

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from functools import partial
 from typing import Generic
 
 from core.notices import with_notice
@@ -21,7 +22,7 @@ from core.relay.ledger import PageLedger
 from core.relay.paging import Page, Pager
 from core.relay.reader import ModelReader
 from core.relay.status import StatusLine
-from core.surface import OpensWithText, Ref, Surface, SurfaceError
+from core.surface import EndsAfterFinal, OpensWithText, Ref, Surface, SurfaceError
 
 __all__ = ["PageWriter"]
 
@@ -231,6 +232,23 @@ class PageWriter(Generic[Ref]):
                 if await self._end_page(page.index, text, timeout):
                     self.ledger.wrote(page.index, text, final=True)
                     break
+
+    async def end_messages(self, timeout: float) -> None:
+        """The calls some messages still need once final (`EndsAfterFinal`: a Slack
+        stream's stop), each paced on its own budget; a failure costs only the ending,
+        since the text is shown already."""
+        surface = self._surface
+        if not isinstance(surface, EndsAfterFinal):
+            return
+        for index in range(len(self.ledger)):
+            ref = self.ledger.ref(index)
+            if not surface.must_end(ref):
+                continue
+            try:
+                async with asyncio.timeout(timeout):
+                    await self._calls.run(partial(surface.end, ref), surface.end_budget(ref), final=lambda: True)
+            except Exception as exc:  # logged by the paced call where it was a refusal
+                self._log.warning("could not end page %d: %s", index, exc or type(exc).__name__)
 
     async def _end_page(self, index: int, text: str, timeout: float) -> bool:
         """One final edit of page `index` with `text`, paced like any other; True if done."""

@@ -10,7 +10,7 @@ It behaves like Slack where a streaming bot can get it wrong:
 
 * rate limits are token buckets with Slack's shape: `chat.update` one bucket for the whole
   workspace (Tier 3), `chat.postMessage` one per channel, `chat.appendStream` one per
-  workspace (Tier 4); a refusal is HTTP 429 with an integer `Retry-After` and
+  workspace (Tier 4), `chat.startStream` and `chat.stopStream` one each (Tier 2); a refusal is HTTP 429 with an integer `Retry-After` and
   `{"ok": false, "error": "ratelimited"}`, and it does not change the message;
 * size limits (`msg_too_long`, `invalid_blocks`), ownership (`cant_update_message`),
   membership (`not_in_channel`), token types, missing scopes and stream expiry answer

@@ -92,7 +92,8 @@ class FakeSlack(Transport):
         `invalid_blocks`), `strict_stream_updates` (`chat.update` on a stream that is
         still live answers `streaming_state_conflict`), `method_limits` (extra
         per-workspace buckets, `{"conversations.replies": (1, 1.0)}` = burst 1, 1/min; the
-        three `assistant.threads.*` methods have Tier-4 ones, `(20, 100)`, unless overridden),
+        three `assistant.threads.*` methods have Tier-4 ones, `(20, 100)`, and
+        `chat.startStream` / `chat.stopStream` Tier-2 ones, `(5, 20)`, unless overridden),
         `latency` (seconds each API call takes), `echo_events` (the bot's own posts and
         edits come back as `message` / `message_changed` events, over Socket Mode or to
         `events_url`), `retry_unacked` (an events_api envelope not acked within

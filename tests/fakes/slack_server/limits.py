@@ -1,7 +1,8 @@
 """Slack's rate limits as the fake enforces them: token buckets and 429 refusals.
 
 Slack's shape: `chat.update` has one bucket for the whole workspace (Tier 3),
-`chat.postMessage` one per channel, `chat.appendStream` one per workspace (Tier 4), the
+`chat.postMessage` one per channel, `chat.appendStream` one per workspace (Tier 4),
+`chat.startStream` and `chat.stopStream` a Tier-2 bucket each (about 20 a minute), the
 three `assistant.threads.*` methods a Tier-4 bucket each, and `method_limits` adds more.
 A refusal is HTTP 429 with an integer `Retry-After` and `{"ok": false, "error":
 "ratelimited"}`, raised before the handler runs, so it never changes a message.
@@ -22,6 +23,8 @@ _ASSISTANT_METHODS = (
     "assistant.threads.setSuggestedPrompts",
 )
 _TIER4 = (20, 100.0)  # burst, per minute: Slack's "100+ per minute" with room for a burst
+_TIER2 = (5, 20.0)  # Slack's "20+ per minute", with a short burst
+_STREAM_ENDS = ("chat.startStream", "chat.stopStream")
 
 
 class TokenBucket:
@@ -81,7 +84,11 @@ class RateLimits(Workspace):
         self.update_bucket = TokenBucket(burst=update_burst, per_second=update_rate_per_min / 60.0, clock=clock)
         self.append_bucket = TokenBucket(burst=append_burst, per_second=append_rate_per_min / 60.0, clock=clock)
         self.post_buckets: dict[str, TokenBucket] = {}
-        limits = {**dict.fromkeys(_ASSISTANT_METHODS, _TIER4), **(method_limits or {})}
+        limits = {
+            **dict.fromkeys(_ASSISTANT_METHODS, _TIER4),
+            **dict.fromkeys(_STREAM_ENDS, _TIER2),
+            **(method_limits or {}),
+        }
         self.method_buckets: dict[str, TokenBucket] = {
             name: TokenBucket(burst=burst, per_second=per_min / 60.0, clock=clock)
             for name, (burst, per_min) in limits.items()
