@@ -14,7 +14,16 @@ from dataclasses import replace
 
 import pytest
 
-from benchmarks.floor.bound import Allowance, BucketShape, EitherShape, WindowShape, shown_within
+from benchmarks.floor.bound import (
+    Allowance,
+    BucketShape,
+    EitherShape,
+    OwnRules,
+    WindowShape,
+    Writes,
+    best_split,
+    shown_within,
+)
 from benchmarks.floor.fairness import run_fairness
 from benchmarks.floor.limits import allowances, platform_limits, trickle_limits
 from benchmarks.floor.proof import floor_p95
@@ -101,6 +110,27 @@ def test_a_write_per_token_allows_zero_staleness() -> None:
     assert floor_p95([Workload()], huge) == 0.0
 
 
+def test_writes_only_streams_may_take_serve_no_more_answers_than_could_start_a_stream() -> None:
+    # Four answers with 100 tokens each to show, 10 a write. Twenty appends could show
+    # 200, but if only one answer could start a stream, they show its 100 at most; free
+    # writes (chat.update) still serve anyone.
+    counts, per_write = [100] * 4, [10] * 4
+    assert best_split(counts, per_write, Writes(free=0, gated=20, eligible=4)) == 200
+    assert best_split(counts, per_write, Writes(free=0, gated=20, eligible=1)) == 100
+    assert best_split(counts, per_write, Writes(free=5, gated=20, eligible=1)) == 150
+    # At most 3 writes a message: 3 appends for the stream, the 5 free for two others.
+    assert best_split(counts, per_write, Writes(free=5, gated=20, eligible=1, most=3)) == 80
+
+
+def test_the_edit_interval_caps_one_messages_writes_whatever_the_budget() -> None:
+    # 0.5 s between edits: over the 7.98 s stream plus S, one message takes at most
+    # floor((7.98 + S) / 0.5) + 3 writes (the opening and the final are exempt), each
+    # showing floor(50 S) + 1 tokens within S. p95 needs 380: S = 0.37 gives 19 x 19 =
+    # 361; S = 0.38 gives 19 x 20 = 380.
+    huge = [Allowance("huge", BucketShape(rate=1000.0, burst=1000.0), frozenset({0}))]
+    assert 0.37 <= floor_p95([Workload()], huge, rules=OwnRules(interval=0.5)) < 0.38
+
+
 def test_a_small_case_checked_by_hand() -> None:
     # 10 tokens, one every 0.1 s from t=0, and only 2 writes (burst 2, no refill).
     # p95 by nearest rank over 10 values is the 10th (round(0.95 * 9) = 9): every token
@@ -163,10 +193,10 @@ def test_the_placeholder_promise_keeps_an_opening_from_waiting_for_the_text() ->
     # nothing is left to show the rest: no staleness is feasible.
     post = Allowance("post", BucketShape(rate=1.0, burst=1), frozenset({0}), per_answer=1, opens=True)
     assert floor_p95([Workload()], [post]) == pytest.approx(7.57, abs=0.005)  # proven infeasible
-    assert floor_p95([Workload()], [post], hold=1.0) == math.inf
+    assert floor_p95([Workload()], [post], rules=OwnRules(hold=1.0)) == math.inf
     # With edits beside it, the promise costs what the edits cannot make up.
     edits = Allowance("edits", BucketShape(rate=0.75, burst=8), frozenset({0}))
-    assert floor_p95([Workload()], [post, edits], hold=1.0) >= floor_p95([Workload()], [post, edits])
+    assert floor_p95([Workload()], [post, edits], rules=OwnRules(hold=1.0)) >= floor_p95([Workload()], [post, edits])
 
 
 def test_when_writes_can_come_raises_the_floor_and_a_real_schedule_stays_above_it() -> None:

@@ -28,7 +28,7 @@ Which limits each platform's answers draw on is `benchmarks.floor.limits`'s job.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -109,6 +109,8 @@ class Allowance:
     `opens`: each member's message is opened by one call on this limit, before which
     nothing shows that answer (`benchmarks.floor.timeline` counts what that costs), or,
     where another limit may open them too, by one call on `opening` (an `EitherShape`).
+    `gate`: its calls serve only answers whose message is a Slack stream, and no more of
+    them than `gate` (the stream starts) allows to open (appends, stops).
     """
 
     name: str
@@ -117,6 +119,7 @@ class Allowance:
     per_answer: int | None = None
     opens: bool = False
     opening: Shape | None = None
+    gate: Shape | None = None
 
     @property
     def opening_shape(self) -> Shape:
@@ -129,6 +132,54 @@ class Allowance:
         if self.per_answer is not None:
             total = min(total, float(self.per_answer * len(self.members)))
         return total
+
+
+@dataclass(frozen=True, slots=True)
+class OwnRules:
+    """What trickle keeps beyond the limits, which a floor may hold every schedule to:
+    `hold`, the placeholder promise (every message opens no later than `hold` after its
+    opening limit allows it: `benchmarks.floor.timeline`), and `interval`, the least time
+    between two edits of one message (TRICKLE_EDIT_INTERVAL; the opening and the final
+    edit are exempt, as in `core.relay.writer`)."""
+
+    hold: float | None = None
+    interval: float | None = None
+
+    def most_writes(self, span: float) -> float:
+        """The most writes one message can take in `span` seconds."""
+        if self.interval is None:
+            return math.inf
+        return math.floor(span / self.interval + EPS) + 3  # edits apart, the opening, the final
+
+
+NO_RULES = OwnRules()
+"""Bound every schedule the limits allow, whatever it promises."""
+
+
+@dataclass(frozen=True, slots=True)
+class Writes:
+    """What some limits offer one group of answers over a stretch of time: `free` writes
+    any answer may take, `gated` ones only `eligible` answers may (see `Allowance.gate`),
+    and no answer more than `most` (`OwnRules.most_writes`)."""
+
+    free: float
+    gated: float = 0.0
+    eligible: int = 0
+    most: float = math.inf
+
+
+def offered(
+    allowances: Sequence[Allowance], capacity: Callable[[Allowance], float], opened_by: float, most: float
+) -> Writes:
+    """The writes `allowances` offer, each counted by `capacity`; gated ones serve the
+    answers whose streams can have started by `opened_by`; `most` per answer."""
+    gated = [a for a in allowances if a.gate is not None]
+    return Writes(
+        free=sum(capacity(a) for a in allowances if a.gate is None),
+        gated=sum(capacity(a) for a in gated),
+        eligible=max((math.floor(a.gate.writes(0.0, opened_by) + EPS) for a in gated if a.gate), default=0),
+        most=most,
+    )
 
 
 def groups(count: int, allowances: Sequence[Allowance]) -> list[list[int]]:
@@ -151,7 +202,9 @@ def groups(count: int, allowances: Sequence[Allowance]) -> list[list[int]]:
     return list(by_root.values())
 
 
-def shown_within(answers: Sequence[Workload], allowances: Sequence[Allowance], stale: float) -> int:
+def shown_within(
+    answers: Sequence[Workload], allowances: Sequence[Allowance], stale: float, rules: OwnRules = NO_RULES
+) -> int:
     """The most tokens, over all answers, that any schedule can show within `stale`.
 
     Every answer is asked at time 0, so `Workload` times are absolute. Answers that
@@ -165,13 +218,34 @@ def shown_within(answers: Sequence[Workload], allowances: Sequence[Allowance], s
     total = 0
     for members in groups(len(answers), allowances):
         inside = set(members)
-        writes = sum(a.capacity(start, end) for a in allowances if a.members & inside)
+        shared = [a for a in allowances if a.members & inside]
+        writes = offered(shared, lambda a: a.capacity(start, end), end, rules.most_writes(end - start))
         chosen = [answers[i] for i in members]
-        total += best_shown([a.tokens for a in chosen], [a.per_write(stale) for a in chosen], writes)
+        total += best_split([a.tokens for a in chosen], [a.per_write(stale) for a in chosen], writes)
     return total
 
 
-def best_shown(counts: Sequence[int], per_write: Sequence[int], writes: float) -> int:
+def best_split(counts: Sequence[int], per_write: Sequence[int], writes: Writes) -> int:
+    """`best_shown` where the gated writes serve at most `writes.eligible` answers.
+
+    Each answer's gain is concave in its writes and nothing for none, so it is
+    subadditive: what an answer shows with free and gated writes together is at most
+    what it shows with each apart. Hence the free writes' best over all answers plus the
+    gated writes' best over the `eligible` answers with the most to show (with equal
+    per-write gains, their marginal gains dominate any others') bounds the joint best;
+    so does pooling everything. The smaller of the two is returned.
+    """
+    most = writes.most
+    pooled = best_shown(counts, per_write, writes.free + writes.gated, most)
+    eligible = writes.eligible
+    if not writes.gated or eligible >= len(counts) or len(set(per_write)) > 1:
+        return pooled
+    top = sorted(counts, reverse=True)[:eligible]
+    split = best_shown(counts, per_write, writes.free, most) + best_shown(top, per_write[:eligible], writes.gated, most)
+    return min(pooled, split)
+
+
+def best_shown(counts: Sequence[int], per_write: Sequence[int], writes: float, most: float = math.inf) -> int:
     """The most tokens `writes` writes show, answer i having `counts[i]` tokens to show
     and one write showing at most `per_write[i]` of them (each write shows one answer).
 
@@ -182,15 +256,17 @@ def best_shown(counts: Sequence[int], per_write: Sequence[int], writes: float) -
     marginal gains over all answers: an answer's later gains are never larger than its
     earlier ones, so taking them largest first takes them in order. No answer is forced
     a write: p95 lets 5% of the tokens be as stale as they like, and a schedule may leave
-    one answer out of the window entirely.
+    one answer out of the window entirely. An answer takes at most `most` writes (its
+    gains cut off there, still non-increasing).
     """
     left = math.inf if math.isinf(writes) else math.floor(writes + EPS)
     marginals: list[tuple[int, int]] = []  # (gain, how many writes gain it)
     for count, gain in zip(counts, per_write, strict=True):
         full, rest = divmod(count, gain)
+        full = int(min(full, most))
         if full:
             marginals.append((gain, full))
-        if rest:
+        if rest and full < most:
             marginals.append((rest, 1))
     marginals.sort(reverse=True)
     shown = 0

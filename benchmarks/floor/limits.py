@@ -15,7 +15,8 @@ Which limits a scenario has (`allowances`):
   per workspace), which may carry text. At the platform, openings may go by either limit
   (`EitherShape`, each channel given the whole start budget: looser, so still a bound);
   trickle also draws a start on the channel's post budget (`starts_on_posts`), so under
-  its limits the posts alone pace openings;
+  its limits the posts alone pace openings. Appends and stops serve only the answers
+  opened as streams, as many as the starts allow (`Allowance.gate`);
 - discord-mentions: each channel's window, creates and edits together; trickle's budget
   follows Discord's headers (`WindowBucket`), so its own limits are the platform's.
 The floor is computed twice: under trickle's configured limits (`SlackLimits`: 45/min
@@ -108,11 +109,11 @@ def allowances(platform: str, layout: Sequence[int], limits: Limits) -> list[All
     starts = [] if limits.starts_on_posts else [Allowance("chat.startStream", limits.starts, everyone, per_answer=1)]
     return [
         updates,
-        Allowance("chat.appendStream", limits.appends, everyone),
+        Allowance("chat.appendStream", limits.appends, everyone, gate=limits.starts),
         *starts,
         *(
             Allowance(f"chat.postMessage {c}", limits.posts, m, per_answer=1, opens=True, opening=either)
             for c, m in by_channel.items()
         ),
-        Allowance("chat.stopStream", limits.stops, everyone, per_answer=1),
+        Allowance("chat.stopStream", limits.stops, everyone, per_answer=1, gate=limits.starts),
     ]

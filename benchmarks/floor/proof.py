@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from benchmarks.floor.bound import Allowance, shown_within
+from benchmarks.floor.bound import NO_RULES, Allowance, OwnRules, shown_within
 from benchmarks.floor.timeline import least_lost
 from benchmarks.floor.workload import QUANTILE, Workload, nearest_rank
 
@@ -25,23 +25,23 @@ def floor_p95(
     q: float = QUANTILE,
     resolution: float = RESOLUTION,
     ceiling: float = 3600.0,
-    hold: float | None = None,
+    rules: OwnRules = NO_RULES,
 ) -> float:
     """The largest staleness S (to `resolution`) at which p95 <= S is impossible.
 
     Feasibility only grows with S (more tokens per write, more time for writes, openings
     costing less), so a bisection finds the threshold; what is returned is a point
     proven infeasible, hence a lower bound on the p95 of any schedule (inf if none is
-    feasible by `ceiling`). With `hold`, it bounds only the schedules that keep the
-    placeholder promise (`benchmarks.floor.timeline`).
+    feasible by `ceiling`). With `rules`, it bounds only the schedules that keep them
+    (`OwnRules`: trickle's placeholder promise, its edit interval).
     """
     total = sum(a.tokens for a in answers)
     need = nearest_rank(total, q) + 1
 
     def feasible(stale: float) -> bool:
-        if shown_within(answers, allowances, stale) < need:
+        if shown_within(answers, allowances, stale, rules) < need:
             return False
-        return total - least_lost(answers, allowances, stale, hold=hold) >= need
+        return total - least_lost(answers, allowances, stale, rules) >= need
 
     if feasible(0.0):
         return 0.0

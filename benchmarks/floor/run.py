@@ -17,6 +17,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from benchmarks.floor.bound import OwnRules
 from benchmarks.floor.limits import allowances, platform_limits, trickle_limits
 from benchmarks.floor.platforms import Message
 from benchmarks.floor.proof import floor_p95
@@ -178,8 +179,8 @@ def _opening_lateness(scenario: Scenario, opened: Sequence[float]) -> float:
 
 @dataclass(frozen=True, slots=True)
 class Floors:
-    """One scenario's floors: under trickle's limits, the same keeping the placeholder
-    promise (`HOLD`), and under the platform's limits."""
+    """One scenario's floors: under trickle's limits and its edit interval, the same
+    keeping the placeholder promise (`HOLD`), and under the platform's limits alone."""
 
     trickle: float
     promise: float
@@ -191,9 +192,10 @@ def floors(scenario: Scenario, workload: Workload | None = None) -> Floors:
     answers = [workload or Workload()] * scenario.answers
     layout = scenario.layout()
     trickle = allowances(scenario.platform, layout, trickle_limits())
+    interval = RelayConfig().interval
     return Floors(
-        trickle=floor_p95(answers, trickle),
-        promise=floor_p95(answers, trickle, hold=HOLD),
+        trickle=floor_p95(answers, trickle, rules=OwnRules(interval=interval)),
+        promise=floor_p95(answers, trickle, rules=OwnRules(hold=HOLD, interval=interval)),
         platform=floor_p95(answers, allowances(scenario.platform, layout, platform_limits())),
     )
 

@@ -38,8 +38,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from functools import partial
 
-from benchmarks.floor.bound import Allowance, best_shown, groups
+from benchmarks.floor.bound import NO_RULES, Allowance, OwnRules, Writes, best_split, groups, offered
 from benchmarks.floor.workload import EPS, Workload
 
 GRID = 0.2  # seconds between the cut points the partition may use
@@ -61,16 +62,16 @@ def opening_losses(answers: Sequence[Workload], allowances: Sequence[Allowance],
 
 
 def least_lost(
-    answers: Sequence[Workload], allowances: Sequence[Allowance], stale: float, *, hold: float | None = None
+    answers: Sequence[Workload], allowances: Sequence[Allowance], stale: float, rules: OwnRules = NO_RULES
 ) -> int:
-    """The fewest tokens, over all answers, that any schedule (keeping the placeholder
-    promise, with `hold`) fails to show within `stale`."""
+    """The fewest tokens, over all answers, that any schedule keeping `rules` fails to
+    show within `stale`."""
     skipped = opening_losses(answers, allowances, stale)
     total = sum(skipped)
     for members in groups(len(answers), allowances):
         inside = set(members)
         shared = [a for a in allowances if a.members & inside]
-        total += _interval_losses([answers[i] for i in members], [skipped[i] for i in members], shared, stale, hold)
+        total += _interval_losses([answers[i] for i in members], [skipped[i] for i in members], shared, stale, rules)
     return total
 
 
@@ -79,7 +80,7 @@ def _interval_losses(
     skipped: Sequence[int],
     allowances: Sequence[Allowance],
     stale: float,
-    hold: float | None,
+    rules: OwnRules,
 ) -> int:
     """Fact 2 for one group of answers sharing limits: the best partition's summed loss."""
     start = min(a.first for a in answers)
@@ -88,8 +89,17 @@ def _interval_losses(
     cuts = [start + k * GRID for k in range(steps)] + [end + 1.0]  # the last cut is past every token
     per_write = [a.per_write(stale) for a in answers]
 
-    def capacity(lo: float, until: float) -> float:
-        return sum(_capacity(a, lo, until, hold) for a in allowances)
+    # With the promise, every message (a stream or not) has opened by the last deadline.
+    hold = rules.hold
+    opened_by = math.inf
+    if hold is not None:
+        opened_by = max(
+            (a.opening_shape.earliest(len(a.members)) + hold for a in allowances if a.opens), default=math.inf
+        )
+
+    def capacity(lo: float, until: float) -> Writes:
+        count = partial(_capacity, lo=lo, until=until, hold=hold)
+        return offered(allowances, count, min(until, opened_by), rules.most_writes(until - lo))
 
     best = [0] * len(cuts)  # best[j]: the largest loss from a partition of [cuts[0], cuts[j])
     for j in range(1, len(cuts)):
@@ -104,7 +114,7 @@ def _lost_in(
     answers: Sequence[Workload],
     skipped: Sequence[int],
     per_write: Sequence[int],
-    capacity: Callable[[float, float], float],
+    capacity: Callable[[float, float], Writes],
     lo: float,
     hi: float,
     writes_until: float,
@@ -118,10 +128,10 @@ def _lost_in(
     tokens = sum(counts)
     if tokens == 0:
         return 0
-    return tokens - best_shown(counts, per_write, capacity(lo, writes_until))
+    return tokens - best_split(counts, per_write, capacity(lo, writes_until))
 
 
-def _capacity(allowance: Allowance, lo: float, until: float, hold: float | None) -> float:
+def _capacity(allowance: Allowance, *, lo: float, until: float, hold: float | None) -> float:
     """The calls of `allowance` in [lo, until] that can show a token emitted from `lo` on:
     with a hold, an opening limit's only those still due at `lo`."""
     writes = allowance.capacity(lo, until)
