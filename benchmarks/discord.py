@@ -146,6 +146,7 @@ def _text(fake: FakeDiscord, key: str, mention: bool) -> str:
 async def main(quick: bool, tokens: int, rate: float) -> None:
     plans = [
         ("1 /ask", 1, 1, False),
+        ("1 mention", 1, 1, True),
         ("10 /ask in one channel", 10, 1, False),
         ("10 /ask over 10 channels", 10, 10, False),
         ("10 mentions in one channel", 10, 1, True),

@@ -61,6 +61,7 @@ async def run_scenario(
     replicas: int = 1,
     redis_url: str | None = None,
     pane: bool = False,
+    env: dict[str, str] | None = None,
 ) -> Scenario:
     """Ask `streams` questions over `channels` channels (or `pane`: in as many assistant
     pane threads) at once and measure the answers."""
@@ -75,7 +76,7 @@ async def run_scenario(
     slack = FakeSlack()
     await model.start()
     await slack.start()
-    bots = [await start_bot(slack, model.base_url, redis_url) for _ in range(replicas)]
+    bots = [await start_bot(slack, model.base_url, redis_url, env=env) for _ in range(replicas)]
     result = Scenario(name, streams)
     try:
         await slack.wait_connected(replicas, timeout=60)
@@ -175,7 +176,7 @@ def _finished(slack: FakeSlack, channel: str, ts: str, tokens: list[str] | None)
     return bool(replies) and unescape(visible_text(replies[-1])) == "".join(tokens)
 
 
-async def main(quick: bool, tokens: int, rate: float) -> None:
+async def main(quick: bool, tokens: int, rate: float, native: bool = False) -> None:
     plans = [
         ("1 stream", 1, 1, False),
         ("10 in one channel", 10, 1, False),
@@ -185,12 +186,14 @@ async def main(quick: bool, tokens: int, rate: float) -> None:
     ]
     if not quick:
         plans += [("50 in one channel", 50, 1, False), ("50 over 10 channels", 50, 10, False)]
+    env = {"TRICKLE_SLACK_STREAM": "native"} if native else None
     rows = []
     for name, streams, channels, pane in plans:
         started = time.perf_counter()
-        rows.append(await run_scenario(name, streams, channels, tokens, rate, pane=pane))
+        rows.append(await run_scenario(name, streams, channels, tokens, rate, pane=pane, env=env))
         print(f"  {name}: done in {time.perf_counter() - started:.0f} s", file=sys.stderr)
-    print_table(f"Slack: {tokens} tokens at {rate:g} tokens/s per answer, one workspace", rows)
+    mode = "native streaming (Tier 2 starts and stops)" if native else "edit mode"
+    print_table(f"Slack, {mode}: {tokens} tokens at {rate:g} tokens/s per answer, one workspace", rows)
 
 
 if __name__ == "__main__":
@@ -198,5 +201,6 @@ if __name__ == "__main__":
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--tokens", type=int, default=400)
     parser.add_argument("--rate", type=float, default=50.0)
+    parser.add_argument("--native", action="store_true", help="TRICKLE_SLACK_STREAM=native")
     args = parser.parse_args()
-    asyncio.run(main(args.quick, args.tokens, args.rate))
+    asyncio.run(main(args.quick, args.tokens, args.rate, args.native))

@@ -190,3 +190,46 @@ async def test_a_record_the_store_could_not_forget_is_forgotten_at_the_next_beat
     assert "inflight:a9" in await state.scan("inflight:*")
     await inflight.beat()
     assert await state.scan("inflight:*") == {}  # no peer will ever "finish" it as interrupted
+
+
+class EndingLocatedSurface(LocatedSurface):
+    """A surface whose messages must be ended after their final text (a Slack stream)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ended = asyncio.Event()
+        self.release = asyncio.Event()
+
+    def must_end(self, ref: FakeMessage) -> bool:
+        return not self.release.is_set()
+
+    def end_budget(self, ref: FakeMessage):
+        return None
+
+    async def end(self, ref: FakeMessage) -> None:
+        self.ended.set()
+        await self.release.wait()
+
+
+async def test_a_final_text_waiting_only_to_be_ended_is_recovered_without_a_notice():
+    state = MemoryState()
+    assistant, _ = assistant_with(ScriptedSource(words(TEXT), delay=0.01), state)
+    surface = EndingLocatedSurface()
+    task = asyncio.create_task(assistant.answer(surface, Question(TEXT, ADA), answer_id="a1"))
+    await asyncio.wait_for(surface.ended.wait(), 10)  # the final text is written; the end waits
+    await asyncio.sleep(0.1)
+    record = InflightRecord.loads((await state.scan("inflight:*"))["inflight:a1"])
+    assert record.final and record.text == TEXT
+    # Its process dies here (no more heartbeats): a peer finishes it with the text as it is.
+    await state.delete("alive:me")
+    finished: list[str] = []
+
+    async def finalize(location, text):
+        finished.append(text)
+
+    peer = Inflight(state, owner="peer")
+    await peer.recover({"fake": finalize})
+    await peer.recover({"fake": finalize})
+    assert finished == [TEXT]
+    surface.release.set()
+    await task

@@ -3,7 +3,8 @@
 Every answer writes down where its open page is and what it last showed. A process that
 dies (SIGKILL, OOM, power) cannot finish its messages, so its peers — or the next process
 to start — find records whose owner no longer heartbeats, claim each one once, and finish
-the message with what it showed plus an "interrupted" notice.
+the message with what it showed plus an "interrupted" notice (or, where the final text
+was written and only ending the message was left, with that text alone).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any
 from core.models import EndReason
 from core.notices import notice_for, with_notice
 from core.state.store import StateStore
-from core.surface import Locatable, LocatableBeforePost
+from core.surface import EndsAfterFinal, Locatable, LocatableBeforePost
 
 log = logging.getLogger("trickle.inflight")
 
@@ -38,6 +39,7 @@ class InflightRecord:
     location: dict[str, Any]
     text: str
     asker: str = ""  # who may stop it from another replica
+    final: bool = False  # `text` is the final text; only ending the message is left
 
     def dumps(self) -> str:
         return json.dumps(
@@ -48,6 +50,7 @@ class InflightRecord:
                 "location": self.location,
                 "text": self.text,
                 "asker": self.asker,
+                **({"final": True} if self.final else {}),
             },
             ensure_ascii=False,
             separators=(",", ":"),
@@ -63,6 +66,7 @@ class InflightRecord:
             data["location"],
             data["text"],
             data.get("asker", ""),
+            bool(data.get("final", False)),
         )
 
 
@@ -108,9 +112,18 @@ class Inflight:
             except TimeoutError:
                 pass
 
-    def shown(self, answer_id: str, platform: str, location: dict[str, Any], text: str, *, asker: str = "") -> None:
+    def shown(
+        self,
+        answer_id: str,
+        platform: str,
+        location: dict[str, Any],
+        text: str,
+        *,
+        asker: str = "",
+        final: bool = False,
+    ) -> None:
         """An open page now shows `text`: record it (latest wins, one write at a time)."""
-        self._pending[answer_id] = InflightRecord(answer_id, platform, self.owner, location, text, asker)
+        self._pending[answer_id] = InflightRecord(answer_id, platform, self.owner, location, text, asker, final)
         if answer_id not in self._writes:
             self._writes[answer_id] = asyncio.get_running_loop().create_task(self._flush(answer_id))
 
@@ -126,9 +139,15 @@ class Inflight:
             # Claimed but not yet posted: a crash now must not swallow the question.
             self.shown(answer_id, platform, surface.pending_location(), "", asker=asker)
 
+        ends = surface.must_end if isinstance(surface, EndsAfterFinal) else None
+
         def record(index: int, ref: Any, text: str, final: bool) -> None:
             if not final:
                 self.shown(answer_id, platform, locate(ref), text, asker=asker)
+            elif ends is not None and ends(ref):
+                # Final, but still to be ended (a Slack stream's stop): a crash now must
+                # leave the final text as it is, without an "interrupted" notice.
+                self.shown(answer_id, platform, locate(ref), text, asker=asker, final=True)
 
         return record
 
@@ -215,7 +234,7 @@ class Inflight:
                 continue
             if not await self.state.claim(f"recover:{record.answer_id}", ttl=600):
                 continue
-            text = with_notice(record.text, notice_for(EndReason.INTERRUPTED))
+            text = record.text if record.final else with_notice(record.text, notice_for(EndReason.INTERRUPTED))
             try:
                 await finalizers[record.platform](record.location, text)
             except Exception as exc:  # a message deleted meanwhile, a revoked token...
