@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from bots.slack.budgets import SlackLimits
 from tests.fakes.openai_server import script_from_text
 from tests.fakes.slack_server import unescape
 from tests.slack_harness import LONG, wait_until
@@ -98,6 +99,25 @@ async def test_a_long_native_answer_continues_in_more_streams(slack_bot):
     pages = h.pages("C1", event["ts"])
     assert len(pages) >= 2 and all(p.stream_stopped for p in pages)
     assert h.shown("C1", event["ts"], LONG) == LONG
+
+
+async def test_a_stream_that_waited_for_the_channels_post_budget_opens_with_the_words_so_far(slack_bot):
+    # One post a second in C1: the second answer's stream starts about a second late,
+    # and shows at once what the model wrote meanwhile.
+    h = await slack_bot(limits=SlackLimits(posts_per_second=1.0, post_burst=1), TRICKLE_SLACK_STREAM="native")
+    texts = [f"Answer {n} comes word by word, " + "and more " * 20 for n in range(2)]
+    events = []
+    for n, text in enumerate(texts):
+        h.model.script_queue.append(script_from_text(text, delay=0.05))
+        events.append(h.fake.mention_event(f"U{n}", f"q{n}", "C1"))
+    for event in events:
+        await h.deliver(event)
+    await h.settle()
+    for text, event in zip(texts, events, strict=True):
+        (message,) = h.pages("C1", event["ts"])
+        assert message.streamed and unescape(message.visible) == text
+    openings = [str(c.params.get("markdown_text") or "") for c in h.fake.calls_to("chat.startStream")]
+    assert openings[0] == "" and openings[1] and any(text.startswith(unescape(openings[1])) for text in texts)
 
 
 async def test_more_answers_than_stream_starts_go_on_in_edit_mode_without_a_429(slack_bot):

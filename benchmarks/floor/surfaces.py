@@ -87,9 +87,9 @@ class SlackEditSurface(KeptPages):
 
 
 class SlackNativeSurface(SlackEditSurface):
-    """A Slack thread streamed natively, like `bots/slack/native.py`: a stream opened empty
-    (on the post budget, when a start is free at once, else the answer is edited as in
-    edit mode), appends of the new text, the final text's included, on the append budget,
+    """A Slack thread streamed natively, like `bots/slack/native.py`: a stream opened with
+    the text so far (on the post budget, when a start is free at once, else the answer is
+    edited as in edit mode), appends of the new text, the final text's included, on the append budget,
     then the stop on its own budget (`EndsAfterFinal`); `chat.update` once a stream is
     stopped."""
 
@@ -102,7 +102,7 @@ class SlackNativeSurface(SlackEditSurface):
         return await self._start("") or await super().post_placeholder()
 
     async def post_opening(self, text: Callable[[], str]) -> Message:
-        return await self._start("") or await super().post_opening(text)  # a stream opens empty
+        return await self._start(text()) or await super().post_opening(text)
 
     async def post_page(self, text: str, *, final: bool) -> Message:
         started = None if final else await self._start(text)

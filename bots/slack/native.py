@@ -68,19 +68,23 @@ class NativeThreadSurface(SlackThreadSurface):
         return self._support.enabled and self.thread_ts is not None and not self._by_edits
 
     async def post_placeholder(self) -> SlackMessage:
-        ref = await self._start_empty() if self._native() else None
+        ref = await self._open("") if self._native() else None
         return ref or await super().post_placeholder()
 
     async def post_opening(self, text: Callable[[], str]) -> SlackMessage:
-        ref = await self._start_empty() if self._native() else None
+        """A stream opened with what the model wrote while the post budget kept it
+        waiting (appends follow), as in edit mode; or edit mode's opening."""
+        ref = await self._open(text()) if self._native() else None
         return ref or await super().post_opening(text)
 
-    async def _start_empty(self) -> SlackMessage | None:
-        """The answer's first message as an empty stream (appends follow), if it may."""
-        ref = await self._try_start("")
+    async def _open(self, text: str) -> SlackMessage | None:
+        """The answer's first message as a stream showing `text`, if it may stream."""
+        ref = await self._try_start(escape(text))
         if ref is not None:
             self.first = ref
-            if self._status is not None:
+            if text:
+                self._answering = True
+            elif self._status is not None:
                 self._status.show()  # the stream shows nothing until the first append
         return ref
 
