@@ -107,7 +107,9 @@ class EditsOnOneBudget(Protocol):
 class EndsAfterFinal(Protocol[Ref_contra]):
     """A surface whose message still needs one call once its final text is shown (a
     Slack stream's `chat.stopStream`), on a budget of its own and showing nothing new:
-    the relay makes it after every page is final, so no word waits on it."""
+    the relay makes it once the page is final (a page left behind while the answer goes
+    on, at once; the others after the final), so no word waits on it. The answer itself
+    ends once it is made."""
 
     def must_end(self, ref: Ref_contra) -> bool: ...
 

@@ -233,3 +233,16 @@ async def test_a_final_text_waiting_only_to_be_ended_is_recovered_without_a_noti
     assert finished == [TEXT]
     surface.release.set()
     await task
+
+
+async def test_an_answer_cut_while_its_stream_waits_to_be_stopped_keeps_its_record():
+    state = MemoryState()
+    assistant, _ = assistant_with(ScriptedSource(words(TEXT), delay=0.01), state)
+    surface = EndingLocatedSurface()
+    task = asyncio.create_task(assistant.answer(surface, Question(TEXT, ADA), answer_id="a1"))
+    await asyncio.wait_for(surface.ended.wait(), 10)
+    task.cancel()  # the shutdown deadline: the stop never went out
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    record = InflightRecord.loads((await state.scan("inflight:*"))["inflight:a1"])
+    assert record.final and record.text == TEXT  # whoever finishes it stops the stream

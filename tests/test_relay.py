@@ -537,14 +537,17 @@ class EndingSurface(FakeSurface):
         self.ended: list[tuple[float, int, bool]] = []  # when, which message, final by then
         self._end_budget = end_budget
         self._fail_end = fail_end
+        self.end_attempts = 0
 
     def must_end(self, ref: object) -> bool:
-        return all(m != ref for _, m, _ in self.ended)
+        assert isinstance(ref, type(self.messages[0]))
+        return all(m != ref.id for _, m, _ in self.ended)
 
     def end_budget(self, ref: object) -> Budget | None:
         return self._end_budget
 
     async def end(self, ref: object) -> None:
+        self.end_attempts += 1
         if self._fail_end:
             raise SurfaceError("channel_not_found")
         assert isinstance(ref, type(self.messages[0]))
@@ -554,16 +557,21 @@ class EndingSurface(FakeSurface):
 async def test_a_message_that_must_be_ended_is_ended_once_after_its_final_text():
     loop = asyncio.get_running_loop()
     ends = Budget(rate=1.0, burst=1, reserve=0)
-    await ends.acquire(stale_since=0.0)  # spent: the end waits about a second
+    await ends.acquire(stale_since=0.0)  # spent: the ends wait on it, a second apart
     surface = EndingSurface(end_budget=ends, page_limit=60)
-    outcome = await relay(surface, ScriptedSource(words(POEM), delay=0.01).stream())
-    assert outcome.end is EndReason.STOP and outcome.pages >= 2
+    outcome = await relay(surface, ScriptedSource(words(POEM), delay=0.05).stream())
+    assert outcome.end is EndReason.STOP and outcome.pages >= 3
     assert "".join(surface.final_texts()) == POEM
     assert sorted(message for _, message, _ in surface.ended) == [m.id for m in surface.messages]
-    assert all(final for _, _, final in surface.ended)
+    for when, message, final in surface.ended:
+        final_at = next(t for t, _, is_final in surface.messages[message].versions if is_final)
+        assert final and when >= final_at
+    ended_at = sorted(when for when, _, _ in surface.ended)
+    assert all(later - earlier >= 1.0 - 1e-6 for earlier, later in itertools.pairwise(ended_at))
+    # A page left behind is ended while the answer goes on, not held until its end.
     last_final = max(when for m in surface.messages for when, _, final in m.versions if final)
-    assert all(when >= last_final for when, _, _ in surface.ended)
-    assert loop.time() >= 1.0
+    assert ended_at[0] < last_final
+    assert loop.time() >= ended_at[-1]
 
 
 async def test_an_end_that_fails_does_not_change_the_answer():
@@ -571,3 +579,4 @@ async def test_an_end_that_fails_does_not_change_the_answer():
     outcome = await relay(surface, ScriptedSource(words(POEM), delay=0.01).stream())
     assert outcome.end is EndReason.STOP
     assert surface.final_texts() == [POEM] and surface.unfinished() == []
+    assert surface.end_attempts == 1

@@ -138,8 +138,9 @@ async def test_more_answers_than_stream_starts_go_on_in_edit_mode_without_a_429(
         assert unescape(message.visible) == f"Answer number {n}, streamed or edited."
         assert not message.streamed or message.stream_stopped
         streamed += message.streamed
-    assert streamed == len(h.fake.calls_to("chat.startStream")) == len(h.fake.calls_to("chat.stopStream")) == 3
-    assert len(h.fake.calls_to("chat.postMessage")) == 3
+    # Three at once; a fourth only if the deliveries took over 3.3 s (a slow machine).
+    assert streamed == len(h.fake.calls_to("chat.startStream")) == len(h.fake.calls_to("chat.stopStream"))
+    assert streamed in (3, 4) and len(h.fake.calls_to("chat.postMessage")) == 6 - streamed
     assert sum(h.fake.rate_limited.values()) == 0
 
 

@@ -88,7 +88,8 @@ floor p95 = a PROVEN LOWER BOUND on token-staleness p95 from two relaxations (ea
   NOT an offline optimum: the best possible schedule may be above it. Rounded down to
   10 ms. (trickle) uses trickle's configured budgets (chat.update 45/min burst 8,
   chat.postMessage 0.9/s burst 4, chat.appendStream 90/min burst 16, chat.startStream
-  and chat.stopStream 18/min burst 3, a start also drawn on the post budget);
+  and chat.stopStream 18/min burst 3, a start also drawn on the post budget) and its
+  0.5 s between two edits of one message (TRICKLE_EDIT_INTERVAL);
   (platform) Slack's 50/min burst 10, 1/s burst 5, 100/min burst 20, 20/min burst 5 for
   startStream and stopStream, as in the fake Slack; Discord's 5 per 5 s windows on both
   sides (trickle follows Discord's headers). Slack schedules keep an answer in one

@@ -128,7 +128,7 @@ class SlackNativeSurface(SlackEditSurface):
         del self._sent[ref]
 
     def answer_edit_budget(self) -> Budget | None:
-        return self.budgets.appends(self.team)
+        return super().answer_edit_budget() if self._by_edits else None  # decided at the opening
 
     def edit_budget(self, ref: Message) -> Budget | None:
         if ref in self._sent:

@@ -149,7 +149,9 @@ class NativeThreadSurface(SlackThreadSurface):
         return where
 
     def answer_edit_budget(self) -> Budget | None:
-        return self._budgets.appends(self.team) if self._native() else super().answer_edit_budget()
+        # Streamed or edited is decided only when the first message goes out (a start
+        # free or not); the relay joins the budget of that message then.
+        return None if self._native() else super().answer_edit_budget()
 
     def edit_budget(self, ref: SlackMessage) -> Budget | None:
         stream = self._streams.get(ref.ts)

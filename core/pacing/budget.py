@@ -171,9 +171,15 @@ class Budget:
         """
         if any(not w.future.done() for w in self._waiters) or not self.bucket.try_take(self._now()):
             return False
-        if self.remote is not None and await self.remote.take(1.0) > 0:
-            self.bucket.tokens += 1.0  # the replicas together spent it: not ours after all
-            return False
+        if self.remote is not None:
+            try:
+                shared = await self.remote.take(1.0)
+            except BaseException:
+                self.bucket.tokens += 1.0  # not taken after all (cancelled, Redis away)
+                raise
+            if shared > 0:
+                self.bucket.tokens += 1.0  # the replicas together spent it: not ours after all
+                return False
         self.stats.granted += 1
         return True
 

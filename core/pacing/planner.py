@@ -191,9 +191,10 @@ class Planner:
         if ripe:
             return Decision(min(ripe, key=rank))
         wake = min(due_at.values(), default=math.inf)
-        if harmless and bucket.wasted_by(now, min(wake, now + RECHECK)) >= 1.0:
-            # Waiting would lose a token (a full bucket overflows, a window closes with
-            # calls unspent): the stalest write may have it.
+        # Waiting would lose a token (a full bucket overflows, a window closes with calls
+        # unspent): the stalest write may have it. A full bucket loses one token each
+        # 1/rate seconds, never one within a look or two: so look that far ahead.
+        if harmless and bucket.wasted_by(now, min(wake, now + max(RECHECK, 1.0 / bucket.rate))) >= 1.0:
             return Decision(min(waiting, key=rank))
         return Decision(None, min(wake, now + RECHECK))
 

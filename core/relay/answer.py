@@ -121,9 +121,10 @@ class Answer(Generic[Ref]):
 
     @property
     def settled(self) -> bool:
-        """Whether every message of the answer was written as final."""
+        """Whether every message of the answer was written as final and, where the
+        platform needs it, ended (a Slack stream stopped)."""
         ledger = self._pages.ledger
-        return self._finished and bool(ledger) and not ledger.open_pages()
+        return self._finished and bool(ledger) and not ledger.open_pages() and not self._pages.unended()
 
     @property
     def text(self) -> str:

@@ -45,6 +45,7 @@ class PageWriter(Generic[Ref]):
         "ledger",
         "edits",
         "last_edit_at",
+        "_endings",
     )
 
     def __init__(
@@ -71,6 +72,7 @@ class PageWriter(Generic[Ref]):
         self.ledger: PageLedger[Ref] = PageLedger()
         self.edits = 0
         self.last_edit_at = float("-inf")
+        self._endings: list[asyncio.Task[None]] = []  # pages left behind, being ended
 
     def __repr__(self) -> str:
         return f"<PageWriter {self.ledger!r} edits={self.edits}>"
@@ -213,6 +215,8 @@ class PageWriter(Generic[Ref]):
         # A continuation message is a `page` whatever it carries; a first message posted
         # here (an answer decided before it began) is its final text.
         continuation = posting and index > 0
+        if continuation:  # the page before is final now: end it while the answer goes on
+            self._end_soon(index - 1)
         self._observer.wrote(
             WriteKind.PAGE if continuation else WriteKind.FINAL if page.complete else WriteKind.INTERIM
         )
@@ -233,22 +237,45 @@ class PageWriter(Generic[Ref]):
                     self.ledger.wrote(page.index, text, final=True)
                     break
 
+    def unended(self) -> list[int]:
+        """The pages still to be ended once final (`EndsAfterFinal`: a live Slack stream)."""
+        surface = self._surface
+        if not isinstance(surface, EndsAfterFinal):
+            return []
+        return [i for i in range(len(self.ledger)) if surface.must_end(self.ledger.ref(i))]
+
     async def end_messages(self, timeout: float) -> None:
         """The calls some messages still need once final (`EndsAfterFinal`: a Slack
         stream's stop), each paced on its own budget; a failure costs only the ending,
-        since the text is shown already."""
-        surface = self._surface
-        if not isinstance(surface, EndsAfterFinal):
-            return
-        for index in range(len(self.ledger)):
-            ref = self.ledger.ref(index)
-            if not surface.must_end(ref):
-                continue
+        since the text is shown already. Pages left behind mid-answer were being ended
+        meanwhile (`_end_soon`); they get `timeout` too."""
+        try:
+            if self._endings:
+                await asyncio.wait(self._endings, timeout=timeout)
+        finally:
+            for task in self._endings:
+                task.cancel()
+        for index in self.unended():
             try:
                 async with asyncio.timeout(timeout):
-                    await self._calls.run(partial(surface.end, ref), surface.end_budget(ref), final=lambda: True)
-            except Exception as exc:  # logged by the paced call where it was a refusal
-                self._log.warning("could not end page %d: %s", index, exc or type(exc).__name__)
+                    await self._end_one(index)
+            except TimeoutError:
+                self._log.warning("could not end page %d in time", index)
+
+    def _end_soon(self, index: int) -> None:
+        """End page `index`, final and left behind, without holding up the pages after it."""
+        if index in self.unended():
+            task = asyncio.get_running_loop().create_task(self._end_one(index))
+            self._endings.append(task)
+
+    async def _end_one(self, index: int) -> None:
+        surface = self._surface
+        assert isinstance(surface, EndsAfterFinal), "only pages that must end are ended"
+        ref = self.ledger.ref(index)
+        try:
+            await self._calls.run(partial(surface.end, ref), surface.end_budget(ref), final=lambda: True)
+        except (SurfaceError, OSError) as exc:  # logged by the paced call as a refusal
+            self._log.warning("could not end page %d: %s", index, exc or type(exc).__name__)
 
     async def _end_page(self, index: int, text: str, timeout: float) -> bool:
         """One final edit of page `index` with `text`, paced like any other; True if done."""
