@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import sys
 import time
 
+from benchmarks.bot_process import start_bot_process
 from benchmarks.measure import Scenario, answer_tokens, emissions_by_tag, print_table, solid, staleness
 from tests.fakes.discord_server import FakeDiscord, FakeMessage
 from tests.fakes.openai_server import FakeOpenAI, Script
@@ -35,24 +35,15 @@ def _timeline(messages: list[FakeMessage]) -> list[tuple[float, str]]:
 
 
 async def start_bot(fake: FakeDiscord, model_url: str) -> asyncio.subprocess.Process:
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("DISCORD_", "OPENAI_", "TRICKLE_"))},
-        "DISCORD_API_URL": fake.api_url,
-        "DISCORD_GATEWAY_URL": fake.gateway_url,
-        "DISCORD_BOT_TOKEN": fake.bot_token,
-        "DISCORD_GUILD_ID": str(fake.guild_id),
-        "OPENAI_BASE_URL": model_url,
-        "TRICKLE_HTTP_PORT": "0",
-        "TRICKLE_LOG_LEVEL": "WARNING",
-    }
-    return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bots.cli",
+    return await start_bot_process(
         "discord",
-        env=env,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
+        {
+            "DISCORD_API_URL": fake.api_url,
+            "DISCORD_GATEWAY_URL": fake.gateway_url,
+            "DISCORD_BOT_TOKEN": fake.bot_token,
+            "DISCORD_GUILD_ID": str(fake.guild_id),
+            "OPENAI_BASE_URL": model_url,
+        },
     )
 
 

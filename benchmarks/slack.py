@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import sys
 import time
 
+from benchmarks.bot_process import start_bot_process
 from benchmarks.measure import Scenario, answer_tokens, clean, emissions_by_tag, print_table, solid, staleness
 from core.conversation.suggestions import GREETING
 from tests.fakes.openai_server import FakeOpenAI, Script
@@ -29,25 +29,16 @@ from tests.fakes.slack_server import FakeSlack, unescape, visible_text
 async def start_bot(
     fake_slack: FakeSlack, model_url: str, redis_url: str | None = None, *, env: dict[str, str] | None = None
 ) -> asyncio.subprocess.Process:
-    settings = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "OPENAI_", "TRICKLE_"))},
-        "SLACK_API_URL": fake_slack.api_url,
-        "SLACK_BOT_TOKEN": "xoxb-bench",
-        "SLACK_APP_TOKEN": "xapp-bench",
-        "OPENAI_BASE_URL": model_url,
-        "TRICKLE_HTTP_PORT": "0",
-        "TRICKLE_LOG_LEVEL": "WARNING",
-        **({"TRICKLE_REDIS_URL": redis_url} if redis_url else {}),
-        **(env or {}),
-    }
-    return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bots.cli",
+    return await start_bot_process(
         "slack",
-        env=settings,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.DEVNULL,
+        {
+            "SLACK_API_URL": fake_slack.api_url,
+            "SLACK_BOT_TOKEN": "xoxb-bench",
+            "SLACK_APP_TOKEN": "xapp-bench",
+            "OPENAI_BASE_URL": model_url,
+            **({"TRICKLE_REDIS_URL": redis_url} if redis_url else {}),
+            **(env or {}),
+        },
     )
 
 

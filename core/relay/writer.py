@@ -251,7 +251,10 @@ class PageWriter(Generic[Ref]):
         meanwhile (`_end_soon`); they get `timeout` too."""
         try:
             if self._endings:
-                await asyncio.wait(self._endings, timeout=timeout)
+                done, _ = await asyncio.wait(self._endings, timeout=timeout)
+                for task in done:
+                    if not task.cancelled() and task.exception() is not None:  # a bug, not a refusal
+                        self._log.error("ending a page failed", exc_info=task.exception())
         finally:
             for task in self._endings:
                 task.cancel()
