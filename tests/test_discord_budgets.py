@@ -90,6 +90,27 @@ def test_a_final_slot_no_final_took_goes_to_an_interim_as_the_window_closes() ->
     assert paused.ready_at(4.8, need=2.0) >= 4.9
 
 
+def test_an_answer_alone_spreads_every_call_of_the_window() -> None:
+    bucket = WindowBucket(rate=1.0, burst=5, now=0.0)
+    bucket.tenants = 1  # its Budget counts one answer drawing on it
+    assert bucket.try_take(0.0, need=2.0)
+    bucket.observe(0.0, remaining=4, reset_after=5.0, limit=5)
+    for at in (1.0, 2.0, 3.0):  # four slots left over 5 s, none held back: one a second
+        assert not bucket.try_take(at - 0.1, need=2.0)
+        assert bucket.try_take(at, need=2.0)
+    assert not bucket.try_take(3.9, need=2.0)
+    assert bucket.try_take(4.0, need=2.0)  # the last goes one call's share before the reset
+    assert not bucket.try_take(4.5, need=1.0)  # so its own final may wait for the reset
+    assert bucket.try_take(5.0, need=1.0)
+    # Two answers on the window keep the final slot until its last quarter second.
+    shared = WindowBucket(rate=1.0, burst=5, now=0.0)
+    shared.tenants = 2
+    assert shared.try_take(0.0, need=2.0)
+    shared.observe(0.0, remaining=4, reset_after=5.0, limit=5)
+    assert not shared.try_take(1.0, need=2.0)
+    assert shared.try_take(1.25, need=2.0)
+
+
 def test_while_answers_stream_a_window_not_opened_is_time_lost() -> None:
     bucket = WindowBucket(rate=1.0, burst=5, now=0.0)
     # Nothing open: waiting a quarter second moves every later window as much.

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+
+import aiohttp
 import discord
+import discord.webhook.async_
 
 from bots.discord.conversation import merge, strip_mentions
 from bots.discord.messages import INDICATOR, PLACEHOLDER, fit, measure, render
@@ -95,3 +99,22 @@ async def test_writes_the_budgets_pace_are_not_held_by_discord_py(discord_bot) -
     assert bot.fake.message(sent[0].id).content == "edited"
     assert [c.status for c in bot.fake.calls_to("POST", r"/channels/\d+/messages")] == [200] * 5
     assert [c.status for c in bot.fake.calls_to("PATCH", r"/channels/\d+/messages/\d+")] == [200]
+
+
+async def test_interaction_webhook_writes_are_not_held_by_discord_py(discord_bot) -> None:
+    """discord.py's webhook adapter would hold the call that spends an interaction
+    token's last count until its window resets (30 s here); the interaction's budget
+    paces these writes (an answer alone spends every count), so it may not wait."""
+    bot = await discord_bot(webhook_bucket=(5, 30.0))
+    bot.model.script_queue.append(script_from_text("short answer", delay=0.01))
+    inter = await bot.fake.send_interaction("ask", {"prompt": "q"})
+    await bot.fake.wait_until(lambda: getattr(bot.fake.original(inter.token), "content", "") == "short answer")
+    edits = rf"/webhooks/\d+/{inter.token}/messages/@original"
+    adapter = discord.webhook.async_.async_context.get()
+    async with aiohttp.ClientSession() as session:
+        for n in range(5 - len(bot.fake.calls_to("PATCH", edits))):  # up to the window's last count
+            call = adapter.edit_original_interaction_response(
+                bot.fake.app_id, inter.token, session=session, payload={"content": f"edit {n}"}
+            )
+            await asyncio.wait_for(call, 5)
+    assert [c.status for c in bot.fake.calls_to("PATCH", edits)] == [200] * 5

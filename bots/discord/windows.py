@@ -32,6 +32,13 @@ class WindowBucket(TokenBucket):
       after the end carries the final text; each more would idle a fifth of the window.
       In the window's last `FINAL_SLOT_RELEASE` seconds they go to interims too: a
       final then waits at most that long for the reset, and the slot is not lost.
+    - *Alone*: an answer alone on the window (its `Budget` counts one tenant) keeps no
+      slot back from the spread, and its last interim goes one call's share of the
+      window (1 s of 5) before the reset. Only its own final can then wait, once and
+      for at most that long, while every interim comes a quarter sooner: the slot held
+      back made its edits 1.25 s apart where the window allows 1 s (staleness p95 1.16
+      -> 0.94 s, `benchmarks.floor`). Answers sharing the window keep the slot, since
+      their finals come together.
     - *Reset*: when the window ends the server holds `limit` fresh calls at once. The
       token bucket alone would trickle them back at `rate` (a 429 or an empty window
       pauses it until the reset, then starts from nothing), so placeholders and finals
@@ -81,7 +88,7 @@ class WindowBucket(TokenBucket):
             if self.window_left < (max(need, 1.0 + FINAL_SLOTS) if interim else need):
                 at = max(at, self.window_end)
                 if interim and self.window_left >= 1.0:
-                    at = min(at, max(now, self.window_end - FINAL_SLOT_RELEASE, self.paused_until))
+                    at = min(at, max(now, self.window_end - self._release_lead(), self.paused_until))
             elif interim:
                 at = max(at, self._spread_slot())
         if at > now and need > 1.0 and self._final_could_go(now):
@@ -99,9 +106,18 @@ class WindowBucket(TokenBucket):
             return max(1.0, self.burst * (until - now) / self.period)
         return 0.0
 
+    def _alone(self) -> bool:
+        return self.tenants == 1
+
+    def _release_lead(self) -> float:
+        """How long before the reset the final slots go to interims (see *Alone*)."""
+        if self._alone() and self.period:
+            return max(FINAL_SLOT_RELEASE, self.period / self.burst)
+        return FINAL_SLOT_RELEASE
+
     def _spread_slot(self) -> float:
         """When the next interim call may go: the slots left, evenly over the time left."""
-        slots = self.window_left - FINAL_SLOTS
+        slots = self.window_left - (0 if self._alone() else FINAL_SLOTS)
         start = self.window_end - self.period if self.period is not None else -math.inf
         last = max(self.last_interim, start)
         return (last * slots + self.window_end) / (slots + 1) if last > -math.inf else -math.inf

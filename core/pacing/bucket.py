@@ -49,7 +49,7 @@ class TokenBucket:
     leave answers half-shown long after the platform has recovered.
     """
 
-    __slots__ = ("base_rate", "burst", "rate", "tokens", "updated_at", "paused_until", "min_rate")
+    __slots__ = ("base_rate", "burst", "rate", "tokens", "updated_at", "paused_until", "min_rate", "tenants")
 
     def __init__(self, *, rate: float, burst: float, now: float) -> None:
         if rate <= 0 or burst < 1:
@@ -61,6 +61,9 @@ class TokenBucket:
         self.tokens = float(burst)
         self.updated_at = now
         self.paused_until = now
+        # How many answers draw on it, as its `Budget` last counted them: a bucket may
+        # spend differently for one answer alone (Discord's windows do).
+        self.tenants = 0
 
     def __repr__(self) -> str:
         return (

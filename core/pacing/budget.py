@@ -234,11 +234,13 @@ class Budget:
             self._waiters = [w for w in self._waiters if not w.future.done()]
             if not self._waiters:
                 break
+            tenants = self._live_tenants()
+            self.bucket.tenants = len(tenants)
             decision = self.planner.decide(
                 now,
                 self.bucket,
                 [w.candidate() for w in self._waiters],
-                self._live_tenants(),
+                tenants,
                 interim_need=1.0 + self.reserve,
             )
             chosen = decision.grant
