@@ -197,6 +197,22 @@ async def test_events_nobody_handles_are_still_acknowledged(slack_bot):
     assert await h.fake.post_event(h.events_url, reaction) == 200
 
 
+@pytest.mark.parametrize("mode", ["http", "socket"])
+async def test_the_first_event_after_a_start_asks_slack_nothing_before_its_placeholder(slack_bot, mode):
+    """bolt would ask `auth.test` again before acknowledging the first event; the start's
+    own answer is reused, so the first question waits on no extra round trip."""
+    h = await slack_bot(mode)
+    assert len(h.fake.calls_to("auth.test")) == 1  # the start's own
+    h.model.script_queue.append(script_from_text("hello there"))
+    event = h.fake.mention_event("UALICE", "<@UBOT> hi", "C1")
+    if mode == "http":
+        assert await h.fake.post_event(h.events_url, event) == 200
+    else:
+        await h.fake.send_event(event)
+    await wait_until(lambda: bool(h.fake.calls_to("chat.postMessage")))
+    assert len(h.fake.calls_to("auth.test")) == 1
+
+
 async def test_an_answer_left_behind_by_a_crashed_process_is_finished(slack_bot):
     from bots.slack import messages
 

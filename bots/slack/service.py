@@ -21,9 +21,10 @@ from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_bolt.app.async_app import AsyncApp
+from slack_bolt.middleware.authorization.async_single_team_authorization import AsyncSingleTeamAuthorization
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.errors import SlackApiError
-from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.web.async_client import AsyncSlackResponse, AsyncWebClient
 
 from bots.context import ServiceContext
 from bots.settings import Settings
@@ -82,7 +83,8 @@ async def start(ctx: ServiceContext, *, limits: SlackLimits | None = None) -> Sl
     session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=_API_TIMEOUT))
     try:
         client = AsyncWebClient(base_url=settings.slack_api_url, token=settings.slack_bot_token, session=session)
-        identity = await _identity(client, settings)
+        me = await _auth_test(client, settings)
+        identity = BotIdentity(user_id=str(me["user_id"]), bot_id=me.get("bot_id"), team=str(me.get("team_id") or ""))
         bot = SlackBot(
             client=client,
             assistant=ctx.assistant,
@@ -105,6 +107,7 @@ async def start(ctx: ServiceContext, *, limits: SlackLimits | None = None) -> Sl
             process_before_response=False,
             logger=bolt_log,
         )
+        _share_auth_test(app, me)
         bot.register(app)
         ctx.finalizers["slack"] = OrphanFinisher(client, bot.budgets, team=identity.team)
         service = SlackService(bot=bot, app=app, session=session)
@@ -143,7 +146,7 @@ def check_settings(settings: Settings) -> None:
         raise SettingsError("SLACK_APP_TOKEN must be an app-level token (xapp-...)")
 
 
-async def _identity(client: AsyncWebClient, settings: Settings) -> BotIdentity:
+async def _auth_test(client: AsyncWebClient, settings: Settings) -> AsyncSlackResponse:
     """Who the token belongs to; a refused token stops the start with a clear message."""
     try:
         me = await client.auth_test()
@@ -154,7 +157,21 @@ async def _identity(client: AsyncWebClient, settings: Settings) -> BotIdentity:
         raise SettingsError(
             f"could not reach Slack at SLACK_API_URL={settings.slack_api_url} ({type(exc).__name__}: {exc})"
         ) from exc
-    return BotIdentity(user_id=str(me["user_id"]), bot_id=me.get("bot_id"), team=str(me.get("team_id") or ""))
+    return me
+
+
+def _share_auth_test(app: AsyncApp, me: AsyncSlackResponse) -> None:
+    """Give bolt the `auth.test` answer the start already has.
+
+    bolt's single-workspace authorization asks `auth.test` itself, lazily, on the first
+    event it handles, before that event is acknowledged: after every start, the first
+    question would wait one more round trip to Slack for its placeholder. bolt has no
+    public way in, so its authorization middleware is handed the answer; if a bolt
+    version keeps it elsewhere, nothing changes but that round trip.
+    """
+    for middleware in getattr(app, "_async_middleware_list", ()):
+        if isinstance(middleware, AsyncSingleTeamAuthorization) and middleware.auth_test_result is None:
+            middleware.auth_test_result = me
 
 
 async def _connect(socket: AsyncSocketModeHandler) -> None:
