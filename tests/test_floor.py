@@ -14,6 +14,7 @@ from dataclasses import replace
 
 import pytest
 
+from benchmarks.floor import timeline
 from benchmarks.floor.bound import (
     Allowance,
     BucketShape,
@@ -31,6 +32,7 @@ from benchmarks.floor.run import HOLD, Scenario, floors, run_relay
 from benchmarks.floor.search import keeps_the_rules, search
 from benchmarks.floor.search import p95 as search_p95
 from benchmarks.floor.timeline import opening_losses
+from benchmarks.floor.windows import window_lost, windowed
 from benchmarks.floor.workload import Workload, model
 from benchmarks.virtual_time import VirtualTimeLoop, run_virtual
 from core.models import Finish, TextDelta
@@ -234,6 +236,104 @@ def test_trickles_own_limits_never_allow_more_than_the_platforms() -> None:
             floor = floors(Scenario(platform, count, channels))
             assert floor.trickle >= floor.platform, (platform, count, channels)
             assert floor.promise >= floor.trickle, (platform, count, channels)  # a promise only constrains
+
+
+# -- the windows placed (benchmarks.floor.windows) ----------------------------------------------
+
+
+def _channel(shape: WindowShape, count: int) -> list[Allowance]:
+    """One Discord-like channel: each answer's create, and the edits, on windows of `shape`."""
+    members = frozenset(range(count))
+    return [Allowance("creates", shape, members, per_answer=1, opens=True), Allowance("edits", shape, members)]
+
+
+def test_one_answer_on_small_windows_checked_by_hand(monkeypatch: pytest.MonkeyPatch) -> None:
+    """10 tokens at 10 a second from 0.5 s (0.5, 0.6, ..., 1.4), one message: created on
+    its own window limit, edited on windows of 2 calls per 1 s. p95 over 10 tokens is the
+    10th (round(0.95 * 9) = 9): every token must be shown within S.
+
+    S = 0.3 is reached: create at 0.8 (shows 0.5-0.8), edits at 1.0 (0.9, 1.0) and at
+    1.4 (1.1-1.4), both in the window the first opened.
+    No S < 0.3 is: a write shows within S at most floor(10 S) + 1 = 3 tokens. Let w1 be
+    the first edit; the second window opens at w1 + 1 or later, so its calls show only
+    tokens emitted from w1 + 1 - S > w1 + 0.7 on; a third opens at 2 or later, past
+    1.4 + S. The create comes before the first edit, so the two show only tokens
+    emitted by w1.
+    - w1 >= 0.5: the create and that edit show at most the tokens of [0.5, w1], the
+      first window's other call 3, the second window those of [w1 + 1 - S, 1.4]:
+      (w1 - 0.5) 10 + 1 + 3 + (0.4 + S - w1) 10 + 1 = 10 S + 4 < 7 tokens of 10.
+    - w1 < 0.5: the create and that edit show nothing, the first window's other call 3,
+      the second window's two calls 6: 9 tokens of 10.
+    So the optimum is exactly 0.3 s. The stretches alone prove only 0.09 s: each short
+    stretch counted four edits (the end of one window, the start of the next).
+    """
+    tiny = Workload(first=0.5, tokens=10, rate=10.0)
+    channel = _channel(WindowShape(limit=2, period=1.0), 1)
+    assert search_p95([(0.8, [1.0, 1.4])], tiny) == pytest.approx(0.3)
+    floor = floor_p95([tiny], channel)
+    assert 0.29 <= floor <= 0.3
+    monkeypatch.setattr(timeline, "windowed", lambda answers, allowances: None)
+    before = floor_p95([tiny], channel)
+    assert before < 0.1 < floor
+
+
+def test_one_discord_answer_counts_each_edit_window_once() -> None:
+    """One answer alone in a Discord channel: five edits per 5 s window. Within S < 1.5 s
+    only two edit windows can show anything (a third opens 10 s after the first edit, past
+    8.48 + S). If the first opens before the first token, its opening edit (and the create
+    before it) shows nothing, and nine calls are left, each showing at most
+    floor(50 S) + 1 tokens; p95 needs 380 of the 400: at S = 0.83, 9 x 42 = 378 are
+    too few, at S = 0.84, 9 x 43 = 387 are enough, and the schedule below reaches it
+    (an edit at 0 opens the first window early). Opening it later is no better; the
+    bound checks every opening. Counting one window's calls in two stretches (the
+    timeline alone) proved only 0.67 s; so would counting a window twice here.
+    """
+    group = windowed([Workload()], allowances("discord-mentions", [0], platform_limits()))
+    assert group is not None
+    assert window_lost(group, 0.83) > 20 >= window_lost(group, 0.84)  # p95 may lose 20 tokens
+    schedule = [(0.0, [0.0, 1.34, 2.2, 3.06, 3.92, 5.0, 5.86, 6.72, 7.58, 8.44, 10.0])]
+    assert keeps_the_rules(schedule, Workload(), hold=HOLD)  # the promise, and 0.5 s between edits
+    assert search_p95(schedule, Workload()) == pytest.approx(0.84)
+    floor = floors(Scenario("discord-mentions", 1, 1))
+    assert 0.83 <= floor.platform <= floor.trickle <= floor.promise <= 0.84
+
+
+def test_schedules_found_for_five_answers_in_one_channel_stay_above_the_floor() -> None:
+    # Five answers share a channel's windows (fifty over ten channels): the windows'
+    # calls are pooled over the answers, so the floor may sit below the best schedule,
+    # never above one. Both were found by `benchmarks.floor.search` (answers=5).
+    workload = Workload()
+    promised = [
+        (0.0, [0.0, 3.66, 6.74, 10.06]),
+        (0.58, [3.9, 7.24, 10.22]),
+        (1.1, [3.88, 6.88, 10.14]),
+        (1.3, [4.04, 7.28, 10.38]),
+        (1.5, [5.06, 10.12]),
+    ]
+    free = [
+        (0.0, [2.84, 5.84, 8.82]),
+        (2.88, [5.74, 8.5]),
+        (3.32, [6.18, 8.58]),
+        (3.46, [6.26, 8.74]),
+        (3.92, [7.84, 13.0]),
+    ]
+    assert keeps_the_rules(promised, workload, hold=HOLD) and keeps_the_rules(free, workload, hold=None)
+    channel = allowances("discord-mentions", [0] * 5, trickle_limits())
+    answers = [workload] * 5
+    promise = floor_p95(answers, channel, rules=OwnRules(hold=HOLD, interval=0.5))
+    assert 2.9 <= promise <= search_p95(promised, workload) == pytest.approx(3.3)
+    assert 2.5 <= floor_p95(answers, channel, rules=OwnRules(interval=0.5)) <= search_p95(free, workload)
+
+
+def test_slack_limits_are_not_windows() -> None:
+    # Slack's buckets refill continuously: the windows' bound does not apply, and Slack's
+    # floors are the counting's and the timeline's alone.
+    for platform in ("slack-edit", "slack-native"):
+        for limits in (trickle_limits, platform_limits):
+            assert windowed([Workload()] * 3, allowances(platform, [0] * 3, limits())) is None
+    assert windowed([Workload()] * 3, _channel(WindowShape(limit=5, period=5.0), 3)) is not None
+    # Answers streaming different workloads: which opens first would matter.
+    assert windowed([Workload(), Workload(tokens=10)], _channel(WindowShape(limit=5, period=5.0), 2)) is None
 
 
 # -- the relay against the floor ----------------------------------------------------------------

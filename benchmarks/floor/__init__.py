@@ -6,8 +6,9 @@ For each scenario (K answers asked at the same instant, in one channel or spread
 on `slack-edit`, `slack-native` or `discord-mentions`) it prints:
 
 (a) a PROVEN LOWER BOUND on token-staleness p95 that no schedule of writes can beat under
-    the same limits: relaxations, not an offline optimum, counting writes (`bound`) and
-    placing them in time (`timeline`), bisected in `proof`, under trickle's configured
+    the same limits: relaxations, not an offline optimum, counting writes (`bound`),
+    placing them in time (`timeline`) and, where Discord's fixed windows pace the edits,
+    placing the windows (`windows`), bisected in `proof`, under trickle's configured
     limits and under the platform's (`limits`);
 (b) the real relay (`core.relay.answer.Answer`, `RelayConfig()` defaults) run against the same
     limits on a virtual clock (`run`), through simulated surfaces (`surfaces`) onto

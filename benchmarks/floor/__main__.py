@@ -81,10 +81,11 @@ def row(scenario: Scenario, floor: Floors, run: RelayRun) -> str:
 
 
 FOOTER = """\
-floor p95 = a PROVEN LOWER BOUND on token-staleness p95 from two relaxations (each write
+floor p95 = a PROVEN LOWER BOUND on token-staleness p95 from relaxations (each write
   shows, within S, only tokens emitted in the S before it; counting: writes are capped by
   the limits' capacity up to the last emission + S; timeline: messages open one after
-  another as their limit allows, and each stretch of the stream needs writes of its own),
+  another as their limit allows, and each stretch of the stream needs writes of its own;
+  windows, on Discord: the edit windows are placed, each window's calls counted once),
   NOT an offline optimum: the best possible schedule may be above it. Rounded down to
   10 ms. (trickle) uses trickle's configured budgets (chat.update 45/min burst 8,
   chat.postMessage 0.9/s burst 4, chat.appendStream 90/min burst 16, chat.startStream

@@ -1,7 +1,8 @@
 """The floor: the largest staleness the bound's two halves prove no schedule can meet.
 
 `benchmarks.floor.bound` counts the writes the limits allow; `benchmarks.floor.timeline`
-adds when they can come (openings one after another, intervals of the stream). Either
+adds when they can come (openings one after another, intervals of the stream, and for
+Discord's fixed windows where the windows open: `benchmarks.floor.windows`). Either
 failing proves p95 <= S impossible; both only grow easier with S, so a bisection finds
 the threshold.
 """

@@ -29,6 +29,12 @@ opening limit, only the openings still due when a stretch begins (`earliest(k) +
 The floor with a hold bounds only the schedules that keep the promise; the relay's own
 openings are measured against it (`benchmarks.floor.run`).
 
+Where a group's edits come from fixed windows (a Discord channel), fact 2 counts a
+window's calls in every stretch it reaches, so the end of one window and the start of
+the next serve each short stretch again. `benchmarks.floor.windows` places the windows
+instead and counts each call once; each is a lower bound on the group's loss, so the
+larger is taken.
+
 p95 <= S allows at most (all tokens - the rank p95 counts) tokens lost;
 `benchmarks.floor.proof` requires both this and the counting test, so the floor only
 rises, and it stays a bound (not an offline optimum).
@@ -41,6 +47,7 @@ from collections.abc import Callable, Sequence
 from functools import partial
 
 from benchmarks.floor.bound import NO_RULES, Allowance, OwnRules, Writes, best_split, groups, offered
+from benchmarks.floor.windows import WindowedGroup, window_lost, windowed
 from benchmarks.floor.workload import EPS, Workload
 
 GRID = 0.2  # seconds between the cut points the partition may use
@@ -67,11 +74,21 @@ def least_lost(
     """The fewest tokens, over all answers, that any schedule keeping `rules` fails to
     show within `stale`."""
     skipped = opening_losses(answers, allowances, stale)
-    total = sum(skipped)
+    total = 0
+    windowed_lost: dict[WindowedGroup, int] = {}  # channels alike are counted once
     for members in groups(len(answers), allowances):
         inside = set(members)
         shared = [a for a in allowances if a.members & inside]
-        total += _interval_losses([answers[i] for i in members], [skipped[i] for i in members], shared, stale, rules)
+        chosen = [answers[i] for i in members]
+        mine = [skipped[i] for i in members]
+        lost = sum(mine) + _interval_losses(chosen, mine, shared, stale, rules)
+        # Where the edits come from fixed windows, placing the windows proves more.
+        group = windowed(chosen, shared)
+        if group is not None:
+            if group not in windowed_lost:
+                windowed_lost[group] = window_lost(group, stale, rules.hold)
+            lost = max(lost, windowed_lost[group])
+        total += lost
     return total
 
 
