@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import json
 
+import pytest
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
 from bots.slack.budgets import SlackLimits
+from bots.slack.messages import feedback_buttons
 from tests.fakes.openai_server import script_from_text
-from tests.fakes.slack_server import unescape
+from tests.fakes.slack_server import unescape, visible_text
 from tests.slack_harness import LONG, wait_until
 
 TEXT = "Native **streaming** works & <!here> stays text.\n\n- one\n- two"
@@ -29,7 +34,7 @@ async def test_a_mention_is_streamed_natively_with_the_exact_text(slack_bot):
     appended = "".join(str(c.params.get("markdown_text") or "") for c in h.fake.calls_to("chat.appendStream"))
     assert unescape(appended) == TEXT
     (stop,) = h.fake.calls_to("chat.stopStream")
-    assert not stop.params.get("markdown_text")
+    assert not stop.params.get("markdown_text") and not stop.params.get("blocks")  # buttons: the pane's only
     for call in h.fake.calls:
         assert "<!" not in json.dumps(call.params)
 
@@ -158,3 +163,23 @@ async def test_a_rate_limited_start_answers_in_edit_mode_at_once(slack_bot, capl
         assert not message.streamed and unescape(message.visible) == text
     assert "chat.startStream rate limited" in caplog.text
     assert len(h.fake.calls_to("chat.startStream")) == 1
+
+
+async def test_the_fake_checks_the_blocks_of_a_stop_and_keeps_them_below_the_text(fake_slack):
+    client = AsyncWebClient(base_url=fake_slack.api_url, token="xoxb-test")
+    ts = (await client.chat_startStream(channel="D1", thread_ts="1.000001", markdown_text="Answer"))["ts"]
+    row = feedback_buttons("A1")
+    for blocks in ([row] * (fake_slack.max_blocks + 1), [{"text": "no type"}]):
+        with pytest.raises(SlackApiError) as refused:
+            await client.chat_stopStream(channel="D1", ts=ts, blocks=blocks)
+        assert refused.value.response["error"] == "invalid_blocks"
+    (message,) = fake_slack.thread("D1", "1.000001")
+    assert not message.stream_stopped and message.blocks is None  # a refused stop changes nothing
+
+    await client.chat_stopStream(channel="D1", ts=ts, blocks=[row])
+    assert message.stream_stopped and message.blocks == [row] and message.history[-1].blocks == [row]
+    assert visible_text(message) == "Answer"  # the buttons render below the answer, not in it
+    fake_slack.method_buckets["chat.stopStream"].tokens = 0.0  # still Tier 2, blocks or not
+    with pytest.raises(SlackApiError) as limited:
+        await client.chat_stopStream(channel="D1", ts=ts, blocks=[row])
+    assert limited.value.response.status_code == 429

@@ -1,7 +1,10 @@
 """Slack's assistant pane end to end: real bolt (its `AsyncAssistant` middleware) and
-slack_sdk against FakeSlack: greeting and prompts, title, the channel in view, feedback."""
+slack_sdk against FakeSlack: greeting and prompts, title, the channel in view, feedback,
+and native streaming (TRICKLE_SLACK_STREAM=native) with the buttons on the stream's stop."""
 
 from __future__ import annotations
+
+import logging
 
 import pytest
 
@@ -9,8 +12,9 @@ from bots.slack.messages import FEEDBACK_ACTION, FEEDBACK_BLOCK
 from bots.slack.status import LOADING_MESSAGES
 from core.conversation.suggestions import GREETING, title_for
 from tests.fakes.openai_server import script_from_text
-from tests.fakes.slack_server import unescape
-from tests.slack_harness import wait_until
+from tests.fakes.slack_server import FakeMessage, unescape
+from tests.fakes.slack_server.messages import ts_key
+from tests.slack_harness import LONG, join_pages, wait_until
 
 PROMPTS = "Standup | Write my standup; Decisions | What did we decide here?"
 
@@ -148,3 +152,129 @@ async def test_a_workspace_without_feedback_buttons_gets_plain_ones_that_count_t
     )
     await wait_until(lambda: feedback_total(h, "bad") == 1.0, 5)
     assert unescape(h.fake.message("D1", answers[0].ts).visible) == "Answer 0."
+
+
+# ---------------------------------------------------------------- TRICKLE_SLACK_STREAM=native
+
+NATIVE_TEXT = "Native **streaming** in the pane & <!here> stays text.\n\n- one\n- two"
+
+
+async def open_pane(h) -> str:
+    """Open a pane thread for UALICE in D1 (no channel in view); its thread_ts."""
+    started = thread_started(h.fake, "UALICE", "D1", viewing=None)
+    thread_ts = started["assistant_thread"]["thread_ts"]
+    await h.deliver(started)
+    await wait_until(lambda: h.fake.thread("D1", thread_ts), 5)  # the greeting, before any question
+    await h.settle()
+    return thread_ts
+
+
+async def ask(h, thread_ts: str, question: str, answer: str, **script) -> list[FakeMessage]:
+    """Ask in the pane thread and wait for the answer: its messages, oldest first."""
+    h.model.script_queue.append(script_from_text(answer, **script))
+    event = h.fake.message_event("UALICE", question, "D1", thread_ts=thread_ts)
+    await h.deliver(event)
+    await h.settle()
+    return [m for m in h.fake.thread("D1", thread_ts) if m.is_bot and ts_key(m.ts) > ts_key(event["ts"])]
+
+
+def feedback_rows(message: FakeMessage) -> list[dict]:
+    return [b for b in message.blocks or [] if b.get("block_id") == FEEDBACK_BLOCK]
+
+
+async def test_a_native_pane_answer_streams_and_its_stop_carries_the_feedback_buttons(slack_bot):
+    h = await slack_bot(TRICKLE_SLACK_STREAM="native")
+    thread_ts = await open_pane(h)
+    since = len(h.fake.calls)
+    (message,) = await ask(h, thread_ts, "stream it", NATIVE_TEXT, delay=0.1)
+
+    calls = h.fake.calls[since:]
+    methods = {c.method for c in calls}
+    assert {"chat.startStream", "chat.appendStream"} <= methods
+    assert not methods & {"chat.update", "chat.postMessage"}
+    assert message.streamed and message.stream_stopped
+    assert unescape(message.visible) == NATIVE_TEXT
+    (stop,) = [c for c in calls if c.method == "chat.stopStream"]
+    (row,) = feedback_rows(message)
+    assert row["type"] == "context_actions" and stop.params["blocks"] == [row]
+    assert not stop.params.get("markdown_text")  # the text went by appendStream, once
+    statuses = [s for s in h.fake.statuses if s["thread_ts"] == thread_ts]
+    assert statuses[0]["status"] and statuses[-1]["status"] == ""  # never outlives the answer
+
+    value = row["elements"][0]["positive_button"]["value"]
+    await h.click(
+        h.fake.block_action_payload("UALICE", "D1", message.ts, FEEDBACK_ACTION, value, block_id=FEEDBACK_BLOCK)
+    )
+    await wait_until(lambda: feedback_total(h, "good") == 1.0, 5)
+
+
+async def test_a_native_pane_answer_stops_with_plain_buttons_where_slack_refuses_its_own(slack_bot):
+    h = await slack_bot(TRICKLE_SLACK_STREAM="native")
+    h.fake.unknown_block_types.add("context_actions")
+    thread_ts = await open_pane(h)
+    answers = [(await ask(h, thread_ts, f"question {n}", f"Streamed answer {n}.", delay=0.02)) for n in range(2)]
+
+    for n, pages in enumerate(answers):
+        (message,) = pages
+        assert message.streamed and message.stream_stopped
+        assert unescape(message.visible) == f"Streamed answer {n}."  # neither lost nor doubled
+        assert [b["type"] for b in feedback_rows(message)] == ["actions"]
+    # Learned once, as in edit mode: the second answer stops with plain buttons at once.
+    assert [c.error for c in h.fake.calls_to("chat.stopStream")] == ["invalid_blocks", None, None]
+    assert h.fake.calls_to("chat.update") == []
+
+
+async def test_a_native_pane_answer_whose_buttons_are_all_refused_still_stops_with_its_text(slack_bot, caplog):
+    h = await slack_bot(TRICKLE_SLACK_STREAM="native")
+    h.fake.unknown_block_types.update({"context_actions", "actions"})
+    thread_ts = await open_pane(h)
+    (message,) = await ask(h, thread_ts, "q", "Stopped all the same.", delay=0.02)
+
+    assert message.stream_stopped and unescape(message.visible) == "Stopped all the same."
+    assert feedback_rows(message) == []
+    assert [c.error for c in h.fake.calls_to("chat.stopStream")] == ["invalid_blocks", "invalid_blocks", None]
+    assert "stopping the stream without them" in caplog.text
+
+
+async def test_a_pane_answer_with_no_stream_start_free_is_edited_and_still_rated(slack_bot, caplog):
+    caplog.set_level(logging.INFO, logger="trickle.slack")
+    h = await slack_bot(TRICKLE_SLACK_STREAM="native")
+    thread_ts = await open_pane(h)
+    starts = h.bot.budgets.stream_starts(h.fake.team_id)
+    while await starts.take_now():  # every chat.startStream permit spent (refilled in 3.3 s)
+        pass
+    since = len(h.fake.calls)
+    (message,) = await ask(h, thread_ts, "q", "Edited, with buttons.", delay=0.02)
+
+    methods = {c.method for c in h.fake.calls[since:]}
+    assert "no chat.startStream free" in caplog.text
+    assert "chat.update" in methods and "chat.startStream" not in methods
+    assert not message.streamed and unescape(message.visible) == "Edited, with buttons."
+    assert [b["type"] for b in feedback_rows(message)] == ["context_actions"]
+
+
+async def test_a_long_native_pane_answer_has_the_buttons_on_its_last_page_only(slack_bot):
+    h = await slack_bot(TRICKLE_SLACK_STREAM="native")
+    thread_ts = await open_pane(h)
+    # Still streaming when a page fills, so each page is a stream of its own.
+    pages = await ask(h, thread_ts, "long", LONG, chunk_size=40, delay=0.03)
+
+    assert len(pages) >= 2 and all(p.streamed and p.stream_stopped for p in pages)
+    assert join_pages([unescape(p.visible) for p in pages], LONG) == LONG
+    assert [len(feedback_rows(p)) for p in pages] == [0] * (len(pages) - 1) + [1]
+    with_blocks = [bool(c.params.get("blocks")) for c in h.fake.calls_to("chat.stopStream")]
+    assert with_blocks == [False] * (len(pages) - 1) + [True]
+
+
+async def test_a_native_pane_answer_expired_before_its_stop_gets_its_buttons_by_chat_update(slack_bot, fake_slack):
+    fake_slack.stream_ttl = 1.0
+    h = await slack_bot(TRICKLE_SLACK_STREAM="native")
+    thread_ts = await open_pane(h)
+    # Slack says come back in 2 s: by then the stream has expired, its text shown.
+    h.fake.fail("chat.stopStream", "ratelimited", status=429, retry_after=2)
+    (message,) = await ask(h, thread_ts, "q", "Shown before it expired.", delay=0.01)
+
+    stops = [c.error for c in h.fake.calls_to("chat.stopStream")]
+    assert stops == ["ratelimited", "message_not_in_streaming_state"]
+    assert unescape(message.visible) == "Shown before it expired."
+    assert [b["type"] for b in feedback_rows(message)] == ["context_actions"]

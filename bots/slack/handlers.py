@@ -333,11 +333,12 @@ class SlackBot:
             budgets=self.budgets,
             status=status,
         )
-        if pane is not None:
-            return SlackThreadSurface(feedback=self.feedback_style, **common)
+        # A pane answer ends with feedback buttons: on its final edit, or natively on the
+        # stop of its last stream (see native.py).
+        feedback = self.feedback_style if pane is not None else None
         if self.native.enabled and trigger.thread_ts is not None:
-            return NativeThreadSurface(recipient=trigger.user, support=self.native, **common)
-        return SlackThreadSurface(**common)
+            return NativeThreadSurface(recipient=trigger.user, support=self.native, feedback=feedback, **common)
+        return SlackThreadSurface(feedback=feedback, **common)
 
     async def _follows(self, trigger: Trigger) -> bool:
         return await self.state.get(self._follow_key(trigger.channel, trigger.thread_ts or "")) is not None

@@ -78,8 +78,14 @@ def final(markdown: str, *, feedback: str | None = None, plain_feedback: bool = 
     (`plain_feedback`: ordinary buttons, for a workspace without Slack's AI blocks)."""
     blocks = [_markdown(escape(markdown) or _EMPTY)]
     if feedback is not None:
-        blocks.append(plain_feedback_buttons(feedback) if plain_feedback else feedback_buttons(feedback))
+        blocks.append(feedback_row(feedback, plain=plain_feedback))
     return Payload(_fallback(markdown), blocks)
+
+
+def feedback_row(answer_id: str, *, plain: bool = False) -> Block:
+    """The feedback buttons under a final answer in the workspace's style: a final
+    message carries them after its text, a native stream on its `chat.stopStream`."""
+    return plain_feedback_buttons(answer_id) if plain else feedback_buttons(answer_id)
 
 
 def feedback_buttons(answer_id: str) -> Block:

@@ -13,6 +13,13 @@ scarcer than the appends between them, so neither may hold up a word:
 - a stream's final text goes by `chat.appendStream`, and the `chat.stopStream` that ends
   it is made afterwards on its own budget (`EndsAfterFinal`), when the text is shown.
 
+An answer in the assistant pane ends with feedback buttons. A stream cannot show blocks
+while it streams, and only its stop can add them, so they ride on the stop of the
+answer's last page (the relay ends a page left behind as soon as the next one exists, so
+the last page is the one nothing follows when its stop is made). The workspace's
+`FeedbackStyle` applies as in edit mode: Slack's `feedback_buttons`, plain buttons once
+Slack refused those, and as a last resort none, since a stream must not stay open.
+
 Slack's streams have limits the edit mode does not: they live only in threads (a DM asked
 at the top level is answered in edit mode), they stop accepting appends after about five
 minutes (`message_not_in_streaming_state`), they cannot carry the Stop button while
@@ -28,6 +35,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from bots.slack import messages
 from bots.slack.errors import call_slack
 from bots.slack.formatting import escape
 from bots.slack.surface import SlackMessage, SlackThreadSurface
@@ -49,6 +57,7 @@ class NativeSupport:
 
 @dataclass(slots=True)
 class _Stream:
+    text: str  # the page's Markdown as last sent (its final text, once final)
     sent: int = 0  # escaped characters appended so far
     live: bool = True  # not stopped yet (its final text may be shown already)
 
@@ -79,7 +88,7 @@ class NativeThreadSurface(SlackThreadSurface):
 
     async def _open(self, text: str) -> SlackMessage | None:
         """The answer's first message as a stream showing `text`, if it may stream."""
-        ref = await self._try_start(escape(text))
+        ref = await self._try_start(text)
         if ref is not None:
             self.first = ref
             if text:
@@ -92,7 +101,7 @@ class NativeThreadSurface(SlackThreadSurface):
         # A page final when posted (a refusal's notice, a last short page) needs no
         # stream: one chat.postMessage instead of chat.startStream and chat.stopStream.
         if self._native() and not final:
-            ref = await self._try_start(escape(text))
+            ref = await self._try_start(text)
             if ref is not None:
                 return ref
         return await super().post_page(text, final=final)
@@ -107,8 +116,9 @@ class NativeThreadSurface(SlackThreadSurface):
         new = escape(text)[stream.sent :]
         try:
             if new:
-                await self._call("chat.appendStream", self._client.chat_appendStream, ref, new)
+                await self._append(ref, new)
             stream.sent += len(new)
+            stream.text = text
         except SurfaceError as exc:
             if exc.code not in EXPIRED:
                 raise
@@ -127,17 +137,61 @@ class NativeThreadSurface(SlackThreadSurface):
         return self._budgets.stream_stops(self.team)
 
     async def end(self, ref: SlackMessage) -> None:
-        """Stop the stream of `ref`, whose final text it shows already; one that expired
-        meanwhile is over anyway."""
+        """Stop the stream of `ref`, whose final text it shows already, with the feedback
+        buttons if it is the answer's last page; one that expired meanwhile is over
+        anyway, and gets its buttons the way an expired stream gets its text."""
         stream = self._streams.get(ref.ts)
         if stream is None or not stream.live:
             return
+        rated = self._is_rated(ref)
         try:
-            await self._call("chat.stopStream", self._client.chat_stopStream, ref, "")
+            await (self._stop_with_feedback(ref) if rated else self._stop(ref))
         except SurfaceError as exc:
             if exc.code not in EXPIRED:
                 raise
+            if rated:
+                await self._rate_expired(ref, stream.text)
         stream.live = False
+
+    async def _rate_expired(self, ref: SlackMessage, text: str) -> None:
+        """Give the buttons to a last page whose stream expired before its stop, with
+        `chat.update`, as an expired stream gets its text. A 429 goes to the relay, which
+        waits it out and ends the page again (the stream still counts as live until
+        then); any other refusal costs only the buttons, the text being shown."""
+        log.info("stream %s in %s expired before its stop; its buttons come by chat.update", ref.ts, self.where)
+        try:
+            await super().edit(ref, text, final=True)
+        except (SurfaceError, OSError) as exc:
+            log.warning("could not add the feedback buttons to %s in %s: %s", ref.ts, self.where, exc)
+
+    def _is_rated(self, ref: SlackMessage) -> bool:
+        """Whether `ref` gets the feedback buttons: a pane answer's last page. The relay
+        stops a page only once it is final, and one left behind only once the page after
+        it is posted, so the last page is the one nothing follows when it stops."""
+        return self._feedback is not None and bool(self.pages) and self.pages[-1] == ref
+
+    async def _stop_with_feedback(self, ref: SlackMessage) -> None:
+        """Stop `ref` with the feedback buttons, as edit mode's final edit carries them:
+        Slack's own, or plain ones where Slack refuses those (`invalid_blocks`), learned
+        once for the process; if even those are refused, without buttons, because a
+        stream left open keeps its "streaming" look. A refused stop changed nothing, and
+        none carries text, so the text (appended already) is never lost nor doubled."""
+        style = self._feedback_style
+        refused: SurfaceError | None = None
+        for plain in (True,) if style.plain else (False, True):
+            try:
+                await self._stop(ref, messages.feedback_row(self.answer_id, plain=plain))
+            except SurfaceError as exc:
+                if exc.code != "invalid_blocks":
+                    raise
+                refused = exc
+                continue
+            if plain and not style.plain:  # learned only once plain buttons went through
+                style.plain = True
+                log.info("Slack refused the feedback buttons (%s); using plain buttons from now on", refused)
+            return
+        log.warning("Slack refused every feedback button in %s; stopping the stream without them", self.where)
+        await self._stop(ref)
 
     def locate(self, ref: SlackMessage) -> dict[str, Any]:
         """As in edit mode, plus whether `ref` is a live stream: Slack refuses `chat.update`
@@ -164,16 +218,16 @@ class NativeThreadSurface(SlackThreadSurface):
             return await super().show_status(ref, status)
         return False
 
-    async def _try_start(self, markdown: str) -> SlackMessage | None:
-        """A new stream showing `markdown`, or None when this answer goes on in edit
-        mode: no start free at once (see the module docstring), or the start refused."""
+    async def _try_start(self, text: str) -> SlackMessage | None:
+        """A new stream showing `text`, or None when this answer goes on in edit mode:
+        no start free at once (see the module docstring), or the start refused."""
         starts = self._budgets.stream_starts(self.team)
         if not await starts.take_now():
             self._by_edits = True
             log.info("no chat.startStream free in %s; this answer uses chat.update", self.where)
             return None
         try:
-            return await self._start(markdown)
+            return await self._start(text)
         except RateLimited as limited:  # Slack counted more starts than we did: not a retry
             starts.rate_limited(limited.retry_after)
             self._by_edits = True
@@ -182,7 +236,8 @@ class NativeThreadSurface(SlackThreadSurface):
             self._unavailable(exc)
         return None
 
-    async def _start(self, markdown: str) -> SlackMessage:
+    async def _start(self, text: str) -> SlackMessage:
+        markdown = escape(text)
         response = await call_slack(
             self._client.chat_startStream(
                 channel=self.channel,
@@ -195,13 +250,24 @@ class NativeThreadSurface(SlackThreadSurface):
             where=self.where,
         )
         ref = SlackMessage(str(response.get("channel") or self.channel), str(response["ts"]))
-        self._streams[ref.ts] = _Stream(sent=len(markdown))
+        self._streams[ref.ts] = _Stream(text, sent=len(markdown))
         self.pages.append(ref)
         return ref
 
-    async def _call(self, method: str, func: Any, ref: SlackMessage, markdown: str) -> None:
-        extra = {"markdown_text": markdown} if markdown else {}
-        await call_slack(func(channel=ref.channel, ts=ref.ts, **extra), method=method, where=self.where)
+    async def _append(self, ref: SlackMessage, markdown: str) -> None:
+        await call_slack(
+            self._client.chat_appendStream(channel=ref.channel, ts=ref.ts, markdown_text=markdown),
+            method="chat.appendStream",
+            where=self.where,
+        )
+
+    async def _stop(self, ref: SlackMessage, *blocks: messages.Block) -> None:
+        """`chat.stopStream` with nothing new to show; `blocks` go below the text."""
+        await call_slack(
+            self._client.chat_stopStream(channel=ref.channel, ts=ref.ts, blocks=list(blocks) or None),
+            method="chat.stopStream",
+            where=self.where,
+        )
 
     def _unavailable(self, exc: SurfaceError) -> None:
         """`chat.startStream` refused: this answer goes on in edit mode, whatever the reason

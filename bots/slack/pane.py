@@ -10,9 +10,10 @@ these events; this module only decides what they mean for trickle:
 - the channel in view is kept per thread in the state store (every replica sees it),
   not in message metadata as bolt's default store does, which costs a
   `conversations.history` call per question to read back;
-- each question is answered like any DM thread message (same relay, same budgets),
-  plus what the pane adds: the first question titles the thread, the channel in view is
-  read for context, and the final answer carries feedback buttons.
+- each question is answered like any DM thread message (same relay, same budgets, and
+  with TRICKLE_SLACK_STREAM=native the same native streams), plus what the pane adds:
+  the first question titles the thread, the channel in view is read for context, and
+  the final answer carries feedback buttons (natively, on its last stream's stop).
 """
 
 from __future__ import annotations
